@@ -1,0 +1,76 @@
+// fast-check generators for wire values, shared by the round-trip and fuzz tests.
+import fc from 'fast-check';
+import type { Frame, Heartbeat, Hello } from './index.ts';
+
+const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+const name = fc.string({ minLength: 1, maxLength: 80 });
+const uint = fc.maxSafeNat();
+
+export const heartbeatArb: fc.Arbitrary<Heartbeat> = fc.record({
+  cluster: fc.string({ minLength: 1, maxLength: 21 }),
+  from: fc.record({ id: bytes(32), name }),
+  incarnation: uint,
+  seq: uint,
+  sentAt: fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+  view: fc.record({
+    connected: fc.nat(100_000),
+    lowest: fc.option(bytes(32), { nil: null }),
+    oldest: fc.option(fc.record({ id: bytes(32), startedAt: fc.maxSafeNat() }), { nil: null }),
+    referee: fc.boolean(),
+    hash: bytes(16),
+  }),
+});
+
+export const helloArb: fc.Arbitrary<Hello> = fc.record({
+  name,
+  incarnation: uint,
+  hidden: fc.boolean(),
+  versions: fc.array(fc.nat(1000), { minLength: 1, maxLength: 8 }),
+  startedAt: fc.maxSafeNat(),
+});
+
+// User values: what JSON-like data plus binary can express. No -0 (msgpack has no negative zero
+// integer; msgpackr encodes -0 as 0) and no undefined (encoded as nil).
+const userValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.double({ noNaN: true }).filter((d) => !Object.is(d, -0)),
+    fc.string(),
+    fc.uint8Array({ maxLength: 64 }),
+    fc.array(tie('v'), { maxLength: 5 }),
+    fc.dictionary(fc.string().filter((k) => k !== '__proto__'), tie('v'), { maxKeys: 5 }),
+  ),
+})).v;
+
+export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
+  fc.record({ kind: fc.constant('message' as const), counter: uint, value: userValue }),
+  fc.record({ kind: fc.constant('tick' as const), counter: uint }),
+  fc.record({
+    kind: fc.constant('control' as const),
+    counter: uint,
+    op: fc.string({ minLength: 1, maxLength: 20 }),
+    reason: fc.option(fc.string({ minLength: 1, maxLength: 40 }), { nil: null }),
+  }),
+);
+
+/** Buffer (Node) and Uint8Array compare unequal in deep equality; normalise decoded binaries. */
+export function plain(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Uint8Array.from(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+/** fast-check parameters: a seed from FC_SEED (to replay) or a fresh one, always printed. */
+export function seeded(label: string, numRuns: number): { seed: number; numRuns: number } {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const seed = env?.['FC_SEED'] ? Number(env['FC_SEED']) : (Math.random() * 2 ** 31) | 0;
+  console.log(`[${label}] fast-check seed=${seed} runs=${numRuns} (replay with FC_SEED=${seed})`);
+  return { seed, numRuns };
+}

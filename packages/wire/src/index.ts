@@ -1,0 +1,10 @@
+export { DistkitError, WireError, isWireError, type WireErrorCode } from './errors.ts';
+export {
+  DATAGRAM_LIMITS, DEFAULT_FRAME_LIMITS, HEARTBEAT_TAG_BYTES, MAX_CLUSTER_ID_BYTES, MAX_DATAGRAM_BYTES,
+  MAX_FRAME_BYTES, MAX_HEARTBEAT_BODY_BYTES, MAX_NAME_BYTES, NODE_ID_BYTES, VIEW_HASH_BYTES, type WireLimits,
+} from './limits.ts';
+export { MessageType, WIRE_MAJOR, WIRE_MINOR, peekType } from './codec.ts';
+export { scanMsgpack } from './scan.ts';
+export { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type NodeId, type ViewSummary } from './heartbeat.ts';
+export { decodeHello, encodeHello, type Hello } from './hello.ts';
+export { decodeFrame, encodeFrame, type Frame, type FrameKind } from './frame.ts';
