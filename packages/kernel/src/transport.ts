@@ -1,0 +1,69 @@
+// The seam between the kernel's logic and the world. Two implementations exist: Node sockets
+// (node:net, node:dgram; Deno 2 provides both) in this package, and the simulator's channels in
+// @distkit/sim, which implements this interface structurally (it does not import the kernel).
+// Callbacks rather than async iterables: the simulator drives thousands of nodes on one virtual
+// clock, and a callback runs exactly when the simulated packet arrives, with no microtask hop.
+
+/** An endpoint: an IP literal or host name (the simulator uses its own host names) and a port. */
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface StreamHandlers {
+  /** Bytes arrived, in order. Chunk boundaries mean nothing. */
+  onData(chunk: Uint8Array): void;
+  /** The stream is closed (by either side); `error` when it was not a clean close. Called once. */
+  onClose(error?: Error): void;
+}
+
+/** One ordered, reliable byte stream (TCP, or a simulated one). */
+export interface Stream {
+  readonly local: Address;
+  readonly remote: Address;
+  /** Installs the handlers; bytes that arrived before are delivered at once, in order. */
+  setHandlers(handlers: StreamHandlers): void;
+  /** Queues bytes for sending; silently dropped once the stream is closed. */
+  write(chunk: Uint8Array): void;
+  /** Closes after pending writes are flushed. */
+  close(): void;
+  /** Closes at once, discarding pending writes. */
+  destroy(error?: Error): void;
+}
+
+export interface StreamListener {
+  readonly address: Address;
+  close(): Promise<void>;
+}
+
+export interface DatagramSocket {
+  readonly address: Address;
+  /** Best effort, like UDP: may be lost, duplicated or reordered. Never throws for a send failure. */
+  send(bytes: Uint8Array, to: Address): void;
+  close(): Promise<void>;
+}
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+/** Time as the kernel sees it: real in production, virtual in the simulator. */
+export interface Clock {
+  /** Monotonic milliseconds (arbitrary origin). */
+  now(): number;
+  /** Wall-clock milliseconds since the Unix epoch (for "started at" only, never for timeouts). */
+  wallTime(): number;
+  /** Calls `fn` once after `delayMs` (>= 0). */
+  setTimer(delayMs: number, fn: () => void): TimerHandle;
+}
+
+export interface Transport extends Clock {
+  /** Accepts incoming streams at `at` (port 0 picks a free port; see `address`). */
+  listen(at: Address, onStream: (stream: Stream) => void): Promise<StreamListener>;
+  /** Opens a stream; rejects if it cannot be established within `timeoutMs`. */
+  connect(to: Address, options?: { readonly timeoutMs?: number }): Promise<Stream>;
+  /** Binds a datagram socket at `at` (port 0 picks a free port). */
+  bind(at: Address, onDatagram: (bytes: Uint8Array, from: Address) => void): Promise<DatagramSocket>;
+  /** Uniform random in [0, 1): seeded in the simulator, Math.random in production. */
+  random(): number;
+}
