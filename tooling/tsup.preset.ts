@@ -13,4 +13,6 @@ export const preset: ReturnType<typeof defineConfig> = defineConfig({
   target: 'es2022',
   platform: 'neutral',
   outDir: 'dist',
+  // Runtime built-ins stay imports; the cores never use them, the kernel's Node transport does.
+  external: [/^node:/],
 } satisfies Options);

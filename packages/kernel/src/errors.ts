@@ -1,0 +1,25 @@
+import { DistkitError } from '@distkit/wire';
+
+export type KernelErrorCode =
+  | 'BAD_OPTION'
+  | 'NOT_STARTED'
+  | 'ALREADY_STARTED'
+  | 'STOPPED'
+  | 'LISTEN_FAILED'
+  | 'CONNECT_FAILED'
+  | 'NOT_CONNECTED'
+  | 'AUTO_CONNECT_REFUSED'
+  | 'UNKNOWN_NODE'
+  | 'SETUP_FAILED'
+  | 'SEND_FAILED';
+
+/** Every error the kernel throws or rejects with on purpose. */
+export class KernelError extends DistkitError {
+  static override readonly name: string = 'KernelError';
+  override readonly name: string = 'KernelError';
+  declare readonly code: KernelErrorCode;
+
+  constructor(code: KernelErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
