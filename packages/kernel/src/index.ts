@@ -1,1 +1,4 @@
 export type * from './transport.ts';
+export type * from './api.ts';
+export { KernelError, type KernelErrorCode } from './errors.ts';
+export { createNodeTransport } from './node-transport.ts';
