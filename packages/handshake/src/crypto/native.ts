@@ -1,0 +1,199 @@
+// The native provider: node:crypto (OpenSSL on Node; Deno 2 implements the same module). The only
+// core file allowed to import node:crypto (tooling/scripts/check-sans-io.mjs).
+import {
+  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman,
+  randomFillSync, type KeyObject,
+} from 'node:crypto';
+import type {
+  AeadFunction, CipherName, CryptoProvider, DhFunction, DhName, HashFunction, HashName, KeyPair,
+} from './provider.ts';
+
+const fromHex = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
+/** Node returns Buffers, some of them views into a shared pool; callers get plain Uint8Arrays. */
+const plain = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+// DER prefixes of PKCS#8 private keys and SPKI public keys for the RFC 8410 algorithms
+// (id-X25519 = 1.3.101.110, id-X448 = 1.3.101.111): raw key bytes follow the prefix.
+const DER = {
+  '25519': { pkcs8: fromHex('302e020100300506032b656e04220420'), spki: fromHex('302a300506032b656e032100'), len: 32, base: 9 },
+  '448': { pkcs8: fromHex('3046020100300506032b656f043a0438'), spki: fromHex('3042300506032b656f033900'), len: 56, base: 5 },
+} as const;
+
+// node:crypto takes any Uint8Array at run time, but @types/node (which Deno type-checks against)
+// narrows DER input to Buffer, and the cores are compiled without Buffer.
+type DerInput<T extends 'pkcs8' | 'spki'> = { key: Uint8Array; format: 'der'; type: T };
+const importPrivate = createPrivateKey as unknown as (input: DerInput<'pkcs8'>) => KeyObject;
+const importPublic = createPublicKey as unknown as (input: DerInput<'spki'>) => KeyObject;
+
+// The AEAD methods exist on what createCipheriv returns for GCM and ChaCha20-Poly1305; @types/node
+// only exposes them through per-algorithm overloads that a `string` algorithm cannot select.
+interface AeadCipher {
+  setAAD(ad: Uint8Array): unknown;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+  getAuthTag(): Uint8Array;
+}
+interface AeadDecipher {
+  setAAD(ad: Uint8Array): unknown;
+  setAuthTag(tag: Uint8Array): unknown;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+const aeadCipher = createCipheriv as unknown as (algorithm: string, key: Uint8Array, iv: Uint8Array) => AeadCipher;
+const aeadDecipher = createDecipheriv as unknown as (algorithm: string, key: Uint8Array, iv: Uint8Array) => AeadDecipher;
+
+function withPrefix(prefix: Uint8Array, raw: Uint8Array): Uint8Array {
+  const der = new Uint8Array(prefix.length + raw.length);
+  der.set(prefix);
+  der.set(raw, prefix.length);
+  return der;
+}
+
+function nativeDh(name: DhName): DhFunction {
+  const spec = DER[name];
+  // KeyObjects are costly to build; a key pair or a received public key is often used for more than
+  // one DH (XX uses the remote ephemeral twice), so they are cached per byte array.
+  const privates = new WeakMap<Uint8Array, KeyObject>();
+  const publics = new WeakMap<Uint8Array, KeyObject>();
+  const privateObject = (raw: Uint8Array): KeyObject => {
+    let key = privates.get(raw);
+    if (!key) {
+      key = importPrivate({ key: withPrefix(spec.pkcs8, raw), format: 'der', type: 'pkcs8' });
+      privates.set(raw, key);
+    }
+    return key;
+  };
+  const publicObject = (raw: Uint8Array): KeyObject => {
+    let key = publics.get(raw);
+    if (!key) {
+      key = importPublic({ key: withPrefix(spec.spki, raw), format: 'der', type: 'spki' });
+      publics.set(raw, key);
+    }
+    return key;
+  };
+  // The public key is DH(private, base point) (RFC 7748 §6): one scalar multiplication, and no
+  // DER export to unwrap.
+  const basePoint = new Uint8Array(spec.len);
+  basePoint[0] = spec.base;
+  const basePointKey = publicObject(basePoint);
+  const keyPairFromPrivate = (privateKey: Uint8Array): KeyPair => {
+    if (privateKey.length !== spec.len) throw new RangeError(`private key must be ${spec.len} bytes`);
+    const publicKey = plain(diffieHellman({ privateKey: privateObject(privateKey), publicKey: basePointKey }));
+    return { publicKey, privateKey };
+  };
+  return {
+    name,
+    dhLen: spec.len,
+    generateKeyPair: () => keyPairFromPrivate(randomFillSync(new Uint8Array(spec.len))),
+    keyPairFromPrivate,
+    dh: (keyPair, publicKey) => {
+      if (publicKey.length !== spec.len) throw new RangeError(`public key must be ${spec.len} bytes`);
+      return plain(diffieHellman({ privateKey: privateObject(keyPair.privateKey), publicKey: publicObject(publicKey) }));
+    },
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+function nativeAead(name: CipherName, algorithm: string): AeadFunction {
+  return {
+    name,
+    encrypt(key, nonce, ad, plaintext) {
+      const c = aeadCipher(algorithm, key, nonce);
+      if (ad.length) c.setAAD(ad);
+      const out = new Uint8Array(plaintext.length + 16);
+      let at = 0;
+      if (plaintext.length) {
+        const body = c.update(plaintext);
+        out.set(body);
+        at = body.length;
+      }
+      const rest = c.final();
+      out.set(rest, at);
+      out.set(c.getAuthTag(), plaintext.length);
+      return out;
+    },
+    decrypt(key, nonce, ad, ciphertext) {
+      if (ciphertext.length < 16) return null;
+      const d = aeadDecipher(algorithm, key, nonce);
+      const bodyLength = ciphertext.length - 16;
+      d.setAuthTag(ciphertext.subarray(bodyLength));
+      if (ad.length) d.setAAD(ad);
+      const body = bodyLength ? d.update(ciphertext.subarray(0, bodyLength)) : EMPTY;
+      try {
+        d.final();
+      } catch {
+        return null;
+      }
+      return plain(body);
+    },
+  };
+}
+
+function nativeHash(name: HashName, algorithm: string, hashLen: number): HashFunction {
+  return {
+    name,
+    hashLen,
+    hash(...parts) {
+      const h = createHash(algorithm);
+      for (const p of parts) h.update(p);
+      return plain(h.digest());
+    },
+    hmac(key, ...parts) {
+      const h = createHmac(algorithm, key);
+      for (const p of parts) h.update(p);
+      return plain(h.digest());
+    },
+  };
+}
+
+/** Builds a function only if this runtime's node:crypto really has it (Deno's may lack some). */
+function probe<T>(build: () => T, works: (f: T) => unknown): T | undefined {
+  try {
+    const f = build();
+    works(f);
+    return f;
+  } catch {
+    return undefined;
+  }
+}
+
+const ONE = new Uint8Array([1]);
+const KEY = new Uint8Array(32).fill(7);
+const NONCE = new Uint8Array(12);
+
+function createNativeProvider(): CryptoProvider {
+  const dhs = new Map<DhName, DhFunction | undefined>();
+  const ciphers = new Map<CipherName, AeadFunction | undefined>();
+  const hashes = new Map<HashName, HashFunction | undefined>();
+  const lazy = <K, V>(cache: Map<K, V | undefined>, key: K, make: () => V | undefined): V | undefined => {
+    if (!cache.has(key)) cache.set(key, make());
+    return cache.get(key);
+  };
+  return {
+    name: 'native',
+    dh: (name) =>
+      lazy(dhs, name, () =>
+        name in DER ? probe(() => nativeDh(name), (f) => f.dh(f.generateKeyPair(), f.generateKeyPair().publicKey)) : undefined),
+    cipher: (name) =>
+      lazy(ciphers, name, () => {
+        const algorithm = name === 'ChaChaPoly' ? 'chacha20-poly1305' : name === 'AESGCM' ? 'aes-256-gcm' : undefined;
+        if (!algorithm) return undefined;
+        return probe(() => nativeAead(name, algorithm), (f) => {
+          if (!f.decrypt(KEY, NONCE, ONE, f.encrypt(KEY, NONCE, ONE, ONE))) throw new Error('round trip failed');
+        });
+      }),
+    hash: (name) =>
+      lazy(hashes, name, () => {
+        const spec = ({ SHA256: ['sha256', 32], SHA512: ['sha512', 64], BLAKE2b: ['blake2b512', 64], BLAKE2s: ['blake2s256', 32] } as const)[name];
+        if (!spec) return undefined;
+        return probe(() => nativeHash(name, spec[0], spec[1]), (f) => {
+          if (f.hash(ONE).length !== spec[1] || f.hmac(KEY, ONE).length !== spec[1]) throw new Error('wrong length');
+        });
+      }),
+    randomBytes: (n) => randomFillSync(new Uint8Array(n)),
+  };
+}
+
+/** node:crypto behind the provider seam. Functions the runtime lacks are reported as unsupported. */
+export const nativeProvider: CryptoProvider = createNativeProvider();

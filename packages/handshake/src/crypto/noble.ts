@@ -1,0 +1,97 @@
+// The pure-JS provider: @noble/curves, @noble/ciphers, @noble/hashes. Works wherever JavaScript
+// runs; the fallback when node:crypto is missing or lacks a function.
+import { gcm } from '@noble/ciphers/aes.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { x448 } from '@noble/curves/ed448.js';
+import { blake2b } from '@noble/hashes/blake2b.js';
+import { blake2s } from '@noble/hashes/blake2s.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import type {
+  AeadFunction, CipherName, CryptoProvider, DhFunction, DhName, HashFunction, HashName, KeyPair,
+} from './provider.ts';
+
+type Curve = { getPublicKey(priv: Uint8Array): Uint8Array; getSharedSecret(priv: Uint8Array, pub: Uint8Array): Uint8Array };
+// deno-lint-ignore no-explicit-any
+type NobleHash = any;
+
+function randomBytes(n: number): Uint8Array {
+  // Web Crypto's CSPRNG: a global on Node >= 20, Deno and browsers.
+  const web = (globalThis as unknown as { crypto: { getRandomValues<T extends Uint8Array>(a: T): T } }).crypto;
+  return web.getRandomValues(new Uint8Array(n));
+}
+
+function nobleDh(name: DhName, curve: Curve, dhLen: number): DhFunction {
+  const keyPairFromPrivate = (privateKey: Uint8Array): KeyPair => {
+    if (privateKey.length !== dhLen) throw new RangeError(`private key must be ${dhLen} bytes`);
+    return { publicKey: curve.getPublicKey(privateKey), privateKey };
+  };
+  return {
+    name,
+    dhLen,
+    generateKeyPair: () => keyPairFromPrivate(randomBytes(dhLen)),
+    keyPairFromPrivate,
+    // noble throws on an all-zero shared secret (a low-order public key).
+    dh: (keyPair, publicKey) => curve.getSharedSecret(keyPair.privateKey, publicKey),
+  };
+}
+
+function nobleAead(
+  name: CipherName,
+  make: (key: Uint8Array, nonce: Uint8Array, ad?: Uint8Array) => { encrypt(p: Uint8Array): Uint8Array; decrypt(c: Uint8Array): Uint8Array },
+): AeadFunction {
+  return {
+    name,
+    encrypt: (key, nonce, ad, plaintext) => make(key, nonce, ad).encrypt(plaintext),
+    decrypt(key, nonce, ad, ciphertext) {
+      if (ciphertext.length < 16) return null;
+      try {
+        return make(key, nonce, ad).decrypt(ciphertext);
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+function nobleHash(name: HashName, fn: NobleHash, hashLen: number): HashFunction {
+  return {
+    name,
+    hashLen,
+    hash(...parts) {
+      const h = fn.create();
+      for (const p of parts) h.update(p);
+      return h.digest();
+    },
+    hmac(key, ...parts) {
+      const h = hmac.create(fn, key);
+      for (const p of parts) h.update(p);
+      return h.digest();
+    },
+  };
+}
+
+const dhs: Record<DhName, DhFunction> = {
+  '25519': nobleDh('25519', x25519, 32),
+  '448': nobleDh('448', x448, 56),
+};
+const ciphers: Record<CipherName, AeadFunction> = {
+  ChaChaPoly: nobleAead('ChaChaPoly', chacha20poly1305),
+  AESGCM: nobleAead('AESGCM', gcm),
+};
+const hashes: Record<HashName, HashFunction> = {
+  SHA256: nobleHash('SHA256', sha256, 32),
+  SHA512: nobleHash('SHA512', sha512, 64),
+  BLAKE2b: nobleHash('BLAKE2b', blake2b, 64),
+  BLAKE2s: nobleHash('BLAKE2s', blake2s, 32),
+};
+
+/** @noble/* behind the provider seam: every Noise function, pure JavaScript. */
+export const nobleProvider: CryptoProvider = {
+  name: 'noble',
+  dh: (name) => dhs[name],
+  cipher: (name) => ciphers[name],
+  hash: (name) => hashes[name],
+  randomBytes,
+};
