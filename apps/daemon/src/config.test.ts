@@ -1,0 +1,203 @@
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultStateDir, jsonKeyLine, loadConfig, tomlKeyLine, type ConfigSources } from './config.ts';
+import { isDaemonError } from './errors.ts';
+
+async function dir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'distkitd-config-'));
+}
+
+function sources(over: Partial<ConfigSources> = {}): ConfigSources {
+  return { file: null, env: {}, flags: {}, cwd: '/', uid: 1000, ...over };
+}
+
+async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isDaemonError(err)) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('embedded default', () => {
+  it('needs no file: loopback links and control, tofu trust, once, state folder under ~/.local/state', async () => {
+    const c = await loadConfig(sources({ env: { HOME: '/home/ada' } }));
+    expect(c.source).toBeNull();
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 4370 });
+    expect(c.control.listen).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 4380 });
+    expect(c.trust.mode).toBe('tofu');
+    expect(c.autoConnect).toBe('once');
+    expect(c.heartbeatIntervalMs).toBe(5000);
+    expect(c.stateDir).toBe('/home/ada/.local/state/distkit');
+    expect(c.hooks.restartExit).toBe(true);
+  });
+
+  it('state folder: flag beats env beats file beats systemd beats the platform default', async () => {
+    expect(defaultStateDir({}, 0)).toBe('/var/lib/distkit');
+    expect(defaultStateDir({ STATE_DIRECTORY: '/var/lib/dk:/x' }, 0)).toBe('/var/lib/dk');
+    expect(defaultStateDir({ XDG_STATE_HOME: '/xdg', HOME: '/h' }, 5)).toBe('/xdg/distkit');
+    const d = await dir();
+    await writeFile(join(d, 'c.toml'), 'state_dir = "from-file"\n');
+    const file = join(d, 'c.toml');
+    expect((await loadConfig(sources({ file }))).stateDir).toBe(join(d, 'from-file'));
+    expect((await loadConfig(sources({ file, env: { DISTKIT_STATE_DIR: '/env' } }))).stateDir).toBe('/env');
+    expect((await loadConfig(sources({ file, env: { DISTKIT_STATE_DIR: '/env' }, flags: { 'state-dir': '/flag' } }))).stateDir).toBe('/flag');
+  });
+});
+
+describe('files, environment and flags', () => {
+  it('reads TOML with tables, array tables and durations', async () => {
+    const d = await dir();
+    const file = join(d, 'distkitd.toml');
+    await writeFile(
+      file,
+      [
+        'name = "alpha"',
+        'listen = "0.0.0.0:5000"',
+        'heartbeat_interval = "2s"',
+        'strategy = "static-quorum"',
+        'quorum = 2',
+        '[trust]',
+        'mode = "strict"',
+        'deny = ["evil*"]',
+        '[[peers]]',
+        'name = "beta"',
+        'address = "10.0.0.2:4370"',
+        '[[peers]]',
+        'name = "gamma"',
+        'address = "[fd00::3]:4370"',
+        'auto_connect = "never"',
+        '[hooks]',
+        'on_restart = ["systemctl", "restart", "app"]',
+      ].join('\n'),
+    );
+    const c = await loadConfig(sources({ file }));
+    expect(c.name).toBe('alpha');
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 5000 });
+    expect(c.heartbeatIntervalMs).toBe(2000);
+    expect(c.quorum).toBe(2);
+    expect(c.trust).toEqual({ mode: 'strict', allow: [], deny: ['evil*'] });
+    expect(c.peers.map((p) => [p.name, p.address.host, p.autoConnect])).toEqual([
+      ['beta', '10.0.0.2', null],
+      ['gamma', 'fd00::3', 'never'],
+    ]);
+    expect(c.hooks.onRestart).toEqual(['systemctl', 'restart', 'app']);
+  });
+
+  it('reads JSON the same way', async () => {
+    const d = await dir();
+    const file = join(d, 'distkitd.json');
+    await writeFile(file, JSON.stringify({ name: 'alpha', log: { level: 'debug' }, discovery: { dns: { srv: ['_distkit._tcp.example'] } } }));
+    const c = await loadConfig(sources({ file }));
+    expect(c.log.level).toBe('debug');
+    expect(c.dns).toMatchObject({ srv: ['_distkit._tcp.example'], port: 4370, refreshMs: 30_000, name: '{host}' });
+  });
+
+  it('DISTKIT_* variables override the file, flags override variables, peers add up', async () => {
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, 'name = "file"\nhidden = false\n[[peers]]\nname = "beta"\naddress = "127.0.0.1:1"\n');
+    const c = await loadConfig(
+      sources({
+        file,
+        env: { DISTKIT_NAME: 'env', DISTKIT_HIDDEN: 'true', DISTKIT_HEARTBEAT_INTERVAL: '750', DISTKIT_PEERS: 'gamma=127.0.0.1:2' },
+        flags: { name: 'flag', peer: ['delta=127.0.0.1:3#' + 'A'.repeat(43) + '='] },
+      }),
+    );
+    expect(c.name).toBe('flag');
+    expect(c.hidden).toBe(true);
+    expect(c.heartbeatIntervalMs).toBe(750);
+    expect(c.peers.map((p) => p.name)).toEqual(['beta', 'gamma', 'delta']);
+    expect(c.peers[2]?.publicKey).toBe(`${'A'.repeat(43)}=`);
+  });
+});
+
+describe('errors name the key, the line and what is allowed', () => {
+  it('an unknown key in TOML: file, line, and the allowed keys', async () => {
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, 'name = "a"\n\n[log]\nlevel = "info"\nlevle = "x"\n');
+    const e = await failure(loadConfig(sources({ file })));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toContain(`${file}:5: log.levle: unknown key (allowed here: level, format)`);
+  });
+
+  it('a bad value in the second [[peers]] points at its line', async () => {
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, '[[peers]]\nname = "b"\naddress = "127.0.0.1:1"\n[[peers]]\nname = "c"\naddress = "nowhere"\n');
+    const e = await failure(loadConfig(sources({ file })));
+    expect(e.message).toContain(`${file}:6: peers[1].address: must be "host:port"`);
+  });
+
+  it('a TOML syntax error carries line and column', async () => {
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, 'name = "a"\nlisten = \n');
+    const e = await failure(loadConfig(sources({ file })));
+    expect(e.code).toBe('CONFIG_SYNTAX');
+    expect(e.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:\\d+: TOML syntax error`));
+  });
+
+  it('a JSON error names the key and its line', async () => {
+    const d = await dir();
+    const file = join(d, 'c.json');
+    await writeFile(file, '{\n  "name": "a",\n  "auto_connect": "sometimes"\n}\n');
+    const e = await failure(loadConfig(sources({ file })));
+    expect(e.message).toContain(`${file}:3: auto_connect: must be one of always, once, never (got "sometimes")`);
+  });
+
+  it('an environment variable is named when its value is bad', async () => {
+    const e = await failure(loadConfig(sources({ env: { DISTKIT_LOG_LEVEL: 'loud' } })));
+    expect(e.message).toContain('DISTKIT_LOG_LEVEL (log.level): log.level: must be one of trace, debug, info, warn, error, fatal, silent (got "loud")');
+  });
+
+  it('a flag is named when its value is bad', async () => {
+    const e = await failure(loadConfig(sources({ flags: { listen: 'localhost' } })));
+    expect(e.message).toContain('--listen: listen: must be "host:port"');
+  });
+
+  it('a non-loopback control API is refused unless allow_remote', async () => {
+    const e = await failure(loadConfig(sources({ flags: { control: '0.0.0.0:4380' } })));
+    expect(e.message).toContain('0.0.0.0 is not a loopback address');
+    const ok = await loadConfig(sources({ flags: { control: '0.0.0.0:4380' }, env: { DISTKIT_CONTROL_ALLOW_REMOTE: 'true' } }));
+    expect(ok.control.listen).toEqual({ kind: 'tcp', host: '0.0.0.0', port: 4380 });
+  });
+
+  it('every problem is listed, not only the first', async () => {
+    const e = await failure(loadConfig(sources({ env: { DISTKIT_AUTO_CONNECT: 'x', DISTKIT_LOG_FORMAT: 'fancy' } })));
+    expect(e.message).toContain('2 problems');
+    expect(e.message).toContain('log.format: must be one of auto, json, pretty (got "fancy")');
+    const r = await failure(loadConfig(sources({ env: { DISTKIT_STRATEGY: 'keep-referee' } })));
+    expect(r.message).toContain('referee: is required when strategy = "keep-referee"');
+  });
+
+  it('a missing file is a config error, not a silent default', async () => {
+    const e = await failure(loadConfig(sources({ file: '/nonexistent/distkitd.toml' })));
+    expect(e.code).toBe('CONFIG_NOT_FOUND');
+  });
+
+  it('loading never writes: the folder stays empty', async () => {
+    const d = await dir();
+    await loadConfig(sources({ flags: { 'state-dir': join(d, 'state') } }));
+    expect(await readdir(d)).toEqual([]);
+  });
+});
+
+describe('line scans', () => {
+  it('toml: dotted keys, quoted keys and inline tables', () => {
+    const text = 'a = 1\n[x]\n"y".z = 2\nw = { q = 1 }\n[[p]]\nn = 1\n[[p]]\nn = 2\n';
+    expect(tomlKeyLine(text, ['x', 'y', 'z'])).toBe(3);
+    expect(tomlKeyLine(text, ['x', 'w', 'q'])).toBe(4);
+    expect(tomlKeyLine(text, ['p', 1, 'n'])).toBe(8);
+    expect(tomlKeyLine(text, ['p', 1, 'missing'])).toBe(7);
+    expect(tomlKeyLine(text, ['nothing'])).toBeNull();
+  });
+  it('json: follows the path in order', () => {
+    expect(jsonKeyLine('{\n"log": {\n "level": 1\n},\n"level": 2}', ['log', 'level'])).toBe(3);
+  });
+});

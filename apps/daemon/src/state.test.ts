@@ -1,0 +1,146 @@
+import { chmod, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeFileAtomic } from './atomic-file.ts';
+import { isDaemonError } from './errors.ts';
+import { fingerprint, generateIdentity, parseTrustFile } from './identity.ts';
+import {
+  acquireLock, bumpIncarnation, ensureStateDir, loadOrCreateIdentity, loadOrCreateToken, readIdentity, removeTrustEntry,
+  statePaths, upsertTrustEntry,
+} from './state.ts';
+
+async function fresh(): Promise<ReturnType<typeof statePaths>> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'distkitd-state-')), 'state');
+  await ensureStateDir(dir);
+  return statePaths(dir);
+}
+
+const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
+
+describe('state folder', () => {
+  it('is created 0700; the identity key 0600, the public key 0644, and reused on the next start', async () => {
+    const paths = await fresh();
+    expect(await mode(paths.dir)).toBe(0o700);
+    const first = await loadOrCreateIdentity(paths);
+    expect(first.created).toBe(true);
+    expect(await mode(paths.identityKey)).toBe(0o600);
+    expect(await mode(paths.identityPub)).toBe(0o644);
+    expect((await readFile(paths.identityKey, 'utf8')).trim().split('\n')).toHaveLength(1);
+    const second = await loadOrCreateIdentity(paths);
+    expect(second.created).toBe(false);
+    expect(fingerprint(second.identity.publicKey)).toBe(fingerprint(first.identity.publicKey));
+  });
+
+  it('refuses a group- or world-readable key and says the exact chmod', async () => {
+    const paths = await fresh();
+    await loadOrCreateIdentity(paths);
+    await chmod(paths.identityKey, 0o640);
+    try {
+      await readIdentity(paths.identityKey);
+      expect.unreachable();
+    } catch (err) {
+      expect(isDaemonError(err) && err.code).toBe('KEY_PERMISSIONS');
+      expect((err as Error).message).toContain(`has mode 0640`);
+      expect((err as Error).message).toContain(`Fix with: chmod 600 ${paths.identityKey}`);
+    }
+  });
+
+  it('refuses a malformed key file', async () => {
+    const paths = await fresh();
+    await writeFile(paths.identityKey, 'not a key\n', { mode: 0o600 });
+    await expect(readIdentity(paths.identityKey)).rejects.toThrow(/not a distkit private key file/);
+  });
+
+  it('incarnation: 1 on first start, +1 on every start', async () => {
+    const paths = await fresh();
+    expect(await bumpIncarnation(paths)).toBe(1);
+    expect(await bumpIncarnation(paths)).toBe(2);
+    expect(await bumpIncarnation(paths)).toBe(3);
+    expect((await readFile(paths.incarnation, 'utf8')).trim()).toBe('3');
+  });
+
+  it('a corrupt incarnation file stops the start instead of restarting at 1', async () => {
+    const paths = await fresh();
+    await writeFile(paths.incarnation, 'garbage');
+    await expect(bumpIncarnation(paths)).rejects.toThrow(/expected a decimal number/);
+  });
+
+  it('control token: 0600, stable across starts', async () => {
+    const paths = await fresh();
+    const a = await loadOrCreateToken(paths.token);
+    expect(await mode(paths.token)).toBe(0o600);
+    expect(await loadOrCreateToken(paths.token)).toBe(a);
+    await chmod(paths.token, 0o644);
+    await expect(loadOrCreateToken(paths.token)).rejects.toThrow(/chmod 600/);
+  });
+
+  it('trust files: add, replace, remove, round trip', async () => {
+    const paths = await fresh();
+    const a = generateIdentity().publicKey;
+    const b = generateIdentity().publicKey;
+    await upsertTrustEntry(paths.authorizedNodes, { name: 'alpha', publicKey: a, options: [] }, 'authorized');
+    await upsertTrustEntry(paths.authorizedNodes, { name: 'beta', publicKey: a, options: ['hidden'] }, 'authorized');
+    await upsertTrustEntry(paths.authorizedNodes, { name: 'beta', publicKey: b, options: [] }, 'authorized');
+    const text = await readFile(paths.authorizedNodes, 'utf8');
+    const entries = parseTrustFile(text, 'x');
+    expect(entries.map((e) => [e.name, fingerprint(e.publicKey)])).toEqual([
+      ['alpha', fingerprint(a)],
+      ['beta', fingerprint(b)],
+    ]);
+    expect(await removeTrustEntry(paths.authorizedNodes, 'alpha', 'authorized')).toBe(true);
+    expect(await removeTrustEntry(paths.authorizedNodes, 'alpha', 'authorized')).toBe(false);
+    expect(parseTrustFile(await readFile(paths.authorizedNodes, 'utf8'), 'x').map((e) => e.name)).toEqual(['beta']);
+  });
+
+  it('trust files: a bad line is refused with file and line', () => {
+    expect(() => parseTrustFile('# c\nalpha notakey\n', '/s/authorized_nodes')).toThrow('/s/authorized_nodes:2: key of alpha');
+    expect(() => parseTrustFile('alpha\n', '/s/a')).toThrow('/s/a:1: expected "name key [options]"');
+  });
+
+  it('one daemon per folder: a live holder is refused, a dead one is taken over', async () => {
+    const paths = await fresh();
+    const release = await acquireLock(paths);
+    // Our own pid counts as "taken over" to allow restart in-process; use the parent's pid as a live other.
+    await writeFile(paths.lock, `${process.ppid}\n`);
+    await expect(acquireLock(paths)).rejects.toThrow(/another distkitd \(pid \d+\)/);
+    await writeFile(paths.lock, '999999999\n');
+    const again = await acquireLock(paths);
+    await again();
+    await release();
+    expect(await readdir(paths.dir)).toEqual([]);
+  });
+});
+
+describe('atomic writes', () => {
+  it('replaces the whole file, leaves no temp files, applies the mode exactly', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distkitd-atomic-'));
+    const path = join(dir, 'f');
+    await writeFileAtomic(path, 'one', { mode: 0o600 });
+    await writeFileAtomic(path, 'two', { mode: 0o640 });
+    expect(await readFile(path, 'utf8')).toBe('two');
+    expect(await mode(path)).toBe(0o640);
+    expect(await readdir(dir)).toEqual(['f']);
+  });
+
+  it('a reader racing many writers always sees one whole version', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distkitd-atomic-'));
+    const path = join(dir, 'f');
+    const versions = Array.from({ length: 30 }, (_, i) => `${String(i).repeat(2000)}\n`);
+    await writeFileAtomic(path, versions[0] ?? '');
+    const seen = new Set<string>();
+    const writes = Promise.all(versions.map((v) => writeFileAtomic(path, v)));
+    for (let i = 0; i < 60; i++) seen.add(await readFile(path, 'utf8'));
+    await writes;
+    for (const text of seen) expect(versions).toContain(text);
+  });
+
+  it('a failed write leaves the old file and no temp file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distkitd-atomic-'));
+    const path = join(dir, 'f');
+    await writeFileAtomic(path, 'old');
+    await expect(writeFileAtomic(join(dir, 'missing-dir', 'f'), 'new')).rejects.toThrow();
+    expect(await readFile(path, 'utf8')).toBe('old');
+    expect(await readdir(dir)).toEqual(['f']);
+  });
+});
