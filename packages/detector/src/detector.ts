@@ -1,0 +1,587 @@
+import type { ViewSummary } from '@distkit/wire';
+import { resolveConfig, type DetectorConfig, type ResolvedDetectorConfig } from './config.ts';
+import { DetectorError } from './errors.ts';
+import { IntervalWindow, phi, thresholdY } from './phi.ts';
+import { decide, type Decision, type StrategyName } from './resolve.ts';
+import { compareIds, toHex } from './view.ts';
+
+/** A peer, named as the kernel names it (the node name bound to its key by the trust store). */
+export type PeerKey = string;
+
+/**
+ * What this node believes about a peer, from link state × heartbeats × incarnation:
+ * - `unknown`: nothing heard, never linked.
+ * - `alive`: heartbeats arriving, never linked (e.g. a `never` peer nobody connected to yet).
+ * - `up`: link up and heartbeats not (confirmed) silent.
+ * - `down`: heartbeats silent and nobody else hears it either (or link down and nothing heard since).
+ * - `partitioned`: link down, heartbeats arriving since, same incarnation: alive but cut off from us.
+ * - `restarted`: link down, heartbeats arriving since with a higher incarnation.
+ * - `degraded`: link up, but we have not heard its heartbeats for `maxSilence` while others do.
+ */
+export type Verdict = 'unknown' | 'alive' | 'up' | 'down' | 'partitioned' | 'restarted' | 'degraded';
+
+/** The parts of an authenticated, decoded heartbeat (@distkit/wire `Heartbeat`) the detector reads. */
+export interface HeartbeatInput {
+  readonly incarnation: number;
+  readonly seq: number;
+  readonly view: ViewSummary;
+}
+
+/**
+ * "Do you still hear `target`?": sent by the kernel to another node over the authenticated
+ * datagram channel. `id` is this detector's round number; the answer must echo it.
+ */
+export interface ProbeRequest {
+  readonly type: 'probe';
+  readonly id: number;
+  readonly target: PeerKey;
+}
+
+/** The answer: `alive` when the answering node hears `target` and does not suspect it itself. */
+export interface ProbeAnswer {
+  readonly type: 'probe-answer';
+  readonly id: number;
+  readonly target: PeerKey;
+  readonly alive: boolean;
+}
+
+/** A probe request to send now, to node `to`. */
+export interface OutgoingProbe {
+  readonly to: PeerKey;
+  readonly request: ProbeRequest;
+}
+
+/** Why a verdict changed, and what was known at that moment. */
+export interface Evidence {
+  readonly cause: 'heartbeat' | 'link-up' | 'link-down' | 'probes-confirmed' | 'no-helpers' | 'max-silence';
+  readonly link: 'up' | 'down' | 'never';
+  readonly linkReason: string | null;
+  /** Incarnation the link's handshake reported (null: never linked). */
+  readonly linkIncarnation: number | null;
+  /** Latest heartbeat incarnation and sequence (null: none heard). */
+  readonly heartbeat: { readonly incarnation: number; readonly seq: number } | null;
+  /** ms since the last heartbeat (null: none heard). */
+  readonly silence: number | null;
+  /** phi at that moment (null: none heard). */
+  readonly phi: number | null;
+  /** The last probe round about this peer: nodes asked, "not heard" answers, "heard" answers. */
+  readonly probes: { readonly asked: number; readonly confirmed: number; readonly refuted: number } | null;
+}
+
+export type DetectorEvent =
+  | { readonly type: 'verdict'; readonly at: number; readonly peer: PeerKey; readonly from: Verdict; readonly to: Verdict; readonly evidence: Evidence }
+  | {
+    readonly type: 'partition';
+    readonly at: number;
+    readonly peer: PeerKey;
+    /** `<my view hash>/<their view hash>`, hex: the same partition seen from another peer has the same key. */
+    readonly partition: string;
+    readonly mine: ViewSummary | null;
+    readonly theirs: ViewSummary;
+  }
+  | {
+    readonly type: 'decision';
+    readonly at: number;
+    readonly peer: PeerKey;
+    readonly partition: string;
+    readonly mine: ViewSummary;
+    readonly theirs: ViewSummary;
+    readonly strategy: StrategyName;
+    readonly decision: Decision;
+  };
+
+export interface TickOutput {
+  /** Events since the last tick, in order. */
+  readonly events: DetectorEvent[];
+  /** Peers to send a heartbeat to now (empty between rounds). Do not mutate. */
+  readonly targets: readonly PeerKey[];
+  /** Probe requests to send now. */
+  readonly probes: OutgoingProbe[];
+}
+
+export interface PeerStatus {
+  readonly peer: PeerKey;
+  readonly verdict: Verdict;
+  readonly link: 'up' | 'down' | 'never';
+  readonly suspected: boolean;
+  readonly phi: number | null;
+  readonly lastHeard: number | null;
+  readonly heartbeat: { readonly incarnation: number; readonly seq: number } | null;
+  readonly view: ViewSummary | null;
+}
+
+export interface DetectorStats {
+  readonly heartbeats: number;
+  /** Heartbeats dropped because their (incarnation, seq) was not newer than one already seen. */
+  readonly stale: number;
+  readonly probesSent: number;
+  readonly probesAnswered: number;
+  readonly answersReceived: number;
+  /** Answers that did not match a round in progress (late, duplicated, or from a node not asked). */
+  readonly answersIgnored: number;
+}
+
+export interface Detector {
+  readonly config: ResolvedDetectorConfig;
+  /** Changes configuration keys; validated like `createDetector`'s. Takes effect at the next input. */
+  configure(changes: DetectorConfig): void;
+  /** Adds a known host (a heartbeat target). Inputs about an unknown peer add it too. */
+  addPeer(peer: PeerKey): void;
+  /** Forgets a peer: no more heartbeats to it, no more events about it. */
+  removePeer(peer: PeerKey): void;
+  /** This node's own view summary (see `viewSummary`), whenever its member set changes. */
+  setView(view: ViewSummary, at: number): void;
+  /** An authenticated heartbeat from `from`. Returns false when it was stale (replayed or reordered) and ignored. */
+  heartbeat(from: PeerKey, hb: HeartbeatInput, at: number): boolean;
+  /** A session with `peer` is established; `incarnation` is the one its handshake carried. */
+  linkUp(peer: PeerKey, incarnation: number, at: number): void;
+  /** The session with `peer` ended. */
+  linkDown(peer: PeerKey, reason: string, at: number): void;
+  /** Another node asks whether we hear `request.target`; send the returned answer back to `from`. */
+  probeRequest(from: PeerKey, request: ProbeRequest, at: number): ProbeAnswer;
+  /** An answer to one of our probe requests. */
+  probeAnswer(from: PeerKey, answer: ProbeAnswer, at: number): void;
+  /** Advances time: fires due deadlines and returns events, heartbeat targets and probes. */
+  tick(now: number): TickOutput;
+  /** When `tick` next has work (ms, same clock as `at`); -Infinity before the first tick. */
+  nextWakeup(): number;
+  verdict(peer: PeerKey): Verdict;
+  /** What is known about `peer` at time `now` (phi is computed for `now`). */
+  status(peer: PeerKey, now: number): PeerStatus | null;
+  peers(): PeerKey[];
+  stats(): DetectorStats;
+}
+
+export interface DetectorDeps {
+  /** Uniform in [0, 1): jitter of heartbeat rounds and choice of probe helpers and fanout targets. */
+  readonly random: () => number;
+}
+
+class Peer {
+  readonly name: PeerKey;
+  linked = false;
+  everLinked = false;
+  linkIncarnation = -1;
+  linkChangedAt = Number.NEGATIVE_INFINITY;
+  linkReason: string | null = null;
+  /** The incarnation we knew when the link went down: a later heartbeat with more is a restart. */
+  incarnationAtLinkDown = -1;
+  heard = false;
+  hbIncarnation = -1;
+  hbSeq = -1;
+  lastArrival = Number.NEGATIVE_INFINITY;
+  window: IntervalWindow | null = null;
+  /** When phi reaches the threshold if nothing arrives (recomputed on each heartbeat). */
+  deadline = Number.POSITIVE_INFINITY;
+  /** Since when the silence limits are counted (last heartbeat, or link up if none since). */
+  silenceFrom = Number.NEGATIVE_INFINITY;
+  silent = false;
+  silentCause: Evidence['cause'] | null = null;
+  suspected = false;
+  round = -1;
+  roundEnds = 0;
+  asked: PeerKey[] = [];
+  askedCount = 0;
+  confirmed = 0;
+  refuted = 0;
+  theirs: ViewSummary | null = null;
+  theirsSince = 0;
+  verdict: Verdict = 'unknown';
+
+  constructor(name: PeerKey) {
+    this.name = name;
+  }
+}
+
+function checkTime(at: number, key: string): void {
+  if (typeof at !== 'number' || Number.isNaN(at)) throw new DetectorError('INVALID_INPUT', key, `${key} must be a number (ms)`);
+}
+
+function checkPeer(peer: PeerKey, key: string): void {
+  if (typeof peer !== 'string' || peer.length === 0) throw new DetectorError('INVALID_INPUT', key, `${key} must be a non-empty string`);
+}
+
+function checkCounter(v: number, key: string): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new DetectorError('INVALID_INPUT', key, `${key} must be an integer >= 0`);
+}
+
+function sameHash(a: ViewSummary | null, b: ViewSummary): boolean {
+  return a !== null && (a === b || compareIds(a.hash, b.hash) === 0);
+}
+
+const NO_TARGETS: readonly PeerKey[] = Object.freeze([]);
+
+/**
+ * A partition detector for one node. Sans-I/O: it never reads a clock or sends anything; the
+ * kernel feeds it inputs with their time and acts on what `tick` returns.
+ */
+export function createDetector(config: DetectorConfig, deps: DetectorDeps): Detector {
+  if (typeof deps?.random !== 'function') throw new DetectorError('INVALID_CONFIG', 'random', 'random must be a function returning [0, 1)');
+  const random = deps.random;
+  let cfg = resolveConfig(config ?? {});
+  let y = thresholdY(cfg.threshold);
+  const peers = new Map<PeerKey, Peer>();
+  let names: PeerKey[] | null = null;
+  let events: DetectorEvent[] = [];
+  let started = false;
+  let nextRound = 0;
+  let nextCheck = 0;
+  let round = 0;
+  let mine: ViewSummary | null = null;
+  let mineSince = 0;
+  /** Partition keys already decided (cleared when our own view changes). */
+  const decided = new Set<string>();
+  const counters = { heartbeats: 0, stale: 0, probesSent: 0, probesAnswered: 0, answersReceived: 0, answersIgnored: 0 };
+
+  function peerFor(name: PeerKey): Peer {
+    let p = peers.get(name);
+    if (p === undefined) {
+      checkPeer(name, 'peer');
+      p = new Peer(name);
+      peers.set(name, p);
+      names = null;
+    }
+    return p;
+  }
+
+  function stdDevOf(p: Peer): number {
+    // Before two intervals are known, assume the configured rhythm with a wide spread (Akka
+    // bootstraps the same way from first-heartbeat-estimate, with std-dev = estimate / 4).
+    const w = p.window;
+    return w === null || w.count < 2 ? cfg.interval / 4 : w.stdDev();
+  }
+
+  function meanOf(p: Peer): number {
+    const w = p.window;
+    return w === null || w.count < 2 ? cfg.interval : w.mean();
+  }
+
+  function phiOf(p: Peer, now: number): number | null {
+    if (!p.heard) return null;
+    return phi(now - p.lastArrival, meanOf(p) + cfg.acceptablePause, Math.max(stdDevOf(p), cfg.minStdDev));
+  }
+
+  function refreshDeadline(p: Peer): void {
+    p.deadline = p.silenceFrom + meanOf(p) + cfg.acceptablePause + y * Math.max(stdDevOf(p), cfg.minStdDev);
+  }
+
+  function computeVerdict(p: Peer): Verdict {
+    if (p.linked) {
+      if (!p.silent) return 'up';
+      return p.silentCause === 'max-silence' ? 'degraded' : 'down';
+    }
+    if (p.silent) return 'down';
+    if (p.heard && p.lastArrival > p.linkChangedAt) {
+      if (!p.everLinked) return 'alive';
+      return p.hbIncarnation > p.incarnationAtLinkDown ? 'restarted' : 'partitioned';
+    }
+    return p.everLinked ? 'down' : 'unknown';
+  }
+
+  function evidence(p: Peer, cause: Evidence['cause'], at: number): Evidence {
+    return {
+      cause,
+      link: p.linked ? 'up' : p.everLinked ? 'down' : 'never',
+      linkReason: p.linkReason,
+      linkIncarnation: p.everLinked ? p.linkIncarnation : null,
+      heartbeat: p.heard ? { incarnation: p.hbIncarnation, seq: p.hbSeq } : null,
+      silence: p.heard ? at - p.lastArrival : null,
+      phi: phiOf(p, at),
+      probes: p.round >= 0 ? { asked: p.askedCount, confirmed: p.confirmed, refuted: p.refuted } : null,
+    };
+  }
+
+  function partitionKey(theirs: ViewSummary): string {
+    return `${mine === null ? '-' : toHex(mine.hash)}/${toHex(theirs.hash)}`;
+  }
+
+  function update(p: Peer, cause: Evidence['cause'], at: number): void {
+    const to = computeVerdict(p);
+    if (to === p.verdict) return;
+    const from = p.verdict;
+    p.verdict = to;
+    events.push({ type: 'verdict', at, peer: p.name, from, to, evidence: evidence(p, cause, at) });
+    if (to === 'partitioned' && p.theirs !== null) {
+      events.push({ type: 'partition', at, peer: p.name, partition: partitionKey(p.theirs), mine, theirs: p.theirs });
+    }
+  }
+
+  function endSuspicion(p: Peer): void {
+    p.suspected = false;
+    p.asked = [];
+  }
+
+  function heartbeat(from: PeerKey, hb: HeartbeatInput, at: number): boolean {
+    let p = peers.get(from);
+    if (p === undefined) p = peerFor(from);
+    const inc = hb.incarnation;
+    const seq = hb.seq;
+    if (inc < p.hbIncarnation || (inc === p.hbIncarnation && seq <= p.hbSeq)) {
+      counters.stale++;
+      return false;
+    }
+    if (!(inc >= 0 && seq >= 0)) {
+      checkCounter(inc, 'heartbeat.incarnation');
+      checkCounter(seq, 'heartbeat.seq');
+    }
+    checkTime(at, 'at');
+    counters.heartbeats++;
+    // An interval is a sample only within one incarnation: the gap across a restart says nothing
+    // about the rhythm.
+    if (p.heard && inc === p.hbIncarnation && at > p.lastArrival) {
+      (p.window ??= new IntervalWindow(cfg.maxSampleSize)).add(at - p.lastArrival);
+    }
+    p.heard = true;
+    p.hbIncarnation = inc;
+    p.hbSeq = seq;
+    p.lastArrival = at;
+    p.silenceFrom = at;
+    refreshDeadline(p);
+    const view = hb.view;
+    if (!(view?.hash instanceof Uint8Array)) throw new DetectorError('INVALID_INPUT', 'heartbeat.view', 'heartbeat.view must be a ViewSummary');
+    if (!sameHash(p.theirs, view)) p.theirsSince = at;
+    p.theirs = view;
+    if (p.suspected) endSuspicion(p);
+    if (p.silent) {
+      p.silent = false;
+      p.silentCause = null;
+    }
+    if (p.verdict !== 'up' || !p.linked) update(p, 'heartbeat', at);
+    return true;
+  }
+
+  function linkUp(peer: PeerKey, incarnation: number, at: number): void {
+    checkCounter(incarnation, 'incarnation');
+    checkTime(at, 'at');
+    const p = peerFor(peer);
+    p.linked = true;
+    p.everLinked = true;
+    p.linkIncarnation = incarnation;
+    p.linkChangedAt = at;
+    p.linkReason = null;
+    // A fresh link is fresh evidence of life: silence is counted from here.
+    p.silent = false;
+    p.silentCause = null;
+    if (p.suspected) endSuspicion(p);
+    if (p.silenceFrom < at) {
+      p.silenceFrom = at;
+      refreshDeadline(p);
+    }
+    update(p, 'link-up', at);
+  }
+
+  function linkDown(peer: PeerKey, reason: string, at: number): void {
+    checkTime(at, 'at');
+    const p = peerFor(peer);
+    if (!p.linked) return;
+    p.linked = false;
+    p.everLinked = true;
+    p.linkChangedAt = at;
+    p.linkReason = String(reason);
+    p.incarnationAtLinkDown = Math.max(p.linkIncarnation, p.hbIncarnation);
+    update(p, 'link-down', at);
+  }
+
+  function setView(view: ViewSummary, at: number): void {
+    checkTime(at, 'at');
+    if (view === null || typeof view !== 'object' || !(view.hash instanceof Uint8Array)) {
+      throw new DetectorError('INVALID_INPUT', 'view', 'view must be a ViewSummary (see viewSummary())');
+    }
+    if (!sameHash(mine, view)) {
+      mineSince = at;
+      decided.clear();
+    }
+    mine = view;
+  }
+
+  /** This node's own opinion, as given to others who ask. */
+  function hears(p: Peer, now: number): boolean {
+    return p.heard && !p.silent && !p.suspected && now < p.deadline && now - p.lastArrival < cfg.maxSilence;
+  }
+
+  const probesOut: OutgoingProbe[] = [];
+
+  function startRound(p: Peer, now: number): void {
+    // Reservoir sampling of k helpers among the peers we hear ourselves (each ask is useless
+    // if the answer cannot reach us).
+    const k = cfg.probes;
+    const chosen: PeerKey[] = [];
+    let seen = 0;
+    if (k > 0) {
+      for (const h of peers.values()) {
+        if (h === p || !hears(h, now)) continue;
+        seen++;
+        if (chosen.length < k) chosen.push(h.name);
+        else {
+          const j = Math.floor(random() * seen);
+          if (j < k) chosen[j] = h.name;
+        }
+      }
+    }
+    p.round = round++;
+    p.roundEnds = now + cfg.probeTimeout;
+    p.asked = chosen;
+    p.askedCount = chosen.length;
+    p.confirmed = 0;
+    p.refuted = 0;
+    for (const to of chosen) {
+      probesOut.push({ to, request: { type: 'probe', id: p.round, target: p.name } });
+      counters.probesSent++;
+    }
+  }
+
+  function becomeSilent(p: Peer, cause: Evidence['cause'], now: number): void {
+    p.silent = true;
+    p.silentCause = cause;
+    endSuspicion(p);
+    update(p, cause, now);
+  }
+
+  function probeRequest(from: PeerKey, request: ProbeRequest, at: number): ProbeAnswer {
+    checkTime(at, 'at');
+    if (request === null || typeof request !== 'object' || typeof request.target !== 'string' || typeof request.id !== 'number') {
+      throw new DetectorError('INVALID_INPUT', 'request', 'request must be a ProbeRequest { type, id, target }');
+    }
+    counters.probesAnswered++;
+    const p = peers.get(request.target);
+    const alive = p !== undefined && request.target !== from && hears(p, at);
+    return { type: 'probe-answer', id: request.id, target: request.target, alive };
+  }
+
+  function probeAnswer(from: PeerKey, answer: ProbeAnswer, at: number): void {
+    checkTime(at, 'at');
+    counters.answersReceived++;
+    const p = answer && typeof answer.target === 'string' ? peers.get(answer.target) : undefined;
+    const i = p?.suspected && answer.id === p.round ? p.asked.indexOf(from) : -1;
+    if (p === undefined || i < 0) {
+      counters.answersIgnored++;
+      return;
+    }
+    p.asked.splice(i, 1);
+    if (answer.alive === true) p.refuted++;
+    else p.confirmed++;
+    // Unanimity: one "I hear it" is enough to keep it alive (SWIM's ping-req); every node asked must
+    // say it hears nothing before we conclude the silence is the peer's and not our path's.
+    if (p.asked.length === 0 && p.refuted === 0) becomeSilent(p, 'probes-confirmed', at);
+  }
+
+  function check(now: number): void {
+    for (const p of peers.values()) {
+      if (!p.silent && (p.heard || p.linked)) {
+        if (now - p.silenceFrom >= cfg.maxSilence) {
+          becomeSilent(p, 'max-silence', now);
+        } else if (p.suspected ? now >= p.roundEnds : now >= p.deadline) {
+          p.suspected = true;
+          startRound(p, now);
+          // Nobody left to ask (a two-node cluster, or everyone else is silent too): phi decides alone.
+          if (p.askedCount === 0) becomeSilent(p, 'no-helpers', now);
+        }
+      }
+      if (p.verdict === 'partitioned' && mine !== null && p.theirs !== null && !sameHash(mine, p.theirs)) {
+        const key = partitionKey(p.theirs);
+        if (!decided.has(key) && now >= Math.max(mineSince, p.theirsSince) + cfg.stableAfter) {
+          decided.add(key);
+          events.push({
+            type: 'decision', at: now, peer: p.name, partition: key, mine, theirs: p.theirs, strategy: cfg.strategy,
+            decision: decide(mine, p.theirs, cfg.quorum === null ? { strategy: cfg.strategy } : { strategy: cfg.strategy, quorum: cfg.quorum }),
+          });
+        }
+      }
+    }
+  }
+
+  function allNames(): PeerKey[] {
+    return (names ??= [...peers.keys()]);
+  }
+
+  function chooseTargets(): readonly PeerKey[] {
+    const all = allNames();
+    const k = cfg.fanout;
+    if (k === 'all' || k >= all.length) return all;
+    // Partial Fisher-Yates over a copy: k distinct random targets.
+    const pool = all.slice();
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(random() * (pool.length - i));
+      const t = pool[i]!;
+      pool[i] = pool[j]!;
+      pool[j] = t;
+    }
+    pool.length = k;
+    return pool;
+  }
+
+  function tick(now: number): TickOutput {
+    checkTime(now, 'now');
+    let targets = NO_TARGETS;
+    if (!started) {
+      started = true;
+      nextRound = now;
+      nextCheck = now;
+    }
+    if (now >= nextCheck) {
+      check(now);
+      nextCheck = now + cfg.checkEvery;
+    }
+    if (now >= nextRound) {
+      targets = chooseTargets();
+      const spread = cfg.jitter * (2 * random() - 1);
+      nextRound = now + cfg.interval * (1 + spread);
+    }
+    const out: TickOutput = { events, targets, probes: probesOut.splice(0) };
+    events = [];
+    return out;
+  }
+
+  return {
+    get config() {
+      return cfg;
+    },
+    configure(changes: DetectorConfig): void {
+      const next = resolveConfig(changes, cfg);
+      if (next.maxSampleSize !== cfg.maxSampleSize) for (const p of peers.values()) p.window = null;
+      cfg = next;
+      y = thresholdY(cfg.threshold);
+      for (const p of peers.values()) refreshDeadline(p);
+    },
+    addPeer(peer: PeerKey): void {
+      peerFor(peer);
+    },
+    removePeer(peer: PeerKey): void {
+      if (peers.delete(peer)) names = null;
+    },
+    setView,
+    heartbeat,
+    linkUp,
+    linkDown,
+    probeRequest,
+    probeAnswer,
+    tick,
+    nextWakeup(): number {
+      if (!started) return Number.NEGATIVE_INFINITY;
+      return events.length > 0 || probesOut.length > 0 ? Number.NEGATIVE_INFINITY : Math.min(nextRound, nextCheck);
+    },
+    verdict(peer: PeerKey): Verdict {
+      return peers.get(peer)?.verdict ?? 'unknown';
+    },
+    status(peer: PeerKey, now: number): PeerStatus | null {
+      const p = peers.get(peer);
+      if (p === undefined) return null;
+      return {
+        peer,
+        verdict: p.verdict,
+        link: p.linked ? 'up' : p.everLinked ? 'down' : 'never',
+        suspected: p.suspected,
+        phi: phiOf(p, now),
+        lastHeard: p.heard ? p.lastArrival : null,
+        heartbeat: p.heard ? { incarnation: p.hbIncarnation, seq: p.hbSeq } : null,
+        view: p.theirs,
+      };
+    },
+    peers(): PeerKey[] {
+      return [...allNames()];
+    },
+    stats(): DetectorStats {
+      return { ...counters };
+    },
+  };
+}
