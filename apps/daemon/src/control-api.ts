@@ -1,0 +1,237 @@
+// The local control API: node:http on a loopback address or a Unix socket, every route but
+// /healthz behind a bearer token. Without the right token the answer is 401 and nothing else,
+// not even whether a path exists. /healthz stays open for liveness probes and reveals only "ok".
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { chmod, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import type { DistkitNode } from '@distkit/kernel';
+import { type ControlListen, isLoopback } from './config-schema.ts';
+import { DaemonError } from './errors.ts';
+import { type DaemonEvent, type EventHub, toJson } from './event-hub.ts';
+import type { Logger } from './log.ts';
+import type { DaemonMetrics } from './metrics.ts';
+
+/** What the control API needs of a node: the kernel contract's query and command methods. */
+export type ControlledNode = Pick<
+  DistkitNode,
+  'name' | 'fingerprint' | 'publicKey' | 'incarnation' | 'address' | 'heartbeatAddress' | 'connectNode' | 'disconnectNode' | 'nodes' | 'info' | 'send' | 'stats'
+>;
+
+export interface ControlApiOptions {
+  readonly node: ControlledNode;
+  readonly token: string;
+  readonly listen: ControlListen;
+  readonly allowRemote: boolean;
+  readonly metrics: DaemonMetrics;
+  readonly events: EventHub;
+  /** Extra facts for /v1/status (cluster, pid, version, started at...). */
+  readonly status?: () => Record<string, unknown>;
+  /** Daemon-side allow/deny: a reason when `name` may not be linked, else null. */
+  readonly refuse?: (name: string) => string | null;
+  readonly log?: Logger;
+  /** SSE keep-alive comment interval (default 15 s). */
+  readonly keepAliveMs?: number;
+}
+
+export interface ControlServer {
+  /** http://host:port or unix:/path */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+export async function startControlApi(options: ControlApiOptions): Promise<ControlServer> {
+  const { listen } = options;
+  if (listen.kind === 'tcp' && !isLoopback(listen.host) && !options.allowRemote) {
+    throw new DaemonError('CONTROL_BIND', `refusing to serve the control API on ${listen.host}: not a loopback address (set control.allow_remote = true to allow it)`);
+  }
+  const expected = digest(options.token);
+  const closers = new Set<() => void>();
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      options.log?.error({ err }, 'control API handler failed');
+      if (!res.headersSent) reply(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://control');
+    if (url.pathname === '/healthz' && req.method === 'GET') return reply(res, 200, { status: 'ok' });
+    if (!authorized(req.headers.authorization, expected)) {
+      res.setHeader('www-authenticate', 'Bearer realm="distkitd"');
+      return reply(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
+    }
+    const route = `${req.method} ${url.pathname}`;
+    const node = options.node;
+    switch (route) {
+      case 'GET /v1/status':
+        return reply(res, 200, {
+          name: node.name,
+          fingerprint: node.fingerprint,
+          publicKey: node.publicKey,
+          incarnation: node.incarnation,
+          address: node.address,
+          heartbeatAddress: node.heartbeatAddress,
+          connected: node.nodes({ hidden: true }).length,
+          stats: node.stats(),
+          ...options.status?.(),
+        });
+      case 'GET /v1/nodes':
+        return reply(res, 200, { nodes: node.info() });
+      case 'POST /v1/connect':
+      case 'POST /v1/disconnect':
+      case 'POST /v1/send': {
+        const body = await readJson(req);
+        if (!body.ok) return reply(res, body.status, { error: { code: 'BAD_REQUEST', message: body.message } });
+        const name = (body.value as { node?: unknown }).node;
+        if (typeof name !== 'string' || name === '') return reply(res, 400, { error: { code: 'BAD_REQUEST', message: 'body must be a JSON object with "node": "<name>"' } });
+        if (route === 'POST /v1/disconnect') {
+          await kernelCall(res, () => node.disconnectNode(name));
+          return;
+        }
+        const refusal = options.refuse?.(name);
+        if (refusal) return reply(res, 403, { error: { code: 'DENIED', message: refusal } });
+        if (route === 'POST /v1/connect') return kernelCall(res, () => node.connectNode(name));
+        if (!('value' in (body.value as object))) return reply(res, 400, { error: { code: 'BAD_REQUEST', message: 'body must carry "value": <any JSON>' } });
+        return kernelCall(res, () => node.send(name, (body.value as { value: unknown }).value));
+      }
+      case 'GET /v1/events':
+        return streamEvents(url, res);
+      case 'GET /metrics':
+        res.writeHead(200, { 'content-type': options.metrics.contentType });
+        res.end(await options.metrics.render());
+        return;
+      default:
+        return reply(res, ROUTES.has(url.pathname) ? 405 : 404, { error: { code: ROUTES.has(url.pathname) ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${route}` } });
+    }
+  }
+
+  async function kernelCall(res: ServerResponse, call: () => Promise<void>): Promise<void> {
+    try {
+      await call();
+      reply(res, 200, { ok: true });
+    } catch (err) {
+      const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'INTERNAL';
+      reply(res, STATUS_OF_KERNEL_CODE[code] ?? 500, { error: { code, message: (err as Error).message } });
+    }
+  }
+
+  function streamEvents(url: URL, res: ServerResponse): void {
+    const types = url.searchParams.get('types')?.split(',').filter((t) => t !== '') ?? null;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write('retry: 2000\n: connected\n\n');
+    let id = 0;
+    const unsubscribe = options.events.subscribe((event: DaemonEvent) => {
+      if (types !== null && !types.includes(event.type)) return;
+      // A consumer that stopped reading is cut off rather than buffered without bound.
+      if (res.writableLength > MAX_BODY) return res.destroy();
+      res.write(`id: ${++id}\nevent: ${event.type}\ndata: ${toJson(event)}\n\n`);
+    });
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
+    keepAlive.unref();
+    const close = (): void => {
+      clearInterval(keepAlive);
+      unsubscribe();
+      closers.delete(close);
+      res.end();
+    };
+    closers.add(close);
+    res.on('close', close);
+  }
+
+  await bind(server, listen);
+  const url = listen.kind === 'unix' ? `unix:${listen.path}` : `http://${formatHost(listen.host)}:${(server.address() as { port: number }).port}`;
+  return {
+    url,
+    async close() {
+      for (const close of [...closers]) close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (listen.kind === 'unix') await unlink(listen.path).catch(() => {});
+    },
+  };
+}
+
+const ROUTES = new Set(['/v1/status', '/v1/nodes', '/v1/connect', '/v1/disconnect', '/v1/send', '/v1/events', '/metrics', '/healthz']);
+
+const STATUS_OF_KERNEL_CODE: Readonly<Record<string, number>> = {
+  BAD_OPTION: 400,
+  UNKNOWN_NODE: 404,
+  NOT_CONNECTED: 409,
+  AUTO_CONNECT_REFUSED: 409,
+  CONNECT_FAILED: 502,
+  SETUP_FAILED: 502,
+  SEND_FAILED: 502,
+  NOT_STARTED: 503,
+  STOPPED: 503,
+};
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  // Compare digests: equal length, constant time.
+  return m !== null && timingSafeEqual(digest(m[1] ?? ''), expected);
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${toJson(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<{ ok: true; value: object } | { ok: false; status: number; message: string }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) return { ok: false, status: 413, message: `request body larger than ${MAX_BODY} bytes` };
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, status: 400, message: 'body must be a JSON object' };
+    return { ok: true, value };
+  } catch {
+    return { ok: false, status: 400, message: 'body is not valid JSON' };
+  }
+}
+
+async function bind(server: Server, listen: ControlListen): Promise<void> {
+  if (listen.kind === 'unix') await removeStaleSocket(listen.path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new DaemonError('CONTROL_BIND', `control API cannot listen on ${describe(listen)}: ${err.message}`, { cause: err })));
+    if (listen.kind === 'unix') server.listen(listen.path, () => resolve());
+    else server.listen(listen.port, listen.host, () => resolve());
+  });
+  if (listen.kind === 'unix') await chmod(listen.path, 0o600);
+}
+
+/** A socket file left by a crashed daemon is removed; one that answers is in use. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean | null>((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT' ? null : false));
+  });
+  if (alive === true) throw new DaemonError('CONTROL_BIND', `control socket ${path} is in use by another process`);
+  if (alive === false) await unlink(path).catch(() => {});
+}
+
+function describe(listen: ControlListen): string {
+  return listen.kind === 'unix' ? `unix:${listen.path}` : `${formatHost(listen.host)}:${listen.port}`;
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,43 @@
+// Fan-out of the daemon's event stream (kernel events plus received messages) to its consumers:
+// the logger, metrics, hooks and every open /v1/events connection. The daemon reads the kernel's
+// iterables once and publishes here, so no consumer depends on how the kernel shares iterators.
+import type { KernelEvent } from '@distkit/kernel';
+
+/** A received user message, as the control API streams it. */
+export interface MessageEvent {
+  readonly type: 'message';
+  readonly from: string;
+  readonly value: unknown;
+  readonly at: number;
+}
+
+export type DaemonEvent = KernelEvent | MessageEvent;
+
+export class EventHub {
+  readonly #listeners = new Set<(event: DaemonEvent) => void>();
+
+  publish(event: DaemonEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // One broken consumer must not starve the others.
+      }
+    }
+  }
+
+  /** Returns the unsubscribe function. */
+  subscribe(listener: (event: DaemonEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get size(): number {
+    return this.#listeners.size;
+  }
+}
+
+/** JSON with byte arrays as base64 (node ids in decision facts, keys). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : typeof v === 'bigint' ? v.toString() : v));
+}

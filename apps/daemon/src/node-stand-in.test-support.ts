@@ -1,0 +1,128 @@
+// A small in-test implementation of the kernel's DistkitNode contract: STAND-IN UNTIL THE KERNEL
+// LANDS. It records what the daemon asks of it and lets a test push events and messages. Tests
+// that use it say so; the lead switches them to the real kernel once createNode exists.
+import { KernelError, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelStats, type NodeInfo, type NodeOptions, type PeerConfig } from '@distkit/kernel';
+
+class Channel<T> {
+  readonly #queue: T[] = [];
+  #wake: (() => void) | undefined;
+  #done = false;
+  push(value: T): void {
+    this.#queue.push(value);
+    this.#wake?.();
+  }
+  end(): void {
+    this.#done = true;
+    this.#wake?.();
+  }
+  async *iterate(): AsyncGenerator<T> {
+    for (;;) {
+      while (this.#queue.length > 0) yield this.#queue.shift() as T;
+      if (this.#done) return;
+      await new Promise<void>((r) => (this.#wake = r));
+      this.#wake = undefined;
+    }
+  }
+}
+
+export class StandInNode implements DistkitNode {
+  readonly name: string;
+  readonly publicKey: Uint8Array;
+  readonly fingerprint: string;
+  readonly incarnation: number;
+  address = { host: '127.0.0.1', port: 0 };
+  heartbeatAddress = { host: '127.0.0.1', port: 0 };
+  readonly calls: string[] = [];
+  readonly sent: Array<{ to: string; value: unknown }> = [];
+  readonly peers = new Map<string, PeerConfig>();
+  readonly connected = new Set<string>();
+  readonly options: NodeOptions;
+  started = false;
+  stopped = false;
+  readonly #events = new Channel<KernelEvent>();
+  readonly #messages = new Channel<IncomingMessage>();
+
+  constructor(options: NodeOptions, fingerprint = 'SHA256:stand-in') {
+    this.options = options;
+    this.name = options.name;
+    this.publicKey = options.identity.publicKey;
+    this.fingerprint = fingerprint;
+    this.incarnation = options.incarnation;
+    for (const p of options.peers ?? []) this.peers.set(p.name, p);
+  }
+
+  async start(): Promise<void> {
+    this.calls.push('start');
+    this.started = true;
+    this.address = { host: this.options.listen?.host ?? '127.0.0.1', port: this.options.listen?.port || 4370 };
+    this.heartbeatAddress = this.address;
+  }
+  async stop(): Promise<void> {
+    this.calls.push('stop');
+    this.stopped = true;
+    this.#events.end();
+    this.#messages.end();
+  }
+  async connectNode(name: string): Promise<void> {
+    this.calls.push(`connect ${name}`);
+    if (!this.peers.has(name)) throw new KernelError('UNKNOWN_NODE', `no address known for ${name}`);
+    this.connected.add(name);
+  }
+  async disconnectNode(name: string): Promise<void> {
+    this.calls.push(`disconnect ${name}`);
+    this.connected.delete(name);
+  }
+  nodes(): string[] {
+    return [...this.connected];
+  }
+  info(): NodeInfo[] {
+    return [...this.peers.values()].map((p) => ({
+      name: p.name,
+      connected: this.connected.has(p.name),
+      hidden: false,
+      verdict: this.connected.has(p.name) ? 'up' : 'unknown',
+      incarnation: null,
+      fingerprint: null,
+      direction: this.connected.has(p.name) ? 'outbound' : null,
+      address: p.address,
+    }));
+  }
+  async send(name: string, value: unknown): Promise<void> {
+    if (!this.connected.has(name)) throw new KernelError('NOT_CONNECTED', `${name} is not connected`);
+    this.sent.push({ to: name, value });
+  }
+  messages(): AsyncIterable<IncomingMessage> {
+    return this.#messages.iterate();
+  }
+  events(): AsyncIterable<KernelEvent> {
+    return this.#events.iterate();
+  }
+  addPeer(peer: PeerConfig): void {
+    this.calls.push(`addPeer ${peer.name}`);
+    this.peers.set(peer.name, peer);
+  }
+  removePeer(name: string): void {
+    this.calls.push(`removePeer ${name}`);
+    this.peers.delete(name);
+  }
+  stats(): KernelStats {
+    return {
+      links: this.connected.size,
+      heartbeatsSent: 12,
+      heartbeatsReceived: 10,
+      drops: { unauthenticated: 3, malformed: 0, replayed: 1, foreign_cluster: 0, unknown_sender: 0, too_large: 0 },
+      handshakes: { ok: 2, failed: 1, refused: 0, timeout: 0 },
+      messagesSent: this.sent.length,
+      messagesReceived: 0,
+      decisions: 0,
+    };
+  }
+
+  /** Test side: the kernel reports something. */
+  emit(event: KernelEvent): void {
+    this.#events.push(event);
+  }
+  deliver(message: IncomingMessage): void {
+    this.#messages.push(message);
+  }
+}
