@@ -1,0 +1,27 @@
+import { normalizeNodeId, type NodeKey } from './config.ts';
+
+/** A node as the tie-break sees it: its name, and its id (public key) when known. */
+export interface NodeRef {
+  readonly name: string;
+  readonly id?: NodeKey | null;
+}
+
+/**
+ * Simultaneous connect: both nodes dialled each other and both attempts reached the other side.
+ * Exactly one must survive, and both sides must pick the same one without talking. The rule, as
+ * Erlang's net_kernel (`accept_pending`: "MyNode > Node" keeps its own attempt): **the connection
+ * dialled by the greater node survives**. "Greater" compares the two ids as unsigned bytes (equal
+ * to comparing the lowercase hex); when either id is unknown it compares the names (UTF-16 code
+ * units, JavaScript's `<`). Kernels must pass ids on both sides or on neither, or the sides may
+ * disagree.
+ *
+ * Returns `'a'` when `a`'s outbound connection survives, `'b'` when `b`'s does.
+ */
+export function simultaneousWinner(a: NodeRef, b: NodeRef): 'a' | 'b' {
+  if (a.id != null && b.id != null) {
+    const x = normalizeNodeId(a.id, 'a.id');
+    const y = normalizeNodeId(b.id, 'b.id');
+    if (x !== y) return x > y ? 'a' : 'b';
+  }
+  return a.name > b.name ? 'a' : 'b';
+}
