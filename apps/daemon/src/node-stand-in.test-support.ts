@@ -1,7 +1,7 @@
 // A small in-test implementation of the kernel's DistkitNode contract: STAND-IN UNTIL THE KERNEL
 // LANDS. It records what the daemon asks of it and lets a test push events and messages. Tests
 // that use it say so; the lead switches them to the real kernel once createNode exists.
-import { KernelError, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelStats, type NodeInfo, type NodeOptions, type PeerConfig } from '@distkit/kernel';
+import { KernelError, type Address, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelStats, type NodeInfo, type NodeOptions, type PeerConfig } from '@distkit/kernel';
 
 class Channel<T> {
   readonly #queue: T[] = [];
@@ -30,12 +30,12 @@ export class StandInNode implements DistkitNode {
   readonly publicKey: Uint8Array;
   readonly fingerprint: string;
   readonly incarnation: number;
-  address = { host: '127.0.0.1', port: 0 };
-  heartbeatAddress = { host: '127.0.0.1', port: 0 };
+  address: Address = { host: '127.0.0.1', port: 0 };
+  heartbeatAddress: Address = { host: '127.0.0.1', port: 0 };
   readonly calls: string[] = [];
   readonly sent: Array<{ to: string; value: unknown }> = [];
-  readonly peers = new Map<string, PeerConfig>();
-  readonly connected = new Set<string>();
+  readonly peers: Map<string, PeerConfig> = new Map();
+  readonly connected: Set<string> = new Set();
   readonly options: NodeOptions;
   started = false;
   stopped = false;
