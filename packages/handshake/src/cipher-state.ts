@@ -75,10 +75,10 @@ export class NoiseCipherState implements CipherState {
     return b;
   }
 
-  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
     if (this.#key === null) return plaintext;
     if (this.#n >= MAX_NONCE) throw new HandshakeError('NONCE_EXHAUSTED', 'cipher state used every nonce; start a new session');
-    const out = this.#aead.encrypt(this.#key, this.#nonceBytes(this.#n), ad, plaintext);
+    const out = this.#aead.encrypt(this.#key, this.#nonceBytes(this.#n), ad, plaintext, headroom);
     this.#n++;
     return out;
   }
@@ -96,11 +96,16 @@ export class NoiseCipherState implements CipherState {
   }
 
   encrypt(plaintext: Uint8Array, ad: Uint8Array = EMPTY): Uint8Array {
+    return this.encryptFramed(plaintext, ad, 0);
+  }
+
+  /** encrypt(), with `headroom` spare bytes before the ciphertext for a frame header. */
+  encryptFramed(plaintext: Uint8Array, ad: Uint8Array, headroom: number): Uint8Array {
     if (plaintext.length > MAX_MESSAGE_BYTES - TAG_BYTES) {
       throw new HandshakeError('BAD_MESSAGE_LENGTH', `plaintext of ${plaintext.length} bytes exceeds ${MAX_MESSAGE_BYTES - TAG_BYTES} (Noise's 65535-byte message limit)`);
     }
     if (this.#key === null) throw new HandshakeError('UNEXPECTED_MESSAGE', 'cipher state has no key');
-    return this.encryptWithAd(ad, plaintext);
+    return this.encryptWithAd(ad, plaintext, headroom);
   }
 
   decrypt(ciphertext: Uint8Array, ad: Uint8Array = EMPTY): Uint8Array {

@@ -98,19 +98,19 @@ const EMPTY = new Uint8Array(0);
 function nativeAead(name: CipherName, algorithm: string): AeadFunction {
   return {
     name,
-    encrypt(key, nonce, ad, plaintext) {
+    encrypt(key, nonce, ad, plaintext, headroom = 0) {
       const c = aeadCipher(algorithm, key, nonce);
       if (ad.length) c.setAAD(ad);
-      const out = new Uint8Array(plaintext.length + 16);
-      let at = 0;
+      const out = new Uint8Array(headroom + plaintext.length + 16);
+      let at = headroom;
       if (plaintext.length) {
         const body = c.update(plaintext);
-        out.set(body);
-        at = body.length;
+        out.set(body, at);
+        at += body.length;
       }
       const rest = c.final();
       out.set(rest, at);
-      out.set(c.getAuthTag(), plaintext.length);
+      out.set(c.getAuthTag(), headroom + plaintext.length);
       return out;
     },
     decrypt(key, nonce, ad, ciphertext) {

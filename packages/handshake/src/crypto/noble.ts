@@ -39,11 +39,19 @@ function nobleDh(name: DhName, curve: Curve, dhLen: number): DhFunction {
 
 function nobleAead(
   name: CipherName,
-  make: (key: Uint8Array, nonce: Uint8Array, ad?: Uint8Array) => { encrypt(p: Uint8Array): Uint8Array; decrypt(c: Uint8Array): Uint8Array },
+  make: (key: Uint8Array, nonce: Uint8Array, ad?: Uint8Array) => {
+    encrypt(p: Uint8Array, output?: Uint8Array): Uint8Array;
+    decrypt(c: Uint8Array): Uint8Array;
+  },
 ): AeadFunction {
   return {
     name,
-    encrypt: (key, nonce, ad, plaintext) => make(key, nonce, ad).encrypt(plaintext),
+    encrypt(key, nonce, ad, plaintext, headroom = 0) {
+      if (!headroom) return make(key, nonce, ad).encrypt(plaintext);
+      const out = new Uint8Array(headroom + plaintext.length + 16);
+      make(key, nonce, ad).encrypt(plaintext, out.subarray(headroom));
+      return out;
+    },
     decrypt(key, nonce, ad, ciphertext) {
       if (ciphertext.length < 16) return null;
       try {

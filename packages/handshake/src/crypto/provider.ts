@@ -32,7 +32,11 @@ export interface DhFunction {
 /** An AEAD with a 32-byte key, a 12-byte nonce and a 16-byte tag appended to the ciphertext. */
 export interface AeadFunction {
   readonly name: CipherName;
-  encrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Ciphertext with the tag appended. With `headroom`, the result starts with that many spare
+   * bytes (zero) before the ciphertext, so a caller can write a frame header there without a copy.
+   */
+  encrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, headroom?: number): Uint8Array;
   /** The plaintext, or null when the tag does not verify. */
   decrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
 }

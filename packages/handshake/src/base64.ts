@@ -1,0 +1,38 @@
+// Strict standard base64 (RFC 4648 §4) for key text: no whitespace, canonical padding, and the
+// unused low bits of the last character must be zero, so one key has exactly one spelling.
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const VALUES = new Map([...ALPHABET].map((c, i) => [c, i]));
+
+export function encodeBase64(bytes: Uint8Array, padded = true): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    const chars = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6));
+    for (let c = 0; c < chars; c++) out += ALPHABET[(n >> (18 - 6 * c)) & 63];
+  }
+  return padded ? out.padEnd(Math.ceil(out.length / 4) * 4, '=') : out;
+}
+
+/** The bytes, or null when `text` is not canonical padded base64. */
+export function decodeBase64(text: string): Uint8Array | null {
+  if (text.length % 4 !== 0) return null;
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const body = text.slice(0, text.length - pad);
+  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  let acc = 0;
+  let bits = 0;
+  let at = 0;
+  for (const c of body) {
+    const v = VALUES.get(c);
+    if (v === undefined) return null;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (acc >> bits) & 0xff;
+    }
+  }
+  // Leftover bits must be zero: "AB==" and "AA==" would otherwise both decode to one byte.
+  if (bits && (acc & ((1 << bits) - 1)) !== 0) return null;
+  return at === out.length ? out : null;
+}

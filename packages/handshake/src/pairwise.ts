@@ -1,0 +1,84 @@
+// Heartbeat authentication across a partition: a key only the two nodes can compute, from their
+// static keys alone (no session needed), and a 16-byte tag on each datagram.
+import { HEARTBEAT_TAG_BYTES } from '@distkit/wire';
+import { defaultProvider } from './crypto/default-provider.ts';
+import type { CryptoProvider, HashFunction } from './crypto/provider.ts';
+import { HandshakeError } from './errors.ts';
+import { KEY_BYTES } from './identity.ts';
+
+const PAIRWISE_LABEL = new TextEncoder().encode('distkit/1 pairwise heartbeat key');
+const ONE = new Uint8Array([1]);
+
+function sha256(provider: CryptoProvider): HashFunction {
+  const h = provider.hash('SHA256');
+  if (!h) throw new HandshakeError('UNSUPPORTED_PROTOCOL', `crypto provider '${provider.name}' lacks SHA256`);
+  return h;
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/**
+ * The same 32 bytes on both sides: HKDF-SHA256 (RFC 5869) over X25519(mine, theirs), salted with
+ * the cluster secret when there is one, with both public keys (sorted) in the info so the key is
+ * bound to the pair.
+ */
+export function pairwiseKey(
+  myPrivate: Uint8Array,
+  theirPublic: Uint8Array,
+  clusterSecret?: Uint8Array,
+  provider: CryptoProvider = defaultProvider(),
+): Uint8Array {
+  const dh = provider.dh('25519');
+  if (!dh) throw new HandshakeError('UNSUPPORTED_PROTOCOL', `crypto provider '${provider.name}' lacks X25519`);
+  for (const [k, what] of [[myPrivate, 'myPrivate'], [theirPublic, 'theirPublic']] as const) {
+    if (!(k instanceof Uint8Array) || k.length !== KEY_BYTES) throw new HandshakeError('INVALID_CONFIG', `${what} must be a ${KEY_BYTES}-byte Uint8Array`);
+  }
+  if (clusterSecret !== undefined && (!(clusterSecret instanceof Uint8Array) || clusterSecret.length !== 32)) {
+    throw new HandshakeError('INVALID_CONFIG', 'clusterSecret must be a 32-byte Uint8Array');
+  }
+  const mine = dh.keyPairFromPrivate(myPrivate);
+  let shared: Uint8Array;
+  try {
+    shared = dh.dh(mine, theirPublic);
+  } catch (cause) {
+    throw new HandshakeError('INVALID_KEY', 'theirPublic yields no shared secret (low-order point?)', { cause });
+  }
+  const [lo, hi] = compare(mine.publicKey, theirPublic) <= 0 ? [mine.publicKey, theirPublic] : [theirPublic, mine.publicKey];
+  const h = sha256(provider);
+  // RFC 5869: an absent salt is HashLen zero bytes.
+  const prk = h.hmac(clusterSecret ?? new Uint8Array(32), shared);
+  return h.hmac(prk, PAIRWISE_LABEL, lo, hi, ONE);
+}
+
+function tag(key: Uint8Array, body: Uint8Array, provider: CryptoProvider): Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new HandshakeError('INVALID_CONFIG', 'pairwise key must be a 32-byte Uint8Array');
+  // HMAC-SHA256 truncated to 128 bits (as RFC 4868 does): no nonce to manage, unlike a one-time
+  // Poly1305 key, so two datagrams can never share MAC material.
+  return sha256(provider).hmac(key, body).subarray(0, HEARTBEAT_TAG_BYTES);
+}
+
+/** `body` (the @distkit/wire heartbeat encoding) followed by its 16-byte tag. */
+export function sealHeartbeat(key: Uint8Array, body: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array {
+  const out = new Uint8Array(body.length + HEARTBEAT_TAG_BYTES);
+  out.set(body);
+  out.set(tag(key, body, provider), body.length);
+  return out;
+}
+
+/**
+ * The body when the tag verifies under `key`, else null (never throws on bad input). The caller
+ * finds the sender from the (still unauthenticated) body, opens with that sender's pairwise key,
+ * and must then check that the body's `from.id` is that sender.
+ */
+export function openHeartbeat(key: Uint8Array, datagram: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array | null {
+  if (!(datagram instanceof Uint8Array) || datagram.length < HEARTBEAT_TAG_BYTES) return null;
+  const bodyLength = datagram.length - HEARTBEAT_TAG_BYTES;
+  const body = datagram.subarray(0, bodyLength);
+  const expected = tag(key, body, provider);
+  let diff = 0;
+  for (let i = 0; i < HEARTBEAT_TAG_BYTES; i++) diff |= expected[i]! ^ datagram[bodyLength + i]!;
+  return diff === 0 ? body.slice() : null;
+}

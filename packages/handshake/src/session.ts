@@ -1,0 +1,154 @@
+// A session after the handshake: payloads of any size (up to a limit) over Noise transport
+// messages, framed for a byte stream, with a rekey every `rekeyInterval` messages.
+import { MAX_MESSAGE_BYTES, NoiseCipherState, TAG_BYTES, type CipherState } from './cipher-state.ts';
+import { HandshakeError } from './errors.ts';
+import { FRAME_HEADER_BYTES, FrameDecoder } from './framing.ts';
+import type { TransportCiphers } from './handshake.ts';
+
+/**
+ * Plaintext bytes per Noise message. A payload is sent as full chunks followed by one shorter
+ * chunk (possibly empty): a message shorter than this ends the payload, so no flag byte (and no
+ * copy of the payload to prepend one) is needed.
+ */
+export const CHUNK_BYTES: number = MAX_MESSAGE_BYTES - TAG_BYTES;
+/** Default: both directions rekey (Noise §11.3) every 2^16 messages. */
+export const DEFAULT_REKEY_INTERVAL = 65_536;
+/** Default largest reassembled payload: 16 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES: number = 16 * 1024 * 1024;
+
+export interface SessionOptions {
+  /** Messages per direction between rekeys; both sides must use the same value. */
+  readonly rekeyInterval?: number;
+  /** Largest payload `open` reassembles; a peer sending more fails the session (FRAME_TOO_LARGE). */
+  readonly maxPayloadBytes?: number;
+  /** Continue with this decoder (and the bytes it holds), e.g. the one that carried the handshake. */
+  readonly decoder?: FrameDecoder;
+}
+
+export interface Session {
+  /** Frames (each: 2-byte length + Noise message) carrying `payload`; write them in order. */
+  seal(payload: Uint8Array): Uint8Array[];
+  /** Feeds stream bytes; returns every payload they complete, in order. */
+  open(chunk: Uint8Array): Uint8Array[];
+  /** Feeds one Noise message (already unframed); returns the payload if it completes one. */
+  openMessage(message: Uint8Array): Uint8Array | null;
+  /** Messages sent and received so far (each payload is one or more messages). */
+  readonly messagesSent: number;
+  readonly messagesReceived: number;
+}
+
+export function createSession(ciphers: TransportCiphers, options: SessionOptions = {}): Session {
+  return new NoiseSession(ciphers, options);
+}
+
+class NoiseSession implements Session {
+  readonly #send: NoiseCipherState;
+  readonly #receive: NoiseCipherState;
+  readonly #rekeyInterval: number;
+  readonly #maxPayload: number;
+  readonly #decoder: FrameDecoder;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #sent = 0;
+  #received = 0;
+  #failure: HandshakeError | null = null;
+
+  constructor(ciphers: TransportCiphers, o: SessionOptions) {
+    const own = (c: CipherState | undefined, what: string): NoiseCipherState => {
+      if (!(c instanceof NoiseCipherState)) throw new HandshakeError('INVALID_CONFIG', `ciphers.${what} must come from handshake.split()`);
+      return c;
+    };
+    this.#send = own(ciphers?.send, 'send');
+    this.#receive = own(ciphers?.receive, 'receive');
+    this.#rekeyInterval = o.rekeyInterval ?? DEFAULT_REKEY_INTERVAL;
+    this.#maxPayload = o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    if (!Number.isSafeInteger(this.#rekeyInterval) || this.#rekeyInterval < 1) {
+      throw new HandshakeError('INVALID_CONFIG', `rekeyInterval must be a positive integer, got ${o.rekeyInterval}`);
+    }
+    if (!Number.isSafeInteger(this.#maxPayload) || this.#maxPayload < 0) {
+      throw new HandshakeError('INVALID_CONFIG', `maxPayloadBytes must be a non-negative integer, got ${o.maxPayloadBytes}`);
+    }
+    this.#decoder = o.decoder ?? new FrameDecoder();
+  }
+
+  get messagesSent(): number {
+    return this.#sent;
+  }
+
+  get messagesReceived(): number {
+    return this.#received;
+  }
+
+  #guard<T>(step: () => T): T {
+    if (this.#failure) throw this.#failure;
+    try {
+      return step();
+    } catch (err) {
+      this.#failure = err instanceof HandshakeError ? err : new HandshakeError('MALFORMED_FRAME', String(err), { cause: err });
+      throw this.#failure;
+    }
+  }
+
+  seal(payload: Uint8Array): Uint8Array[] {
+    if (!(payload instanceof Uint8Array)) throw new HandshakeError('INVALID_CONFIG', 'payload must be a Uint8Array');
+    if (payload.length > this.#maxPayload) {
+      // The peer would refuse it; refusing here keeps the session usable.
+      throw new HandshakeError('FRAME_TOO_LARGE', `payload of ${payload.length} bytes exceeds maxPayloadBytes ${this.#maxPayload}`);
+    }
+    return this.#guard(() => {
+      const frames: Uint8Array[] = [];
+      for (let at = 0; ; at += CHUNK_BYTES) {
+        const chunk = payload.subarray(at, at + CHUNK_BYTES);
+        if (this.#sent > 0 && this.#sent % this.#rekeyInterval === 0) this.#send.rekey();
+        const frame = this.#send.encryptFramed(chunk, EMPTY, FRAME_HEADER_BYTES);
+        const length = frame.length - FRAME_HEADER_BYTES;
+        frame[0] = length >>> 8;
+        frame[1] = length & 0xff;
+        frames.push(frame);
+        this.#sent++;
+        if (chunk.length < CHUNK_BYTES) return frames;
+      }
+    });
+  }
+
+  open(chunk: Uint8Array): Uint8Array[] {
+    return this.#guard(() => {
+      const out: Uint8Array[] = [];
+      for (const message of this.#decoder.push(chunk)) {
+        const payload = this.#openMessage(message);
+        if (payload) out.push(payload);
+      }
+      return out;
+    });
+  }
+
+  openMessage(message: Uint8Array): Uint8Array | null {
+    return this.#guard(() => this.#openMessage(message));
+  }
+
+  #openMessage(message: Uint8Array): Uint8Array | null {
+    if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
+    const plain = this.#receive.decrypt(message);
+    this.#received++;
+    if (this.#pendingBytes + plain.length > this.#maxPayload) {
+      throw new HandshakeError('FRAME_TOO_LARGE', `peer's payload exceeds maxPayloadBytes ${this.#maxPayload}`);
+    }
+    if (plain.length === CHUNK_BYTES) {
+      this.#pending.push(plain);
+      this.#pendingBytes += plain.length;
+      return null;
+    }
+    if (this.#pending.length === 0) return plain;
+    const whole = new Uint8Array(this.#pendingBytes + plain.length);
+    let at = 0;
+    for (const part of [...this.#pending, plain]) {
+      whole.set(part, at);
+      at += part.length;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return whole;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
