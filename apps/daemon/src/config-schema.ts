@@ -1,7 +1,7 @@
 // The config file's schema (valibot). Keys are snake_case in TOML and JSON alike. Every message
 // here says what is allowed, so an error can be fixed without opening the README.
 import * as v from 'valibot';
-import { NODE_NAME } from './identity.ts';
+import { isNodeName } from './identity.ts';
 
 import type { Address, AutoConnect } from '@distkit/kernel';
 
@@ -22,7 +22,7 @@ const text = (what: string) => v.string((issue) => `must be ${what} (got ${issue
 
 const nodeName = v.pipe(
   text('a node name string'),
-  v.regex(NODE_NAME, (issue) => `must be a node name: letters, digits and . _ @ -, starting with a letter or digit, at most 255 characters (got ${issue.received})`),
+  v.check(isNodeName, (issue) => `must be a node name: letters, digits and _ . @ : + - [ ], not starting with a punctuation mark other than _, at most 255 bytes (got ${issue.received})`),
 );
 
 /** `host:port`; IPv6 literals in brackets (`[::1]:4370`). Port 0 picks a free port. */

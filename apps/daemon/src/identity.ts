@@ -1,113 +1,86 @@
-// Identity, key files, fingerprints and the trust files' text format: the one seam between the
-// daemon and @distkit/handshake. Until handshake exports these, node:crypto provides the key pair
-// and the hash, and the line formats below stand in; swapping to the handshake functions is a
-// change to this file only.
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { DaemonError } from './errors.ts';
+// Identity, key files, fingerprints and the trust files' text: the one seam between the daemon
+// and @distkit/handshake, which owns the formats (one-line key files, `name key [options]` trust
+// lines, ssh-style fingerprints). Here its errors become DaemonErrors with the daemon's exit codes.
+import {
+  decodeKey, encodeKey, fingerprint as handshakeFingerprint, formatPrivateKey, formatPublicKey, formatTrustEntry,
+  generateIdentity as handshakeGenerateIdentity, isValidNodeName, parsePrivateKey, parsePublicKey as parsePublicKeyLine,
+  parseTrustFile as handshakeParseTrustFile, PUBLIC_KEY_TAG, type TrustEntry as HandshakeTrustEntry,
+} from '@distkit/handshake';
+import { DaemonError, type DaemonErrorCode } from './errors.ts';
 
 export interface Identity {
   readonly publicKey: Uint8Array;
   readonly privateKey: Uint8Array;
 }
 
-const KEY_BYTES = 32;
-const PRIVATE_TAG = 'distkit-x25519-private';
+export type TrustEntry = HandshakeTrustEntry;
 
 /** A fresh X25519 key pair. */
 export function generateIdentity(): Identity {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  const pub = publicKey.export({ format: 'jwk' });
-  const priv = privateKey.export({ format: 'jwk' });
-  return { publicKey: fromBase64Url(pub.x ?? ''), privateKey: fromBase64Url(priv.d ?? '') };
+  return handshakeGenerateIdentity();
 }
 
 /** `SHA256:` + unpadded base64 of SHA-256(public key), as `ssh-keygen -l` prints. */
 export function fingerprint(publicKey: Uint8Array): string {
-  return `SHA256:${createHash('sha256').update(publicKey).digest('base64').replace(/=+$/, '')}`;
+  return handshakeFingerprint(publicKey);
 }
 
-/** The public key as it appears in authorized_nodes, known_nodes, config and flags. */
+/** The bare base64 form used in config, flags and trust files. */
 export function encodePublicKey(publicKey: Uint8Array): string {
-  return Buffer.from(publicKey).toString('base64');
+  return encodeKey(publicKey);
 }
 
-/** Parses a base64 X25519 public key; `what` names it in the error. */
-export function parsePublicKey(text: string, what = 'public key'): Uint8Array {
-  const trimmed = text.trim();
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(trimmed)) {
-    throw new DaemonError('KEY_MALFORMED', `${what}: expected 44 characters of base64 (a 32-byte X25519 key), got ${JSON.stringify(abbreviate(trimmed))}`);
-  }
-  return new Uint8Array(Buffer.from(trimmed, 'base64'));
-}
-
-/** The private key file: one line of text. Written 0600 by the caller. */
-export function encodePrivateKeyFile(identity: Identity): string {
-  return `${PRIVATE_TAG} ${encodePublicKey(identity.privateKey)} ${encodePublicKey(identity.publicKey)}\n`;
-}
-
-export function parsePrivateKeyFile(text: string, path: string): Identity {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const fields = lines.length === 1 ? (lines[0] ?? '').trim().split(/\s+/) : [];
-  if (fields.length !== 3 || fields[0] !== PRIVATE_TAG) {
-    throw new DaemonError('KEY_MALFORMED', `${path}: not a distkit private key file (expected one line "${PRIVATE_TAG} <private> <public>")`);
-  }
-  const privateKey = parsePublicKey(fields[1] ?? '', `${path}: private key`);
-  const publicKey = parsePublicKey(fields[2] ?? '', `${path}: public key`);
-  return { privateKey, publicKey };
-}
-
-export interface TrustEntry {
-  readonly name: string;
-  readonly publicKey: Uint8Array;
-  /** Options after the key (authorized_nodes only), kept verbatim. */
-  readonly options: readonly string[];
+/** The public key file line: `distkit-x25519 <base64> [comment]`. */
+export function publicKeyLine(publicKey: Uint8Array, comment?: string): string {
+  return formatPublicKey(publicKey, comment);
 }
 
 /**
- * authorized_nodes and known_nodes: `name key-base64 [options]` per line, `#` comments and blank
- * lines allowed. Strict: any malformed line is an error naming the file and line.
+ * A public key given by a person: bare base64 (as in authorized_nodes) or a whole public key line
+ * (`distkit-x25519 <base64> [comment]`, the content of identity.pub). `what` names it in errors.
  */
+export function parsePublicKey(text: string, what = 'public key'): Uint8Array {
+  const trimmed = text.trim();
+  return rethrow('KEY_MALFORMED', what, () =>
+    trimmed.startsWith(`${PUBLIC_KEY_TAG} `) ? parsePublicKeyLine(trimmed).publicKey : decodeKey(trimmed, 'key'),
+  );
+}
+
+/** The private key file's text (one line). Written 0600 by the caller. */
+export function encodePrivateKeyFile(identity: Identity): string {
+  return formatPrivateKey(identity);
+}
+
+export function parsePrivateKeyFile(text: string, path: string): Identity {
+  return rethrow('KEY_MALFORMED', path, () => parsePrivateKey(text));
+}
+
+/** authorized_nodes / known_nodes: entries in file order; a bad line is an error naming file and line. */
 export function parseTrustFile(text: string, path: string): TrustEntry[] {
-  const entries: TrustEntry[] = [];
-  const seen = new Set<string>();
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const [name, key, ...options] = line.split(/\s+/);
-    if (name === undefined || key === undefined || !NODE_NAME.test(name)) {
-      throw new DaemonError('TRUST_FILE', `${path}:${i + 1}: expected "name key [options]", got ${JSON.stringify(abbreviate(line))}`);
-    }
-    let publicKey: Uint8Array;
-    try {
-      publicKey = parsePublicKey(key, `${path}:${i + 1}: key of ${name}`);
-    } catch (err) {
-      throw new DaemonError('TRUST_FILE', (err as Error).message);
-    }
-    if (seen.has(name)) throw new DaemonError('TRUST_FILE', `${path}:${i + 1}: ${name} is listed twice`);
-    seen.add(name);
-    entries.push({ name, publicKey, options });
-  });
-  return entries;
+  const lines = rethrow('TRUST_FILE', null, () => handshakeParseTrustFile(text, path));
+  return lines.flatMap((l) => (l.entry ? [l.entry] : []));
 }
 
 export function serializeTrustFile(entries: readonly TrustEntry[], header: string): string {
-  const body = entries.map((e) => [e.name, encodePublicKey(e.publicKey), ...e.options].join(' ')).join('\n');
+  const body = entries.map((e) => formatTrustEntry(e)).join('\n');
   return `${header.split('\n').map((l) => `# ${l}`).join('\n')}\n${body}${body ? '\n' : ''}`;
 }
 
-/** Node names: Erlang-like `alive@host` style, no spaces or separators used by the files. */
-export const NODE_NAME: RegExp = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$/;
+export function isNodeName(name: string): boolean {
+  return isValidNodeName(name);
+}
 
 export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
-function fromBase64Url(text: string): Uint8Array {
-  const bytes = new Uint8Array(Buffer.from(text, 'base64url'));
-  if (bytes.length !== KEY_BYTES) throw new Error(`node:crypto returned a ${bytes.length}-byte X25519 key`);
-  return bytes;
-}
-
-function abbreviate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+function rethrow<T>(code: DaemonErrorCode, prefix: string | null, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof Error && err.name === 'HandshakeError') {
+      throw new DaemonError(code, prefix === null ? err.message : `${prefix}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
 }

@@ -49,7 +49,7 @@ describe('state folder', () => {
   it('refuses a malformed key file', async () => {
     const paths = await fresh();
     await writeFile(paths.identityKey, 'not a key\n', { mode: 0o600 });
-    await expect(readIdentity(paths.identityKey)).rejects.toThrow(/not a distkit private key file/);
+    await expect(readIdentity(paths.identityKey)).rejects.toThrow(`${paths.identityKey}: private key file must start with 'distkit-x25519-private'`);
   });
 
   it('incarnation: 1 on first start, +1 on every start', async () => {
@@ -79,12 +79,12 @@ describe('state folder', () => {
     const paths = await fresh();
     const a = generateIdentity().publicKey;
     const b = generateIdentity().publicKey;
-    await upsertTrustEntry(paths.authorizedNodes, { name: 'alpha', publicKey: a, options: [] }, 'authorized');
-    await upsertTrustEntry(paths.authorizedNodes, { name: 'beta', publicKey: a, options: ['hidden'] }, 'authorized');
-    await upsertTrustEntry(paths.authorizedNodes, { name: 'beta', publicKey: b, options: [] }, 'authorized');
+    await upsertTrustEntry(paths.authorizedNodes, { name: 'alpha', key: a, options: {} }, 'authorized');
+    await upsertTrustEntry(paths.authorizedNodes, { name: 'beta', key: a, options: { hidden: true } }, 'authorized');
+    await upsertTrustEntry(paths.authorizedNodes, { name: 'beta', key: b, options: {} }, 'authorized');
     const text = await readFile(paths.authorizedNodes, 'utf8');
     const entries = parseTrustFile(text, 'x');
-    expect(entries.map((e) => [e.name, fingerprint(e.publicKey)])).toEqual([
+    expect(entries.map((e) => [e.name, fingerprint(e.key)])).toEqual([
       ['alpha', fingerprint(a)],
       ['beta', fingerprint(b)],
     ]);
@@ -94,8 +94,8 @@ describe('state folder', () => {
   });
 
   it('trust files: a bad line is refused with file and line', () => {
-    expect(() => parseTrustFile('# c\nalpha notakey\n', '/s/authorized_nodes')).toThrow('/s/authorized_nodes:2: key of alpha');
-    expect(() => parseTrustFile('alpha\n', '/s/a')).toThrow('/s/a:1: expected "name key [options]"');
+    expect(() => parseTrustFile('# c\nalpha notakey\n', '/s/authorized_nodes')).toThrow("/s/authorized_nodes line 2: key of 'alpha'");
+    expect(() => parseTrustFile('alpha\n', '/s/a')).toThrow('/s/a line 1: expected `name key [options]`');
   });
 
   it('one daemon per folder: a live holder is refused, a dead one is taken over', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.ts';
 import { DaemonError } from './errors.ts';
 import {
-  encodePrivateKeyFile, encodePublicKey, generateIdentity, parsePrivateKeyFile, parseTrustFile, serializeTrustFile,
+  encodePrivateKeyFile, generateIdentity, parsePrivateKeyFile, parseTrustFile, publicKeyLine, serializeTrustFile,
   type Identity, type TrustEntry,
 } from './identity.ts';
 
@@ -15,7 +15,7 @@ export interface StatePaths {
   readonly dir: string;
   /** Private key, one line, 0600. */
   readonly identityKey: string;
-  /** Public key (base64), 0644: what a peer's `distkitd trust add` takes. */
+  /** Public key line (`distkit-x25519 <base64>`), 0644: what a peer's `distkitd trust add` takes. */
   readonly identityPub: string;
   /** Decimal, grows by one on every start. */
   readonly incarnation: string;
@@ -73,10 +73,10 @@ export async function readIdentity(path: string): Promise<Identity> {
   return parsePrivateKeyFile(await readFile(path, 'utf8'), path);
 }
 
-/** Writes a key pair: the private key 0600, the public key beside it 0644. */
-export async function writeIdentity(keyPath: string, pubPath: string, identity: Identity): Promise<void> {
+/** Writes a key pair: the private key 0600, the public key line beside it 0644. */
+export async function writeIdentity(keyPath: string, pubPath: string, identity: Identity, comment?: string): Promise<void> {
   await writeFileAtomic(keyPath, encodePrivateKeyFile(identity), { mode: 0o600 });
-  await writeFileAtomic(pubPath, `${encodePublicKey(identity.publicKey)}\n`, { mode: 0o644 });
+  await writeFileAtomic(pubPath, publicKeyLine(identity.publicKey, comment), { mode: 0o644 });
 }
 
 /** The node's identity; a fresh one is generated and saved on first start. */
