@@ -82,7 +82,11 @@ export function createNodeTransport(options: { random?: () => number } = {}): Tr
           const address = typeof a === 'object' && a ? { host: a.address, port: a.port } : at;
           resolve({
             address,
-            close: () => new Promise<void>((done) => server.close(() => done())),
+            // Stops accepting at once; links already accepted live on until their owner ends them.
+            close: () => {
+              server.close();
+              return Promise.resolve();
+            },
           });
         });
       });

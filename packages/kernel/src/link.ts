@@ -1,0 +1,357 @@
+// One link to one peer over one stream: the Noise handshake with its hello exchange, then
+// encrypted frames. The link knows nothing of policy or trust: at the moment the peer has proven
+// its key and named itself, it asks its owner (`onPeer`) whether to go on.
+import {
+  createHandshake, type CipherState, type Handshake, type KeyPair, type TransportCiphers,
+} from '@distkit/handshake';
+import {
+  DistkitError, decodeFrame, decodeHello, encodeFrame, encodeHello, type Frame, type Hello, type WireLimits,
+} from '@distkit/wire';
+import type { NodedownReason } from './api.ts';
+import { RecordDecoder, encodeRecord } from './records.ts';
+import type { Stream, TimerHandle, Transport } from './transport.ts';
+
+/** Noise patterns a link may use; the code is the first byte of the first record. */
+export const LINK_PATTERNS: { readonly XX: 1; readonly XXpsk3: 2; readonly IK: 3; readonly IKpsk2: 4 } = {
+  XX: 1,
+  XXpsk3: 2,
+  IK: 3,
+  IKpsk2: 4,
+} as const;
+export type LinkPattern = keyof typeof LINK_PATTERNS;
+const PATTERN_BY_CODE = new Map(Object.entries(LINK_PATTERNS).map(([k, v]) => [v, k as LinkPattern]));
+
+const SUITE = '25519_ChaChaPoly_SHA256';
+/** Transport messages after which both sides rekey their cipher (Noise §11.3), in lockstep. */
+export const REKEY_EVERY: number = 1 << 20;
+/** Largest plaintext per Noise transport message: 65535 minus the tag minus our 1-byte header. */
+const CHUNK_BYTES = 65535 - 16 - 1;
+
+/** The bytes both sides must agree on: distkit protocol 1 and the cluster id (Noise prologue). */
+export function linkPrologue(cluster: string): Uint8Array {
+  return new TextEncoder().encode(`distkit/1\0${cluster}`);
+}
+
+export interface LinkContext {
+  readonly transport: Transport;
+  readonly identity: KeyPair;
+  readonly cluster: string;
+  readonly hello: Hello;
+  /** Newest first; empty when the cluster has no secret. */
+  readonly clusterSecrets: readonly Uint8Array[];
+  readonly setupTimeMs: number;
+  readonly tickTimeMs: number;
+  readonly tickIntensity: number;
+  readonly frameLimits: WireLimits;
+  /** Largest reassembled user message. */
+  readonly maxMessageBytes: number;
+}
+
+export type PeerVerdict = { readonly accept: true } | { readonly accept: false; readonly reason: NodedownReason; readonly detail: string };
+
+export interface LinkOwner {
+  /** The peer proved `remoteKey` and says it is `hello.name`: go on? Called once, synchronously. */
+  onPeer(link: Link, hello: Hello, remoteKey: Uint8Array): PeerVerdict;
+  /** Both sides are done: frames may flow. */
+  onUp(link: Link): void;
+  onFrame(link: Link, frame: Frame): void;
+  /** The link is gone (called once, also for links that never came up). */
+  onDown(link: Link, reason: NodedownReason, detail: string): void;
+}
+
+// `confirming`: the initiator has finished Noise but waits for the responder's `welcome` (in XX the
+// responder judges the initiator only on the last message, so completion alone proves nothing).
+type State = 'handshake' | 'confirming' | 'up' | 'closed';
+
+export class Link {
+  readonly role: 'initiator' | 'responder';
+  readonly id: number;
+  #state: State = 'handshake';
+  #hs: Handshake | undefined;
+  #pattern: LinkPattern | undefined;
+  #ciphers: TransportCiphers | undefined;
+  #sent = 0;
+  #received = 0;
+  #counter = 0;
+  readonly #decoder = new RecordDecoder();
+  #reassembly: Uint8Array[] = [];
+  #reassemblyBytes = 0;
+  #setupTimer: TimerHandle | undefined;
+  #tickTimer: TimerHandle | undefined;
+  #lastReceived: number;
+  #lastSent: number;
+  #remoteHello: Hello | undefined;
+  #remoteKey: Uint8Array | undefined;
+  #upSent = false;
+
+  constructor(
+    readonly stream: Stream,
+    private readonly ctx: LinkContext,
+    private readonly owner: LinkOwner,
+    options: { id: number; role: 'initiator' | 'responder'; remoteKey?: Uint8Array; expectName?: string },
+  ) {
+    this.id = options.id;
+    this.role = options.role;
+    this.#lastReceived = this.#lastSent = ctx.transport.now();
+    this.#setupTimer = ctx.transport.setTimer(ctx.setupTimeMs, () =>
+      this.close('setup_failed', `handshake not finished within ${ctx.setupTimeMs} ms (net_setuptime)`));
+    stream.setHandlers({
+      onData: (chunk) => this.#onData(chunk),
+      onClose: (error) => this.#onStreamClosed(error),
+    });
+    if (options.role === 'initiator') this.#startInitiator(options.remoteKey);
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+  get remoteHello(): Hello | undefined {
+    return this.#remoteHello;
+  }
+  get remoteKey(): Uint8Array | undefined {
+    return this.#remoteKey;
+  }
+  get pattern(): LinkPattern | undefined {
+    return this.#pattern;
+  }
+
+  #psks(): (readonly Uint8Array[])[] {
+    return this.ctx.clusterSecrets.length > 0 ? [this.ctx.clusterSecrets] : [];
+  }
+
+  #startInitiator(remoteKey: Uint8Array | undefined): void {
+    const psk = this.ctx.clusterSecrets.length > 0;
+    this.#pattern = remoteKey ? (psk ? 'IKpsk2' : 'IK') : psk ? 'XXpsk3' : 'XX';
+    try {
+      this.#hs = createHandshake({
+        protocolName: `Noise_${this.#pattern}_${SUITE}`,
+        initiator: true,
+        prologue: linkPrologue(this.ctx.cluster),
+        staticKeyPair: this.ctx.identity,
+        ...(remoteKey ? { remoteStaticKey: remoteKey } : {}),
+        psks: this.#psks(),
+      });
+      // IK carries our hello in the first message (encrypted to the pinned key); XX sends it last.
+      const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? encodeHello(this.ctx.hello) : undefined);
+      const record = new Uint8Array(first.length + 1);
+      record[0] = LINK_PATTERNS[this.#pattern];
+      record.set(first, 1);
+      this.#write(record);
+    } catch (err) {
+      this.close('setup_failed', describe(err));
+    }
+  }
+
+  #write(record: Uint8Array): void {
+    this.stream.write(encodeRecord(record));
+    this.#lastSent = this.ctx.transport.now();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    let records: Uint8Array[];
+    try {
+      records = this.#decoder.push(chunk);
+    } catch (err) {
+      this.close('protocol_error', describe(err));
+      return;
+    }
+    for (const record of records) {
+      if (this.state === 'closed') return;
+      this.#lastReceived = this.ctx.transport.now();
+      if (this.#state === 'handshake') this.#onHandshakeRecord(record);
+      else this.#onTransportRecord(record);
+    }
+  }
+
+  #onHandshakeRecord(record: Uint8Array): void {
+    try {
+      if (!this.#hs) {
+        // Responder, first record: pattern code, then Noise message 1.
+        const pattern = PATTERN_BY_CODE.get(record[0] as 1 | 2 | 3 | 4);
+        const psk = this.ctx.clusterSecrets.length > 0;
+        if (!pattern || pattern.endsWith('psk3') !== (psk && pattern.startsWith('XX')) || pattern.endsWith('psk2') !== (psk && pattern.startsWith('IK'))) {
+          // Unknown pattern, or one that skips (or demands) the cluster secret: nothing to say back.
+          this.close('setup_failed', `peer asked for handshake pattern code ${record[0]}, not acceptable here`);
+          return;
+        }
+        this.#pattern = pattern;
+        this.#hs = createHandshake({
+          protocolName: `Noise_${pattern}_${SUITE}`,
+          initiator: false,
+          prologue: linkPrologue(this.ctx.cluster),
+          staticKeyPair: this.ctx.identity,
+          psks: this.#psks(),
+        });
+        record = record.subarray(1);
+      }
+      const hs = this.#hs;
+      const payload = hs.readMessage(record);
+      if (payload.length > 0) {
+        this.#remoteHello = decodeHello(payload);
+        this.#remoteKey = hs.remoteStaticKey ?? undefined;
+        if (!this.#remoteKey) throw new Error('peer sent a hello before its static key');
+        const verdict = this.owner.onPeer(this, this.#remoteHello, this.#remoteKey);
+        if (!verdict.accept) {
+          this.close(verdict.reason, verdict.detail);
+          return;
+        }
+      }
+      if (hs.nextAction === 'write') {
+        const ours = this.#remoteHello || this.role === 'responder' ? encodeHello(this.ctx.hello) : undefined;
+        this.#write(hs.writeMessage(ours));
+      }
+      if (hs.isComplete) this.#complete();
+    } catch (err) {
+      this.close(err instanceof DistkitError && err.code === 'DECRYPT_FAILED' ? 'setup_failed' : 'setup_failed', describe(err));
+    }
+  }
+
+  #complete(): void {
+    const hs = this.#hs!;
+    if (!this.#remoteHello || !this.#remoteKey) {
+      this.close('setup_failed', 'handshake finished without a hello');
+      return;
+    }
+    this.#ciphers = hs.split();
+    this.#hs = undefined;
+    if (this.role === 'initiator') {
+      this.#state = 'confirming';
+      return;
+    }
+    this.#goUp();
+    this.sendFrame({ kind: 'control', counter: 0, op: 'welcome', reason: null });
+  }
+
+  #goUp(): void {
+    this.#state = 'up';
+    this.#setupTimer?.cancel();
+    this.#setupTimer = undefined;
+    this.#scheduleTick();
+    this.owner.onUp(this);
+  }
+
+  // Erlang's net_ticktime: every tickTime/intensity, send a tick if nothing else went out, and
+  // declare the link dead if nothing came in for tickTime (OTP: intensity 4 by default).
+  #scheduleTick(): void {
+    const every = this.ctx.tickTimeMs / this.ctx.tickIntensity;
+    this.#tickTimer = this.ctx.transport.setTimer(every, () => {
+      if (this.#state !== 'up') return;
+      const now = this.ctx.transport.now();
+      if (now - this.#lastReceived >= this.ctx.tickTimeMs) {
+        this.close('tick_timeout', `nothing received for ${Math.round(now - this.#lastReceived)} ms (net_ticktime ${this.ctx.tickTimeMs} ms)`);
+        return;
+      }
+      if (now - this.#lastSent >= every * 0.9) this.sendFrame({ kind: 'tick', counter: 0 });
+      this.#scheduleTick();
+    });
+  }
+
+  #onTransportRecord(record: Uint8Array): void {
+    let plain: Uint8Array;
+    try {
+      plain = this.#ciphers!.receive.decrypt(record);
+    } catch (err) {
+      // A decrypt failure is never retried: the stream is corrupt or under attack.
+      this.close('decrypt_failed', describe(err));
+      return;
+    }
+    this.#received++;
+    rekeyIfDue(this.#ciphers!.receive, this.#received);
+    const more = plain[0];
+    if (more !== 0 && more !== 1) {
+      this.close('protocol_error', 'bad chunk header');
+      return;
+    }
+    const body = plain.subarray(1);
+    this.#reassemblyBytes += body.length;
+    if (this.#reassemblyBytes > this.ctx.maxMessageBytes) {
+      this.close('protocol_error', `message larger than ${this.ctx.maxMessageBytes} bytes`);
+      return;
+    }
+    this.#reassembly.push(body);
+    if (more === 1) return;
+    const bytes = this.#reassembly.length === 1 ? this.#reassembly[0]! : concat(this.#reassembly, this.#reassemblyBytes);
+    this.#reassembly = [];
+    this.#reassemblyBytes = 0;
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes, this.ctx.frameLimits);
+    } catch (err) {
+      this.close('protocol_error', describe(err));
+      return;
+    }
+    if (this.#state === 'confirming') {
+      if (frame.kind === 'control' && frame.op === 'welcome') this.#goUp();
+      else this.close('setup_failed', `expected welcome, got a ${frame.kind} frame`);
+      return;
+    }
+    if (frame.kind === 'control' && frame.op === 'disconnect') {
+      this.close(frame.reason === 'shutdown' ? 'shutdown' : 'disconnect', `peer closed the link: ${frame.reason ?? 'no reason'}`, false);
+      return;
+    }
+    if (frame.kind !== 'tick') this.owner.onFrame(this, frame);
+  }
+
+  /** Encrypts and sends one frame (split into Noise messages as needed). Throws if not up. */
+  sendFrame(frame: Frame): void {
+    if (this.#state !== 'up') throw new Error('link is not up');
+    const bytes = encodeFrame({ ...frame, counter: this.#counter++ } as Frame, this.ctx.frameLimits);
+    for (let off = 0; off < bytes.length || off === 0; off += CHUNK_BYTES) {
+      const end = Math.min(bytes.length, off + CHUNK_BYTES);
+      const plain = new Uint8Array(end - off + 1);
+      plain[0] = end < bytes.length ? 1 : 0;
+      plain.set(bytes.subarray(off, end), 1);
+      this.#write(this.#ciphers!.send.encrypt(plain));
+      this.#sent++;
+      rekeyIfDue(this.#ciphers!.send, this.#sent);
+      if (end >= bytes.length) break;
+    }
+  }
+
+  /**
+   * Closes the link once. `notify`: tell the peer why first (a `disconnect` control frame), only
+   * on an established link; a failing handshake gets no explanation.
+   */
+  close(reason: NodedownReason, detail: string, notify: boolean = reason === 'disconnect' || reason === 'shutdown'): void {
+    if (this.#state === 'closed') return;
+    const wasUp = this.#state === 'up';
+    if (wasUp && notify) {
+      try {
+        this.sendFrame({ kind: 'control', counter: 0, op: 'disconnect', reason });
+      } catch {
+        // the peer will see the stream close instead
+      }
+    }
+    this.#state = 'closed';
+    this.#setupTimer?.cancel();
+    this.#tickTimer?.cancel();
+    if (wasUp && notify) this.stream.close();
+    else this.stream.destroy();
+    this.owner.onDown(this, reason, detail);
+  }
+
+  #onStreamClosed(error: Error | undefined): void {
+    if (this.#state === 'closed') return;
+    this.close(this.#state === 'up' ? 'connection_closed' : 'setup_failed', error ? error.message : 'peer closed the connection', false);
+  }
+}
+
+function rekeyIfDue(cipher: CipherState, count: number): void {
+  if (count % REKEY_EVERY === 0) cipher.rekey();
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof DistkitError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
