@@ -1,6 +1,6 @@
 // fast-check generators for wire values, shared by the round-trip and fuzz tests.
 import fc from 'fast-check';
-import type { Frame, Heartbeat, Hello } from './index.ts';
+import type { Frame, Heartbeat, Hello, Probe } from './index.ts';
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const name = fc.string({ minLength: 1, maxLength: 80 });
@@ -74,3 +74,8 @@ export function seeded(label: string, numRuns: number): { seed: number; numRuns:
   console.log(`[${label}] fast-check seed=${seed} runs=${numRuns} (replay with FC_SEED=${seed})`);
   return { seed, numRuns };
 }
+
+export const probeArb: fc.Arbitrary<Probe> = fc.oneof(
+  fc.record({ kind: fc.constant('request' as const), cluster: fc.string({ minLength: 1, maxLength: 21 }), from: bytes(32), id: uint, target: name }),
+  fc.record({ kind: fc.constant('answer' as const), cluster: fc.string({ minLength: 1, maxLength: 21 }), from: bytes(32), id: uint, target: name, alive: fc.boolean() }),
+);

@@ -23,10 +23,11 @@ export const WIRE_MAJOR = 1;
 export const WIRE_MINOR = 0;
 
 /** The first element of every envelope: what the rest is. */
-export const MessageType: { readonly heartbeat: 1; readonly hello: 2; readonly frame: 3 } = Object.freeze({
+export const MessageType: { readonly heartbeat: 1; readonly hello: 2; readonly frame: 3; readonly probe: 4 } = Object.freeze({
   heartbeat: 1,
   hello: 2,
   frame: 3,
+  probe: 4,
 } as const);
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { frameArb, heartbeatArb, helloArb, seeded } from './arbitraries.test-support.ts';
-import { WireError, decodeFrame, decodeHeartbeat, decodeHello, encodeFrame, encodeHeartbeat, encodeHello } from './index.ts';
+import { frameArb, heartbeatArb, helloArb, probeArb, seeded } from './arbitraries.test-support.ts';
+import {
+  WireError, decodeFrame, decodeHeartbeat, decodeHello, decodeProbe, encodeFrame, encodeHeartbeat, encodeHello, encodeProbe,
+} from './index.ts';
 
 // Every outcome of decoding attacker bytes must be a value or a WireError: never a TypeError from
 // deep inside msgpackr, never a hang, never a polluted prototype.
-const decoders = [decodeHeartbeat, decodeHello, decodeFrame] as const;
+const decoders = [decodeHeartbeat, decodeHello, decodeFrame, decodeProbe] as const;
 const outcomes = { value: 0, wireError: 0 };
 
 function decodeAll(bytes: Uint8Array): void {
@@ -22,7 +24,9 @@ function decodeAll(bytes: Uint8Array): void {
   }
 }
 
-const valid = fc.oneof(heartbeatArb.map(encodeHeartbeat), helloArb.map(encodeHello), frameArb.map((f) => encodeFrame(f)));
+const valid = fc.oneof(
+  heartbeatArb.map(encodeHeartbeat), helloArb.map(encodeHello), frameArb.map((f) => encodeFrame(f)), probeArb.map(encodeProbe),
+);
 const mutation = fc.record({
   at: fc.nat(),
   op: fc.constantFrom('flip', 'set', 'cut', 'insert', 'swap'),
@@ -44,11 +48,11 @@ function mutate(bytes: Uint8Array, muts: { at: number; op: string; byte: number 
 }
 
 describe('fuzz: decoders return a value or throw a WireError', () => {
-  it('random bytes (40k cases x 3 decoders)', () => {
+  it('random bytes (40k cases x 4 decoders)', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => decodeAll(b)), seeded('fuzz random', 40_000));
   });
 
-  it('mutated valid encodings (60k cases x 3 decoders)', () => {
+  it('mutated valid encodings (60k cases x 4 decoders)', () => {
     fc.assert(
       fc.property(valid, fc.array(mutation, { minLength: 1, maxLength: 4 }), (b, m) => decodeAll(mutate(b, m))),
       seeded('fuzz mutated', 60_000),

@@ -8,3 +8,4 @@ export { scanMsgpack } from './scan.ts';
 export { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type NodeId, type ViewSummary } from './heartbeat.ts';
 export { decodeHello, encodeHello, type Hello } from './hello.ts';
 export { decodeFrame, encodeFrame, type Frame, type FrameKind } from './frame.ts';
+export { decodeProbe, encodeProbe, type Probe } from './probe.ts';

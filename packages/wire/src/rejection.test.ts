@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  WireError, decodeFrame, decodeHeartbeat, decodeHello, encodeFrame, encodeHeartbeat, encodeHello, scanMsgpack,
+  WireError, decodeFrame, decodeHeartbeat, decodeHello, decodeProbe, encodeFrame, encodeHeartbeat, encodeHello, scanMsgpack,
   type Heartbeat,
 } from './index.ts';
 
@@ -64,6 +64,7 @@ describe('decoders refuse, with a code', () => {
   it('UNKNOWN_TYPE: a message type or frame kind this build does not know', () => {
     expect(code(() => decodeHeartbeat(raw.pack([99, 1, 0, ...hbFields()])))).toBe('UNKNOWN_TYPE');
     expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 7, null])))).toBe('UNKNOWN_TYPE');
+    expect(code(() => decodeProbe(raw.pack([4, 1, 0, 'c', id, 5, 1, 'x', null])))).toBe('UNKNOWN_TYPE');
   });
 
   it('a known type in the wrong place is MALFORMED, not accepted', () => {

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { frameArb, heartbeatArb, helloArb, plain, seeded } from './arbitraries.test-support.ts';
+import { frameArb, heartbeatArb, helloArb, plain, probeArb, seeded } from './arbitraries.test-support.ts';
 import {
-  MAX_HEARTBEAT_BODY_BYTES, decodeFrame, decodeHeartbeat, decodeHello, encodeFrame, encodeHeartbeat, encodeHello,
+  MAX_HEARTBEAT_BODY_BYTES, decodeFrame, decodeHeartbeat, decodeHello, decodeProbe, encodeFrame, encodeHeartbeat, encodeHello,
+  encodeProbe,
 } from './index.ts';
 
 describe('round trip', () => {
@@ -27,6 +28,14 @@ describe('round trip', () => {
     fc.assert(fc.property(frameArb, (f) => {
       expect(plain(decodeFrame(encodeFrame(f)))).toEqual(plain(f));
     }), seeded('frame round trip', 2000));
+  });
+
+  it('probe: decode(encode(x)) equals x and fits a datagram', () => {
+    fc.assert(fc.property(probeArb, (p) => {
+      const bytes = encodeProbe(p);
+      expect(bytes.length).toBeLessThanOrEqual(MAX_HEARTBEAT_BODY_BYTES);
+      expect(decodeProbe(bytes)).toEqual(p);
+    }), seeded('probe round trip', 2000));
   });
 
   it('the largest legal heartbeat still fits 1200 bytes with the tag', () => {
