@@ -1,0 +1,13 @@
+import { crash, partitionHeal, falseAlarms, scale } from '../src/index.ts';
+let t = performance.now();
+console.log(await crash({ n: 10, seed: 1 }), performance.now() - t);
+t = performance.now();
+console.log(await crash({ n: 10, seed: 2, loss: 0.05, delay: { min: 1, max: 201 } }), performance.now() - t);
+t = performance.now();
+console.log(await partitionHeal({ n: 5, seed: 1, strategy: 'keep-majority' }), performance.now() - t);
+t = performance.now();
+console.log(await partitionHeal({ n: 50, seed: 1, strategy: 'keep-majority' }), performance.now() - t);
+t = performance.now();
+console.log(await falseAlarms({ n: 50, seed: 1, duration: 600_000, loss: 0.05, jitter: 200, plainSilence: 2500 }), performance.now() - t);
+t = performance.now();
+console.log(await scale({ n: 200, seed: 1, duration: 60_000 }), performance.now() - t);
