@@ -4,6 +4,7 @@ import type { AutoRefusal, ConflictReason, Decision, DenyReason, DialReason } fr
 import { PolicyError } from './errors.ts';
 import type { ConnectionId, Direction, PolicyEvent } from './events.ts';
 import { Schedule } from './schedule.ts';
+import { outranks } from './tiebreak.ts';
 
 /**
  * Where a peer stands. `queued`: a dial waits for a free slot (`maxDialsInFlight`); `backoff`: a
@@ -323,8 +324,7 @@ class Engine implements Policy {
   /** Who dialled the connection that survives a simultaneous connect (see simultaneousWinner). */
   private winnerIsSelf(p: Peer): boolean {
     const self = this.cfg.self;
-    if (self.id !== null && p.id !== null && self.id !== p.id) return self.id > p.id;
-    return self.name > p.name;
+    return outranks(self.name, self.id, p.name, p.id);
   }
 
   /** Starts a dial now, or queues it when every dial slot is busy. */

@@ -387,6 +387,15 @@ describe('simultaneous connect and second connections', () => {
     ]);
   });
 
+  it('without ids the names decide, the greater name keeping its dial (as net_kernel)', () => {
+    const a = policy({ self: { name: 'alpha' } });
+    a.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, 0);
+    expect(kinds(a.handle({ type: 'inboundAttempt', connection: 1, node: 'beta' }, 1))).toEqual(['cancel:simultaneous', 'accept:simultaneous']);
+    const z = policy({ self: { name: 'zulu' } });
+    z.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, 0);
+    expect(kinds(z.handle({ type: 'inboundAttempt', connection: 1, node: 'beta' }, 1))).toEqual(['refuse:simultaneous']);
+  });
+
   it('both connections up: keep one, close the other, the same one on both sides', () => {
     const a = policy({ self: { name: 'alpha', id: idOf(1) } });
     const b = policy({ self: { name: 'beta', id: idOf(2) } });

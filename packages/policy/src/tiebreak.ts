@@ -18,10 +18,13 @@ export interface NodeRef {
  * Returns `'a'` when `a`'s outbound connection survives, `'b'` when `b`'s does.
  */
 export function simultaneousWinner(a: NodeRef, b: NodeRef): 'a' | 'b' {
-  if (a.id != null && b.id != null) {
-    const x = normalizeNodeId(a.id, 'a.id');
-    const y = normalizeNodeId(b.id, 'b.id');
-    if (x !== y) return x > y ? 'a' : 'b';
-  }
-  return a.name > b.name ? 'a' : 'b';
+  const x = a.id == null ? null : normalizeNodeId(a.id, 'a.id');
+  const y = b.id == null ? null : normalizeNodeId(b.id, 'b.id');
+  return outranks(a.name, x, b.name, y) ? 'a' : 'b';
+}
+
+/** The rule itself, on ids already normalized to lowercase hex (the engine's hot path). */
+export function outranks(aName: string, aHex: string | null, bName: string, bHex: string | null): boolean {
+  if (aHex !== null && bHex !== null && aHex !== bHex) return aHex > bHex;
+  return aName > bName;
 }
