@@ -2,13 +2,13 @@
 // encrypted frames. The link knows nothing of policy or trust: at the moment the peer has proven
 // its key and named itself, it asks its owner (`onPeer`) whether to go on.
 import {
-  createHandshake, type CipherState, type Handshake, type KeyPair, type TransportCiphers,
+  FrameDecoder, createHandshake, createSession, distkitPrologue, distkitProtocolName, frameMessage,
+  type Handshake, type KeyPair, type Session,
 } from '@distkit/handshake';
 import {
   DistkitError, decodeFrame, decodeHello, encodeFrame, encodeHello, type Frame, type Hello, type WireLimits,
 } from '@distkit/wire';
 import type { NodedownReason } from './api.ts';
-import { RecordDecoder, encodeRecord } from './records.ts';
 import type { Stream, TimerHandle, Transport } from './transport.ts';
 
 /** Noise patterns a link may use; the code is the first byte of the first record. */
@@ -21,16 +21,6 @@ export const LINK_PATTERNS: { readonly XX: 1; readonly XXpsk3: 2; readonly IK: 3
 export type LinkPattern = keyof typeof LINK_PATTERNS;
 const PATTERN_BY_CODE = new Map(Object.entries(LINK_PATTERNS).map(([k, v]) => [v, k as LinkPattern]));
 
-const SUITE = '25519_ChaChaPoly_SHA256';
-/** Transport messages after which both sides rekey their cipher (Noise §11.3), in lockstep. */
-export const REKEY_EVERY: number = 1 << 20;
-/** Largest plaintext per Noise transport message: 65535 minus the tag minus our 1-byte header. */
-const CHUNK_BYTES = 65535 - 16 - 1;
-
-/** The bytes both sides must agree on: distkit protocol 1 and the cluster id (Noise prologue). */
-export function linkPrologue(cluster: string): Uint8Array {
-  return new TextEncoder().encode(`distkit/1\0${cluster}`);
-}
 
 export interface LinkContext {
   readonly transport: Transport;
@@ -69,13 +59,10 @@ export class Link {
   #state: State = 'handshake';
   #hs: Handshake | undefined;
   #pattern: LinkPattern | undefined;
-  #ciphers: TransportCiphers | undefined;
-  #sent = 0;
-  #received = 0;
+  #session: Session | undefined;
   #counter = 0;
-  readonly #decoder = new RecordDecoder();
-  #reassembly: Uint8Array[] = [];
-  #reassemblyBytes = 0;
+  // Splits the stream into Noise messages, for the handshake and then for the session.
+  readonly #decoder = new FrameDecoder();
   #setupTimer: TimerHandle | undefined;
   #tickTimer: TimerHandle | undefined;
   #lastReceived: number;
@@ -124,9 +111,9 @@ export class Link {
     this.#pattern = remoteKey ? (psk ? 'IKpsk2' : 'IK') : psk ? 'XXpsk3' : 'XX';
     try {
       this.#hs = createHandshake({
-        protocolName: `Noise_${this.#pattern}_${SUITE}`,
+        protocolName: distkitProtocolName(this.#pattern),
         initiator: true,
-        prologue: linkPrologue(this.ctx.cluster),
+        prologue: distkitPrologue(this.ctx.cluster),
         staticKeyPair: this.ctx.identity,
         ...(remoteKey ? { remoteStaticKey: remoteKey } : {}),
         psks: this.#psks(),
@@ -136,35 +123,48 @@ export class Link {
       const record = new Uint8Array(first.length + 1);
       record[0] = LINK_PATTERNS[this.#pattern];
       record.set(first, 1);
-      this.#write(record);
+      this.#write(frameMessage(record));
     } catch (err) {
       this.close('setup_failed', describe(err));
     }
   }
 
-  #write(record: Uint8Array): void {
-    this.stream.write(encodeRecord(record));
+  #write(framed: Uint8Array): void {
+    this.stream.write(framed);
     this.#lastSent = this.ctx.transport.now();
   }
 
   #onData(chunk: Uint8Array): void {
     if (this.#state === 'closed') return;
-    let records: Uint8Array[];
+    this.#lastReceived = this.ctx.transport.now();
+    let messages: Uint8Array[];
     try {
-      records = this.#decoder.push(chunk);
+      messages = this.#decoder.push(chunk);
     } catch (err) {
-      this.close('protocol_error', describe(err));
+      // An announced length over the limit: refused before buffering, never retried.
+      this.close(this.#session ? 'protocol_error' : 'setup_failed', describe(err));
       return;
     }
-    for (const record of records) {
+    for (const message of messages) {
       if (this.state === 'closed') return;
-      this.#lastReceived = this.ctx.transport.now();
-      if (this.#state === 'handshake') this.#onHandshakeRecord(record);
-      else this.#onTransportRecord(record);
+      if (!this.#session) {
+        this.#onHandshakeMessage(message);
+        continue;
+      }
+      let payload: Uint8Array | null;
+      try {
+        payload = this.#session.openMessage(message);
+      } catch (err) {
+        // A bad tag is never retried: the stream is corrupt or under attack.
+        const tooLarge = err instanceof DistkitError && err.code === 'FRAME_TOO_LARGE';
+        this.close(tooLarge ? 'protocol_error' : 'decrypt_failed', describe(err));
+        return;
+      }
+      if (payload) this.#onPayload(payload);
     }
   }
 
-  #onHandshakeRecord(record: Uint8Array): void {
+  #onHandshakeMessage(record: Uint8Array): void {
     try {
       if (!this.#hs) {
         // Responder, first record: pattern code, then Noise message 1.
@@ -177,9 +177,9 @@ export class Link {
         }
         this.#pattern = pattern;
         this.#hs = createHandshake({
-          protocolName: `Noise_${pattern}_${SUITE}`,
+          protocolName: distkitProtocolName(pattern),
           initiator: false,
-          prologue: linkPrologue(this.ctx.cluster),
+          prologue: distkitPrologue(this.ctx.cluster),
           staticKeyPair: this.ctx.identity,
           psks: this.#psks(),
         });
@@ -199,7 +199,7 @@ export class Link {
       }
       if (hs.nextAction === 'write') {
         const ours = this.#remoteHello || this.role === 'responder' ? encodeHello(this.ctx.hello) : undefined;
-        this.#write(hs.writeMessage(ours));
+        this.#write(frameMessage(hs.writeMessage(ours)));
       }
       if (hs.isComplete) this.#complete();
     } catch (err) {
@@ -213,7 +213,7 @@ export class Link {
       this.close('setup_failed', 'handshake finished without a hello');
       return;
     }
-    this.#ciphers = hs.split();
+    this.#session = createSession(hs.split(), { maxPayloadBytes: this.ctx.maxMessageBytes });
     this.#hs = undefined;
     if (this.role === 'initiator') {
       this.#state = 'confirming';
@@ -247,33 +247,7 @@ export class Link {
     });
   }
 
-  #onTransportRecord(record: Uint8Array): void {
-    let plain: Uint8Array;
-    try {
-      plain = this.#ciphers!.receive.decrypt(record);
-    } catch (err) {
-      // A decrypt failure is never retried: the stream is corrupt or under attack.
-      this.close('decrypt_failed', describe(err));
-      return;
-    }
-    this.#received++;
-    rekeyIfDue(this.#ciphers!.receive, this.#received);
-    const more = plain[0];
-    if (more !== 0 && more !== 1) {
-      this.close('protocol_error', 'bad chunk header');
-      return;
-    }
-    const body = plain.subarray(1);
-    this.#reassemblyBytes += body.length;
-    if (this.#reassemblyBytes > this.ctx.maxMessageBytes) {
-      this.close('protocol_error', `message larger than ${this.ctx.maxMessageBytes} bytes`);
-      return;
-    }
-    this.#reassembly.push(body);
-    if (more === 1) return;
-    const bytes = this.#reassembly.length === 1 ? this.#reassembly[0]! : concat(this.#reassembly, this.#reassemblyBytes);
-    this.#reassembly = [];
-    this.#reassemblyBytes = 0;
+  #onPayload(bytes: Uint8Array): void {
     let frame: Frame;
     try {
       frame = decodeFrame(bytes, this.ctx.frameLimits);
@@ -297,16 +271,8 @@ export class Link {
   sendFrame(frame: Frame): void {
     if (this.#state !== 'up') throw new Error('link is not up');
     const bytes = encodeFrame({ ...frame, counter: this.#counter++ } as Frame, this.ctx.frameLimits);
-    for (let off = 0; off < bytes.length || off === 0; off += CHUNK_BYTES) {
-      const end = Math.min(bytes.length, off + CHUNK_BYTES);
-      const plain = new Uint8Array(end - off + 1);
-      plain[0] = end < bytes.length ? 1 : 0;
-      plain.set(bytes.subarray(off, end), 1);
-      this.#write(this.#ciphers!.send.encrypt(plain));
-      this.#sent++;
-      rekeyIfDue(this.#ciphers!.send, this.#sent);
-      if (end >= bytes.length) break;
-    }
+    for (const framed of this.#session!.seal(bytes)) this.stream.write(framed);
+    this.#lastSent = this.ctx.transport.now();
   }
 
   /**
@@ -335,20 +301,6 @@ export class Link {
     if (this.#state === 'closed') return;
     this.close(this.#state === 'up' ? 'connection_closed' : 'setup_failed', error ? error.message : 'peer closed the connection', false);
   }
-}
-
-function rekeyIfDue(cipher: CipherState, count: number): void {
-  if (count % REKEY_EVERY === 0) cipher.rekey();
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 function describe(err: unknown): string {
