@@ -55,6 +55,8 @@ const setup = fc.record({
   seed: fc.integer(),
 });
 
+type Setup = typeof setup extends fc.Arbitrary<infer T> ? T : never;
+
 interface Conn {
   node: Node;
   dir: 'in' | 'out';
@@ -76,7 +78,7 @@ class Harness {
   allow: Set<Node> | null = null;
   readonly explicitOutstanding = new Set<Node>();
 
-  constructor(s: fc.RecordValue<typeof setup extends fc.Arbitrary<infer T> ? T : never>) {
+  constructor(s: Setup) {
     this.modes = { b: s.overrides.b ?? s.mode, c: s.overrides.c ?? s.mode };
     this.p = createPolicy(
       {
