@@ -120,9 +120,9 @@ type AsyncMatchers = Record<string, (...args: any[]) => Promise<void>>;
 // deno-lint-ignore no-explicit-any
 type Matchers = Record<string, (...args: any[]) => void>;
 
-function makeMatchers(actual: unknown, negate: boolean): Matchers {
+function makeMatchers(actual: unknown, negate: boolean, label?: string): Matchers {
   const check = (ok: boolean, what: string) => {
-    if (ok === negate) fail(`expected ${inspect(actual, { depth: 4 })} ${negate ? 'not ' : ''}${what}`);
+    if (ok === negate) fail(`${label ? `${label}: ` : ''}expected ${inspect(actual, { depth: 4 })} ${negate ? 'not ' : ''}${what}`);
   };
   return {
     toBe: (e: unknown) => check(Object.is(actual, e), `to be ${inspect(e)}`),
@@ -168,7 +168,8 @@ function makeMatchers(actual: unknown, negate: boolean): Matchers {
   };
 }
 
-export function expect(actual: unknown): Matchers & { not: Matchers; rejects: AsyncMatchers; resolves: AsyncMatchers } {
+/** Like vitest, an optional second argument labels the failure message. */
+export function expect(actual: unknown, label?: string): Matchers & { not: Matchers; rejects: AsyncMatchers; resolves: AsyncMatchers } {
   const async = (settle: 'rejects' | 'resolves') =>
     new Proxy({}, {
       get: (_t, key: string) => async (...args: unknown[]) => {
@@ -191,9 +192,9 @@ export function expect(actual: unknown): Matchers & { not: Matchers; rejects: As
       },
     }) as AsyncMatchers;
   return Object.assign(
-    new Proxy(makeMatchers(actual, false), {
+    new Proxy(makeMatchers(actual, false, label), {
       get: (t, key: string) => t[key] ?? fail(`matcher ${key} is not supported by the Deno shim`),
     }),
-    { not: makeMatchers(actual, true), rejects: async('rejects'), resolves: async('resolves') },
+    { not: makeMatchers(actual, true, label), rejects: async('rejects'), resolves: async('resolves') },
   );
 }

@@ -17,3 +17,58 @@ export function seeded(label: string, numRuns: number): { seed: number; numRuns:
   console.log(`[${label}] fast-check seed=${seed} runs=${numRuns} (replay with FC_SEED=${seed})`);
   return { seed, numRuns };
 }
+
+import { createHandshake, handshakePattern, type CryptoProvider, type Handshake, type KeyPair } from './index.ts';
+
+export interface Pair {
+  init: Handshake;
+  resp: Handshake;
+  keys: { init: KeyPair; resp: KeyPair };
+}
+
+/**
+ * Both sides of `protocolName` with every key either side could need: static keys, the peer's
+ * static key (a pre-message or a pin), psks, and the initiator's ephemeral for fallback patterns.
+ */
+export function pair(
+  protocolName: string,
+  provider: CryptoProvider,
+  overrides: { init?: object; resp?: object; respProvider?: CryptoProvider } = {},
+): Pair {
+  const patternName = protocolName.split('_')[1]!;
+  const dh = provider.dh(protocolName.split('_')[2] as '25519' | '448')!;
+  const keys = { init: dh.generateKeyPair(), resp: dh.generateKeyPair() };
+  const psks = Array.from({ length: handshakePattern(patternName).pskCount }, (_, i) => new Uint8Array(32).fill(i + 1));
+  const e = dh.generateKeyPair();
+  const fallback = patternName.includes('fallback');
+  const init = createHandshake({
+    protocolName, initiator: true, staticKeyPair: keys.init, remoteStaticKey: keys.resp.publicKey, psks, provider,
+    ...(fallback ? { ephemeralKeyPair: e } : {}), ...overrides.init,
+  });
+  const resp = createHandshake({
+    protocolName, initiator: false, staticKeyPair: keys.resp, remoteStaticKey: keys.init.publicKey, psks,
+    provider: overrides.respProvider ?? provider,
+    ...(fallback ? { remoteEphemeralKey: e.publicKey } : {}), ...overrides.resp,
+  });
+  return { init, resp, keys };
+}
+
+/** Runs the handshake to completion, payload `i` on message `i`; returns the payloads received. */
+export function complete(p: Pair, payloads: Uint8Array[] = []): Uint8Array[] {
+  const received: Uint8Array[] = [];
+  for (let i = 0; !p.init.isComplete; i++) {
+    const [w, r] = p.init.nextAction === 'write' ? [p.init, p.resp] : [p.resp, p.init];
+    received.push(r.readMessage(w.writeMessage(payloads[i] ?? new Uint8Array(0))));
+  }
+  return received;
+}
+
+/** The error `fn` throws (fails the test if it does not throw). */
+export function thrown(fn: () => unknown): { code?: string; name?: string; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    return err as { code?: string; message: string };
+  }
+  throw new Error('expected an error, none was thrown');
+}

@@ -35,8 +35,8 @@ export function formatPrivateKey(identity: KeyPair): string {
 /** The public key line: `distkit-x25519 <base64> [comment]` and a newline. */
 export function formatPublicKey(publicKey: Uint8Array, comment?: string): string {
   checkKey(publicKey, 'publicKey');
-  if (comment !== undefined && (typeof comment !== 'string' || !/^([\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?)?$/.test(comment))) {
-    throw bad('comment must be printable ASCII on one line, without leading or trailing spaces');
+  if (comment !== undefined && (typeof comment !== 'string' || !/^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(comment))) {
+    throw bad('comment must be printable ASCII words separated by single spaces');
   }
   return `${PUBLIC_KEY_TAG} ${encodeBase64(publicKey)}${comment ? ` ${comment}` : ''}\n`;
 }
@@ -94,7 +94,9 @@ function oneLine(text: string, what: string): string[] {
   if (/[\r\n]/.test(line)) throw bad(`${what} must be exactly one line`);
   if (/^\s|\s$/.test(line)) throw bad(`${what} has leading or trailing whitespace`);
   if (/[^\x20-\x7e]/.test(line)) throw bad(`${what} contains a control or non-ASCII character`);
-  return line.split(/ +/);
+  const fields = line.split(' ');
+  if (fields.includes('')) throw bad(`${what} fields must be separated by single spaces`);
+  return fields;
 }
 
 const clip = (s: string | undefined) => (s === undefined ? '' : s.length > 40 ? `${s.slice(0, 40)}...` : s);

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { encodeHeartbeat } from '@distkit/wire';
+import {
+  formatClusterKeyring, generateClusterSecret, generateIdentity, nativeProvider, nobleProvider, openHeartbeat, pairwiseKey,
+  parseClusterKeyring, sealHeartbeat,
+} from './index.ts';
+import { hex, thrown } from './bytes.test-support.ts';
+
+const alice = generateIdentity();
+const bob = generateIdentity();
+const carol = generateIdentity();
+const body = encodeHeartbeat({
+  cluster: 'prod', from: { id: alice.publicKey, name: 'alice' }, incarnation: 3, seq: 17, sentAt: 1234.5,
+  view: { connected: 2, lowest: alice.publicKey, oldest: null, referee: false, hash: new Uint8Array(16) },
+});
+
+describe('pairwise keys', () => {
+  it('both sides derive the same key, on either provider', () => {
+    const secret = generateClusterSecret();
+    const k1 = pairwiseKey(alice.privateKey, bob.publicKey, secret, nativeProvider);
+    const k2 = pairwiseKey(bob.privateKey, alice.publicKey, secret, nobleProvider);
+    expect(k1).toHaveLength(32);
+    expect(hex(k1)).toBe(hex(k2));
+    expect(hex(pairwiseKey(alice.privateKey, bob.publicKey))).toBe(hex(pairwiseKey(bob.privateKey, alice.publicKey)));
+  });
+
+  it('differs per pair and per cluster secret', () => {
+    const ab = hex(pairwiseKey(alice.privateKey, bob.publicKey));
+    expect(hex(pairwiseKey(alice.privateKey, carol.publicKey))).not.toBe(ab);
+    expect(hex(pairwiseKey(alice.privateKey, bob.publicKey, generateClusterSecret()))).not.toBe(ab);
+  });
+
+  it('refuses bad keys', () => {
+    expect(thrown(() => pairwiseKey(alice.privateKey, new Uint8Array(32))).code).toBe('INVALID_KEY');
+    expect(thrown(() => pairwiseKey(alice.privateKey.subarray(1), bob.publicKey)).code).toBe('INVALID_CONFIG');
+    expect(thrown(() => pairwiseKey(alice.privateKey, bob.publicKey, new Uint8Array(8))).code).toBe('INVALID_CONFIG');
+  });
+});
+
+describe('heartbeat seal/open', () => {
+  const key = pairwiseKey(alice.privateKey, bob.publicKey);
+
+  it('appends a 16-byte tag that the peer verifies', () => {
+    const datagram = sealHeartbeat(key, body);
+    expect(datagram.length).toBe(body.length + 16);
+    expect(hex(openHeartbeat(pairwiseKey(bob.privateKey, alice.publicKey), datagram)!)).toBe(hex(body));
+  });
+
+  it('any changed bit, a truncation or another pair\'s key is refused with null', () => {
+    const datagram = sealHeartbeat(key, body);
+    for (let i = 0; i < datagram.length; i++) {
+      const bad = datagram.slice();
+      bad[i]! ^= 0x80;
+      expect(openHeartbeat(key, bad)).toBeNull();
+    }
+    expect(openHeartbeat(key, datagram.subarray(0, datagram.length - 1))).toBeNull();
+    expect(openHeartbeat(key, new Uint8Array(15))).toBeNull();
+    expect(openHeartbeat(key, 'x' as never)).toBeNull();
+    expect(openHeartbeat(pairwiseKey(carol.privateKey, bob.publicKey), datagram)).toBeNull();
+  });
+});
+
+describe('cluster keyring files', () => {
+  it('round-trips, first secret first', () => {
+    const ring = [generateClusterSecret(), generateClusterSecret()];
+    const back = parseClusterKeyring(`# rotated 2026-11\n${formatClusterKeyring(ring)}`);
+    expect(back.map(hex)).toEqual(ring.map(hex));
+  });
+
+  it('refuses empty, malformed, short and repeated secrets', () => {
+    const s = formatClusterKeyring([generateClusterSecret()]);
+    for (const text of ['', '# only a comment\n', 'distkit-cluster-secret\n', 'secret AAAA\n', 'distkit-cluster-secret AAAA\n', `${s}${s}`, `${s.trim()} extra\n`]) {
+      expect(thrown(() => parseClusterKeyring(text)).code, text).toBe('MALFORMED_KEY_FILE');
+    }
+    expect(thrown(() => formatClusterKeyring([])).code).toBe('MALFORMED_KEY_FILE');
+  });
+});

@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  CHUNK_BYTES, FrameDecoder, createDistkitHandshake, createSession, frameMessage, generateClusterSecret, generateIdentity,
+  nativeProvider, nobleProvider, type CryptoProvider, type Session,
+} from './index.ts';
+import { hex, seeded, thrown } from './bytes.test-support.ts';
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Cuts `bytes` at the given points (any order, any count). */
+function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
+  const at = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((x, y) => x - y);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of [...at, bytes.length]) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  return out;
+}
+
+/** A whole distkit handshake over framed bytes, then a session on each side. */
+type Options = { rekeyInterval?: number; maxPayloadBytes?: number };
+function sessions(provider: CryptoProvider = nativeProvider, options: Options = {}, bOptions: Options = options) {
+  const secrets = [generateClusterSecret()];
+  const i = createDistkitHandshake({ initiator: true, clusterId: 'c', identity: generateIdentity(), clusterSecrets: secrets, provider });
+  const r = createDistkitHandshake({ initiator: false, clusterId: 'c', identity: generateIdentity(), clusterSecrets: secrets, provider });
+  const di = new FrameDecoder(1024);
+  const dr = new FrameDecoder(1024);
+  for (const [w, read, dec] of [[i, r, dr], [r, i, di], [i, r, dr]] as const) {
+    const [m] = dec.push(frameMessage(w.writeMessage()));
+    read.readMessage(m!);
+  }
+  return { a: createSession(i.split(), options), b: createSession(r.split(), bOptions) };
+}
+
+function send(from: Session, to: Session, payload: Uint8Array, chunkAt: number[] = []): Uint8Array[] {
+  return cut(concat(from.seal(payload)), chunkAt).flatMap((c) => to.open(c));
+}
+
+describe('frame decoder', () => {
+  it('yields the same messages whatever the chunking', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 30 }), (messages, points) => {
+        const stream = concat(messages.map(frameMessage));
+        const d = new FrameDecoder();
+        const got = cut(stream, points).flatMap((c) => d.push(c).map((m) => m.slice()));
+        expect(got.map(hex)).toEqual(messages.map(hex));
+        expect(d.buffered).toBe(0);
+      }),
+      seeded('frame chunking', 300),
+    );
+  });
+
+  it('refuses an oversize length from its two header bytes, before buffering the body, and stays dead', () => {
+    const d = new FrameDecoder(100);
+    expect(d.push(new Uint8Array([0]))).toEqual([]);
+    const err = thrown(() => d.push(new Uint8Array([101])));
+    expect(err.code).toBe('FRAME_TOO_LARGE');
+    expect(err.message).toContain('101');
+    expect(d.buffered).toBe(0);
+    expect(thrown(() => d.push(new Uint8Array([0, 1, 7])))).toBe(err);
+    // The default limit is Noise's 65535: such a header is accepted and its body awaited.
+    const open = new FrameDecoder();
+    expect(open.push(new Uint8Array([0xff, 0xff, 1]))).toEqual([]);
+    expect(open.buffered).toBe(3);
+    expect(thrown(() => new FrameDecoder(65536)).code).toBe('INVALID_CONFIG');
+  });
+
+  it('frameMessage refuses messages over 65535 bytes', () => {
+    expect(frameMessage(new Uint8Array(65535))).toHaveLength(65537);
+    expect(thrown(() => frameMessage(new Uint8Array(65536))).code).toBe('FRAME_TOO_LARGE');
+  });
+});
+
+describe('session', () => {
+  for (const provider of [nativeProvider, nobleProvider]) {
+    it(`${provider.name}: payloads of any size arrive whole and in order, both ways`, () => {
+      const { a, b } = sessions(provider);
+      const sizes = [0, 1, 64, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 2 * CHUNK_BYTES, 200_000];
+      for (const n of sizes) {
+        const payload = Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff);
+        const got = send(a, b, payload, [7, 65_000, 65_539, 131_074]);
+        expect(got.length, `size ${n}`).toBe(1);
+        expect(hex(got[0]!) === hex(payload), `size ${n}`).toBe(true);
+        expect(hex(send(b, a, payload)[0]!) === hex(payload)).toBe(true);
+      }
+    });
+  }
+
+  it('a payload is split into 65519-byte chunks plus one shorter (possibly empty) chunk', () => {
+    const { a } = sessions();
+    expect(a.seal(new Uint8Array(64)).map((f) => f.length)).toEqual([2 + 64 + 16]);
+    expect(a.seal(new Uint8Array(65_536)).map((f) => f.length)).toEqual([65_537, 2 + 17 + 16]);
+    expect(a.seal(new Uint8Array(CHUNK_BYTES)).map((f) => f.length)).toEqual([65_537, 18]);
+  });
+
+  it('many payloads in one chunk come out in order', () => {
+    const { a, b } = sessions();
+    const payloads = Array.from({ length: 50 }, (_, i) => new Uint8Array(i).fill(i));
+    const stream = concat(payloads.flatMap((p) => a.seal(p)));
+    expect(b.open(stream).map(hex)).toEqual(payloads.map(hex));
+  });
+
+  it('rekeys every rekeyInterval messages in each direction, in step', () => {
+    const { a, b } = sessions(nativeProvider, { rekeyInterval: 3 });
+    for (let i = 0; i < 20; i++) expect(send(a, b, new Uint8Array([i]))[0]![0]).toBe(i);
+    expect(a.messagesSent).toBe(20);
+    expect(b.messagesReceived).toBe(20);
+    // A peer that rekeys on another schedule cannot be read past the first rekey.
+    const x = sessions(nativeProvider, { rekeyInterval: 3 }, { rekeyInterval: 4 });
+    for (let i = 0; i < 3; i++) send(x.a, x.b, new Uint8Array([i]));
+    expect(thrown(() => send(x.a, x.b, new Uint8Array([3]))).code).toBe('DECRYPT_FAILED');
+  });
+
+  it('a tampered frame kills the session: DECRYPT_FAILED now and on every later call', () => {
+    const { a, b } = sessions();
+    const frames = a.seal(new Uint8Array(100));
+    frames[0]![50]! ^= 1;
+    const err = thrown(() => b.open(frames[0]!));
+    expect(err.code).toBe('DECRYPT_FAILED');
+    expect(thrown(() => b.open(concat(a.seal(new Uint8Array(1)))))).toBe(err);
+  });
+
+  it('a peer exceeding maxPayloadBytes fails the session before the payload is assembled', () => {
+    const { a, b } = sessions(nativeProvider, { maxPayloadBytes: 1_000_000 }, { maxPayloadBytes: 100_000 });
+    const frames = a.seal(new Uint8Array(300_000));
+    expect(b.open(frames[0]!)).toEqual([]);
+    expect(thrown(() => b.open(frames[1]!)).code).toBe('FRAME_TOO_LARGE');
+    // The sender refuses what its own limit forbids, and stays usable.
+    expect(thrown(() => b.seal(new Uint8Array(100_001))).code).toBe('FRAME_TOO_LARGE');
+  });
+
+  it('sessions only accept cipher states from split()', () => {
+    expect(thrown(() => createSession({ send: {} as never, receive: {} as never })).code).toBe('INVALID_CONFIG');
+  });
+});
