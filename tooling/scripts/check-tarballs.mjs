@@ -5,7 +5,7 @@
 // (.mts importing, .cts requiring, module nodenext) must see every runtime export in the types.
 // Each package gets its own project, so a dependency that only a sibling declares is caught.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -62,6 +62,8 @@ export async function tarballProblems(root, { tools = root, log = console.log, k
   const byName = new Map(all.map((m) => [m.name, m]));
   const shipped = all.filter((m) => m.pkg.private !== true);
   if (shipped.length === 0) return [];
+  const unbuilt = shipped.filter((m) => (m.pkg.files ?? []).includes('dist') && !existsSync(join(m.dir, 'dist')));
+  if (unbuilt.length > 0) return unbuilt.map((m) => `${m.name}: not built (no dist/): run \`npm run build\` first`);
   const problems = [];
   const env = cleanEnv();
   const work = mkdtempSync(join(tmpdir(), 'distkit-tarballs-'));

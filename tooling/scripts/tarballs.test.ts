@@ -99,3 +99,15 @@ describe('tarball installs', () => {
     expect(problems.filter((p) => !named.some((n) => p.startsWith(`${n}:`)))).toEqual([]);
   });
 });
+
+describe('tarball installs before a build', () => {
+  it('says to build first instead of failing on missing files', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'distkit-tarball-check-'));
+    try {
+      pkg(bare, 'good', { name: '@t/good', exports: dual }, {});
+      expect(await tarballProblems(bare, { tools: repo, log: () => {} })).toEqual(['@t/good: not built (no dist/): run `npm run build` first']);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+});
