@@ -1,5 +1,6 @@
 // The config file's schema (valibot). Keys are snake_case in TOML and JSON alike. Every message
 // here says what is allowed, so an error can be fixed without opening the README.
+import { isIP } from 'node:net';
 import * as v from 'valibot';
 import { isNodeName } from './identity.ts';
 
@@ -32,6 +33,11 @@ const hostPort = v.pipe(
   text('a "host:port" string'),
   v.check((s) => HOST_PORT.test(s) && Number(HOST_PORT.exec(s)?.[1]) <= 65535, (issue) => `must be "host:port" with a port from 0 to 65535, IPv6 in brackets (got ${issue.received})`),
 );
+
+function isDnsServer(s: string): boolean {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:]+):(\d{1,5})$/.exec(s);
+  return m ? isIP(m[1] ?? '') !== 0 && Number(m[2]) <= 65535 : isIP(s) !== 0;
+}
 
 /** Durations: milliseconds as a number, or a string with a unit: "500ms", "5s", "2m", "1h". */
 export const DURATION: RegExp = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
@@ -103,7 +109,13 @@ const CONFIG_SCHEMA = v.strictObject({
           srv: v.optional(strings('SRV record name'), []),
           a: v.optional(strings('"host" or "host:port"'), []),
           port: v.optional(v.pipe(v.number('must be a port number'), v.integer('must be a port number'), v.minValue(1, 'must be 1 to 65535'), v.maxValue(65535, 'must be 1 to 65535')), 4370),
-          servers: v.optional(strings('"ip" or "ip:port" DNS server'), []),
+          servers: v.optional(
+            v.array(
+              v.pipe(text('a DNS server address'), v.check(isDnsServer, (issue) => `must be a DNS server as "ip", "ip:port" or "[ipv6]:port" (got ${issue.received})`)),
+              (issue) => `must be a list of DNS server addresses (got ${issue.received})`,
+            ),
+            [],
+          ),
           refresh: v.optional(duration, '30s'),
           name: v.optional(
             v.pipe(text('a name template'), v.check((s) => s.includes('{host}'), 'must contain {host} (the SRV target or the A record address)')),

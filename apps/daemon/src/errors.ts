@@ -9,6 +9,7 @@ export type DaemonErrorCode =
   | 'KEY_PERMISSIONS'
   | 'KEY_MALFORMED'
   | 'STATE_LOCKED'
+  | 'KEY_EXISTS'
   | 'STATE_IO'
   | 'TRUST_FILE'
   | 'CONTROL_UNREACHABLE'
@@ -46,7 +47,8 @@ function exitCodeFor(code: DaemonErrorCode): number {
     case 'CONTROL_UNREACHABLE':
       return EXIT.UNAVAILABLE;
     case 'STATE_LOCKED':
-      return EXIT.TEMPFAIL_LOCKED;
+    case 'KEY_EXISTS':
+      return EXIT.CANTCREAT;
     default:
       return EXIT.FAILURE;
   }

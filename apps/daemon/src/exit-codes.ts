@@ -5,7 +5,7 @@ export const EXIT: {
   readonly OK: 0;
   readonly FAILURE: 1;
   readonly UNAVAILABLE: 69;
-  readonly TEMPFAIL_LOCKED: 73;
+  readonly CANTCREAT: 73;
   readonly RESTART: 75;
   readonly NOPERM: 77;
   readonly CONFIG: 78;
@@ -15,8 +15,8 @@ export const EXIT: {
   FAILURE: 1,
   /** EX_UNAVAILABLE: a client command could not reach the control API. */
   UNAVAILABLE: 69,
-  /** EX_CANTCREAT: another distkitd holds the state folder. */
-  TEMPFAIL_LOCKED: 73,
+  /** EX_CANTCREAT: another distkitd holds the state folder, or keygen would overwrite a key. */
+  CANTCREAT: 73,
   /** EX_TEMPFAIL: the partition resolver decided this node must restart ("try again"). */
   RESTART: 75,
   /** EX_NOPERM: the identity key or token file is readable by group or others. */

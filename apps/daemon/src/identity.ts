@@ -4,7 +4,7 @@
 import {
   decodeKey, encodeKey, fingerprint as handshakeFingerprint, formatPrivateKey, formatPublicKey, formatTrustEntry,
   generateIdentity as handshakeGenerateIdentity, isValidNodeName, parsePrivateKey, parsePublicKey as parsePublicKeyLine,
-  parseTrustFile as handshakeParseTrustFile, PUBLIC_KEY_TAG, type TrustEntry as HandshakeTrustEntry,
+  parseClusterKeyring, parseTrustFile as handshakeParseTrustFile, PUBLIC_KEY_TAG, type TrustEntry as HandshakeTrustEntry,
 } from '@distkit/handshake';
 import { DaemonError, type DaemonErrorCode } from './errors.ts';
 
@@ -64,6 +64,11 @@ export function parseTrustFile(text: string, path: string): TrustEntry[] {
 export function serializeTrustFile(entries: readonly TrustEntry[], header: string): string {
   const body = entries.map((e) => formatTrustEntry(e)).join('\n');
   return `${header.split('\n').map((l) => `# ${l}`).join('\n')}\n${body}${body ? '\n' : ''}`;
+}
+
+/** The cluster secret file: `distkit-cluster-secret <base64>` lines, newest first. */
+export function parseClusterSecrets(text: string, path: string): Uint8Array[] {
+  return [...rethrow('KEY_MALFORMED', path, () => parseClusterKeyring(text))];
 }
 
 export function isNodeName(name: string): boolean {

@@ -1,1 +1,14 @@
-export {};
+export { main, commandHelp, type Io } from './cli.ts';
+export { Daemon, defaultName, type CreateNode, type DaemonOptions, type ReadyInfo } from './daemon.ts';
+export { loadConfig, defaultStateDir, ENV_VARS, CONFIG_FLAGS, type ConfigSources, type DaemonConfig } from './config.ts';
+export type { FileConfig, PeerSpec, ControlListen, HookCommand, Strategy, LogLevel, LogFormat } from './config-schema.ts';
+export { startControlApi, type ControlApiOptions, type ControlServer, type ControlledNode } from './control-api.ts';
+export { callControl, streamControlEvents, type ControlTarget, type StreamedEvent } from './control-client.ts';
+export { createMetrics, type DaemonMetrics, type MetricsSource } from './metrics.ts';
+export { DnsPeers, type DnsPeersOptions } from './dns-peers.ts';
+export { Hooks, hookEnvironment, type HooksConfig, type HookName, type HookResult } from './hooks.ts';
+export { EventHub, type DaemonEvent, type MessageEvent } from './event-hub.ts';
+export { writeFileAtomic } from './atomic-file.ts';
+export { statePaths, type StatePaths } from './state.ts';
+export { DaemonError, isDaemonError, type DaemonErrorCode } from './errors.ts';
+export { EXIT } from './exit-codes.ts';

@@ -1,0 +1,208 @@
+// The client commands: they talk to a running daemon's control API.
+import { resolve } from 'node:path';
+import type { NodeInfo } from '@distkit/kernel';
+import { type Command, type CommandContext, CONFIG_FILE_HELP, CONFIG_FILE_OPTIONS, type Options, JSON_HELP, JSON_OPTION, configFrom, printJson } from './command.ts';
+import { callControl, streamControlEvents, type ControlTarget } from '../control-client.ts';
+import { DaemonError } from '../errors.ts';
+import { EXIT } from '../exit-codes.ts';
+import { readControlInfo, readToken, statePaths } from '../state.ts';
+import { formatTable } from '../table.ts';
+
+const CLIENT_OPTIONS: Options = {
+  ...CONFIG_FILE_OPTIONS,
+  control: { type: 'string' },
+  'token-file': { type: 'string' },
+  ...JSON_OPTION,
+};
+
+const CLIENT_HELP: readonly (readonly [string, string])[] = [
+  ...CONFIG_FILE_HELP,
+  ['--control URL', 'the daemon: http://HOST:PORT, HOST:PORT or unix:PATH (default: control.json in the state folder)'],
+  ['--token-file FILE', 'bearer token (default: control.token in the state folder)'],
+  JSON_HELP,
+];
+
+const TARGET_NOTE = '\nThe daemon is found through the state folder (control.json and control.token, written by run).';
+
+/** Where the daemon is and the token to show it. */
+export async function controlTarget(ctx: CommandContext): Promise<ControlTarget> {
+  const config = await configFrom(ctx);
+  const paths = statePaths(config.stateDir);
+  const tokenFile = (ctx.values['token-file'] as string | undefined) ?? config.control.tokenFile ?? paths.token;
+  const token = await readToken(resolve(ctx.io.cwd, tokenFile)).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new DaemonError('CONTROL_UNREACHABLE', `no control token at ${tokenFile}: is distkitd running with the state folder ${config.stateDir}?`);
+    }
+    throw err;
+  });
+  const flag = ctx.values['control'] as string | undefined;
+  if (flag !== undefined) return { url: /^(https?:|unix:)/.test(flag) ? flag : `http://${flag}`, token };
+  const info = await readControlInfo(paths);
+  if (info !== null) return { url: info.url, token };
+  const l = config.control.listen;
+  return { url: l.kind === 'unix' ? `unix:${l.path}` : `http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`, token };
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: "show this node: name, fingerprint, incarnation, addresses, links, counters",
+  usage: 'status [--json]',
+  description: `Asks the running daemon (GET /v1/status).${TARGET_NOTE}`,
+  options: CLIENT_OPTIONS,
+  optionHelp: CLIENT_HELP,
+  positionals: { min: 0, max: 0, names: '' },
+  async run(ctx) {
+    const s = (await callControl(await controlTarget(ctx), 'GET', '/v1/status')) as Record<string, unknown> & {
+      address?: { host: string; port: number };
+      heartbeatAddress?: { host: string; port: number };
+      stats?: Record<string, unknown>;
+    };
+    if (ctx.values['json'] === true) {
+      printJson(ctx.io, s);
+      return EXIT.OK;
+    }
+    const addr = (a?: { host: string; port: number }): string => (a ? `${a.host}:${a.port}` : '-');
+    const stats = s.stats ?? {};
+    ctx.io.out(
+      `${[
+        ['name', s['name']],
+        ['cluster', s['cluster']],
+        ['fingerprint', s['fingerprint']],
+        ['incarnation', s['incarnation']],
+        ['links', addr(s.address)],
+        ['heartbeats', addr(s.heartbeatAddress)],
+        ['connected', s['connected']],
+        ['uptime', s['uptimeSeconds'] === undefined ? '-' : `${s['uptimeSeconds']} s`],
+        ['heartbeats', `${stats['heartbeatsSent'] ?? 0} sent, ${stats['heartbeatsReceived'] ?? 0} received`],
+        ['messages', `${stats['messagesSent'] ?? 0} sent, ${stats['messagesReceived'] ?? 0} received`],
+        ['pid', s['pid']],
+        ['state', s['stateDir']],
+      ]
+        .map(([k, v]) => `${String(k).padEnd(12)} ${v ?? '-'}`)
+        .join('\n')}\n`,
+    );
+    return EXIT.OK;
+  },
+};
+
+export const nodesCommand: Command = {
+  name: 'nodes',
+  summary: 'list known nodes: connected or not, verdict, incarnation, address, fingerprint',
+  usage: 'nodes [--json]',
+  description: `Asks the running daemon (GET /v1/nodes).${TARGET_NOTE}`,
+  options: CLIENT_OPTIONS,
+  optionHelp: CLIENT_HELP,
+  positionals: { min: 0, max: 0, names: '' },
+  async run(ctx) {
+    const { nodes } = (await callControl(await controlTarget(ctx), 'GET', '/v1/nodes')) as { nodes: NodeInfo[] };
+    if (ctx.values['json'] === true) {
+      printJson(ctx.io, nodes);
+      return EXIT.OK;
+    }
+    if (nodes.length === 0) {
+      ctx.io.out('no known nodes\n');
+      return EXIT.OK;
+    }
+    ctx.io.out(
+      `${formatTable(
+        ['NAME', 'LINK', 'VERDICT', 'INCARNATION', 'DIRECTION', 'ADDRESS', 'FINGERPRINT'],
+        nodes.map((n) => [
+          `${n.name}${n.hidden ? ' (hidden)' : ''}`,
+          n.connected ? 'up' : 'down',
+          n.verdict,
+          n.incarnation === null ? '-' : String(n.incarnation),
+          n.direction ?? '-',
+          n.address ? `${n.address.host}:${n.address.port}` : '-',
+          n.fingerprint ?? '-',
+        ]),
+      )}\n`,
+    );
+    return EXIT.OK;
+  },
+};
+
+function nodeCommand(name: 'connect' | 'disconnect', summary: string, description: string): Command {
+  return {
+    name,
+    summary,
+    usage: `${name} NODE [--json]`,
+    description: `${description}${TARGET_NOTE}`,
+    options: CLIENT_OPTIONS,
+    optionHelp: CLIENT_HELP,
+    positionals: { min: 1, max: 1, names: 'NODE' },
+    async run(ctx) {
+      const node = ctx.positionals[0];
+      const result = await callControl(await controlTarget(ctx), 'POST', `/v1/${name}`, { node });
+      if (ctx.values['json'] === true) printJson(ctx.io, result);
+      else ctx.io.out(`${name === 'connect' ? 'connected to' : 'disconnected from'} ${node}\n`);
+      return EXIT.OK;
+    },
+  };
+}
+
+export const connectCommand: Command = nodeCommand(
+  'connect',
+  'link to NODE now (explicit connect: lifts a `once` bar)',
+  'Like net_kernel:connect_node/1: resolves when the link is up, fails with the reason otherwise.',
+);
+
+export const disconnectCommand: Command = nodeCommand('disconnect', 'close the link to NODE', 'Like erlang:disconnect_node/1.');
+
+export const sendCommand: Command = {
+  name: 'send',
+  summary: 'send a message (a JSON value) to NODE',
+  usage: 'send NODE VALUE [--json]',
+  description: `VALUE is parsed as JSON; text that is not JSON is sent as a string. Delivery is at most once.${TARGET_NOTE}`,
+  options: CLIENT_OPTIONS,
+  optionHelp: CLIENT_HELP,
+  positionals: { min: 2, max: 2, names: 'NODE VALUE' },
+  async run(ctx) {
+    const [node, text = ''] = ctx.positionals;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    const result = await callControl(await controlTarget(ctx), 'POST', '/v1/send', { node, value });
+    if (ctx.values['json'] === true) printJson(ctx.io, result);
+    else ctx.io.out(`sent to ${node}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const eventsCommand: Command = {
+  name: 'events',
+  summary: 'follow the event stream: nodeup, nodedown, verdicts, partitions, decisions, messages',
+  usage: 'events [--type TYPE]... [--count N] [--json]',
+  description:
+    'Streams server-sent events from GET /v1/events until interrupted (or N events were printed).\n' +
+    'With --json: one JSON object per line (NDJSON).' + TARGET_NOTE,
+  options: { ...CLIENT_OPTIONS, type: { type: 'string', multiple: true }, count: { type: 'string' } },
+  optionHelp: [...CLIENT_HELP, ['--type TYPE', 'only these event types (nodeup, nodedown, verdict, partition, decision, message, ...); repeatable'], ['--count N', 'stop after N events']],
+  positionals: { min: 0, max: 0, names: '' },
+  async run(ctx) {
+    const countText = ctx.values['count'] as string | undefined;
+    const limit = countText === undefined ? Number.POSITIVE_INFINITY : Number(countText);
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new DaemonError('BAD_FLAG', `--count: must be a positive integer (got ${JSON.stringify(countText)})`);
+    }
+    const types = ((ctx.values['type'] as string[] | undefined) ?? []).flatMap((t) => t.split(','));
+    let seen = 0;
+    for await (const event of streamControlEvents(await controlTarget(ctx), types)) {
+      if (ctx.values['json'] === true) ctx.io.out(`${JSON.stringify(event.data)}\n`);
+      else ctx.io.out(`${describeEvent(event.type, event.data as Record<string, unknown>)}\n`);
+      if (++seen >= limit) break;
+    }
+    return EXIT.OK;
+  },
+};
+
+function describeEvent(type: string, data: Record<string, unknown>): string {
+  const at = typeof data['at'] === 'number' && data['at'] > 1e12 ? new Date(data['at']).toISOString().slice(11, 23) : new Date().toISOString().slice(11, 23);
+  const rest = Object.entries(data)
+    .filter(([k]) => !['type', 'at', 'node', 'from'].includes(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${at}  ${type.padEnd(11)} ${String(data['node'] ?? data['from'] ?? '')}  ${rest}`.trimEnd();
+}

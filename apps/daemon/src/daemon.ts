@@ -1,0 +1,386 @@
+// One running distkitd: state folder, node, control API, metrics, hooks, DNS peers, reload and a
+// graceful stop. The node comes from a `createNode` function (the kernel's, or a test's), so
+// this file depends only on the kernel's contract.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { DistkitNode, KernelEvent, NodeOptions, PeerConfig } from '@distkit/kernel';
+import { accessGate } from './access.ts';
+import type { DaemonConfig } from './config.ts';
+import type { PeerSpec } from './config-schema.ts';
+import { startControlApi, type ControlServer } from './control-api.ts';
+import { DnsPeers } from './dns-peers.ts';
+import { EventHub } from './event-hub.ts';
+import { EXIT } from './exit-codes.ts';
+import { Hooks } from './hooks.ts';
+import { encodePublicKey, fingerprint, parseClusterSecrets, parsePublicKey, sameKey, type Identity, type TrustEntry } from './identity.ts';
+import type { Logger } from './log.ts';
+import { createMetrics, type DaemonMetrics } from './metrics.ts';
+import {
+  acquireLock, bumpIncarnation, checkPrivateFile, ensureStateDir, loadOrCreateIdentity, loadOrCreateToken, readTrustFile, statePaths,
+  upsertTrustEntry, writeControlInfo, type StatePaths,
+} from './state.ts';
+
+export type CreateNode = (options: NodeOptions) => DistkitNode;
+
+export interface DaemonOptions {
+  readonly config: DaemonConfig;
+  readonly createNode: CreateNode;
+  readonly log: Logger;
+  /** Reads the configuration again (SIGHUP). */
+  readonly reloadConfig?: () => Promise<DaemonConfig>;
+  readonly version?: string;
+}
+
+/** What the daemon prints when it is ready. */
+export interface ReadyInfo {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly publicKey: string;
+  readonly incarnation: number;
+  readonly listen: string;
+  readonly control: string;
+  readonly stateDir: string;
+  /** The one command that starts a second node on this host and joins it to this one. */
+  readonly join: string;
+  readonly createdIdentity: boolean;
+}
+
+/**
+ * The kernel contract has no way yet to swap trust at runtime; a kernel that offers
+ * `setTrust(trust)` gets the reloaded trust on SIGHUP (proposed addition to DistkitNode).
+ */
+interface TrustReloadable {
+  setTrust(trust: NonNullable<NodeOptions['trust']>): void;
+}
+
+export class Daemon {
+  readonly node: DistkitNode;
+  readonly ready: ReadyInfo;
+  /** Resolves with the exit code once the daemon has stopped. */
+  readonly done: Promise<number>;
+  readonly metrics: DaemonMetrics;
+  readonly events: EventHub;
+
+  #config: DaemonConfig;
+  readonly #options: DaemonOptions;
+  readonly #paths: StatePaths;
+  readonly #control: ControlServer;
+  readonly #hooks: Hooks;
+  readonly #dns: DnsPeers | null;
+  readonly #release: () => Promise<void>;
+  #gate: (name: string) => string | null;
+  #trust: { authorized: TrustEntry[]; known: TrustEntry[] };
+  #stopping: Promise<void> | null = null;
+  #resolveDone!: (code: number) => void;
+
+  private constructor(parts: {
+    options: DaemonOptions;
+    node: DistkitNode;
+    paths: StatePaths;
+    control: ControlServer;
+    metrics: DaemonMetrics;
+    events: EventHub;
+    hooks: Hooks;
+    dns: DnsPeers | null;
+    release: () => Promise<void>;
+    trust: { authorized: TrustEntry[]; known: TrustEntry[] };
+    ready: ReadyInfo;
+  }) {
+    this.#options = parts.options;
+    this.#config = parts.options.config;
+    this.node = parts.node;
+    this.#paths = parts.paths;
+    this.#control = parts.control;
+    this.metrics = parts.metrics;
+    this.events = parts.events;
+    this.#hooks = parts.hooks;
+    this.#dns = parts.dns;
+    this.#release = parts.release;
+    this.#trust = parts.trust;
+    this.#gate = accessGate(this.#config.trust);
+    this.ready = parts.ready;
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  /** Prepares the state folder, starts the node, the control API and discovery. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { config, log } = options;
+    await ensureStateDir(config.stateDir);
+    const paths = statePaths(config.stateDir);
+    const release = await acquireLock(paths);
+    const cleanup: Array<() => Promise<void>> = [release];
+    try {
+      const { identity, created } = await loadOrCreateIdentity(paths);
+      if (created) log.info({ path: paths.identityKey, fingerprint: fingerprint(identity.publicKey) }, 'generated a new identity');
+      const token = await loadOrCreateToken(config.control.tokenFile ?? paths.token);
+      const trust = await readTrust(paths);
+      const clusterSecrets = config.clusterSecretFile === null ? undefined : await readClusterSecrets(config.clusterSecretFile);
+      const name = config.name ?? defaultName(identity);
+      const incarnation = await bumpIncarnation(paths);
+      const gate = accessGate(config.trust);
+      // Requests may arrive before the Daemon object exists; until then the start-time gate answers.
+      let daemon: Daemon | undefined;
+
+      const learned = serialize();
+      const node = options.createNode({
+        name,
+        cluster: config.cluster,
+        identity,
+        incarnation,
+        listen: config.listen,
+        ...(config.heartbeatListen ? { heartbeatListen: config.heartbeatListen } : {}),
+        peers: config.peers.filter((p) => gate(p.name) === null).map((p) => peerConfig(p, trust)),
+        trust: {
+          ...kernelTrust(config.trust.mode, trust),
+          onLearned: (peer, publicKey) => {
+            // TOFU: persist the learned key (atomic rewrite, one at a time).
+            void learned(() => upsertTrustEntry(paths.knownNodes, { name: peer, key: publicKey, options: {} }, 'known')).catch((err: unknown) =>
+              log.error({ err, node: peer }, 'cannot save known_nodes'),
+            );
+            log.info({ node: peer, fingerprint: fingerprint(publicKey) }, 'learned a new node key (trust on first use)');
+          },
+        },
+        ...(clusterSecrets ? { clusterSecrets } : {}),
+        autoConnect: config.autoConnect,
+        hidden: config.hidden,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        tickTimeMs: config.tickTimeMs,
+        setupTimeMs: config.setupTimeMs,
+        strategy: config.strategy,
+        ...(config.referee !== null ? { referee: config.referee } : {}),
+        ...(config.quorum !== null ? { quorum: config.quorum } : {}),
+      });
+      await node.start();
+      cleanup.unshift(() => node.stop());
+
+      const events = new EventHub();
+      const metrics = createMetrics(node);
+      const startedAt = Date.now();
+      const control = await startControlApi({
+        node,
+        token,
+        listen: config.control.listen,
+        allowRemote: config.control.allowRemote,
+        metrics,
+        events,
+        refuse: (peer) => (daemon ? daemon.#gate(peer) : gate(peer)),
+        log,
+        status: () => ({
+          cluster: config.cluster,
+          pid: process.pid,
+          version: options.version ?? null,
+          startedAt: new Date(startedAt).toISOString(),
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+          stateDir: config.stateDir,
+        }),
+      });
+      cleanup.unshift(() => control.close());
+      await writeControlInfo(paths, { url: control.url, pid: process.pid, name });
+
+      const hooks = new Hooks(config.hooks, { name, cluster: config.cluster, incarnation }, log);
+      const dns =
+        config.dns === null
+          ? null
+          : new DnsPeers({
+              ...config.dns,
+              log,
+              exclude: (p) => p.name === name || (sameAddress(p.address, node.address) && isSelfHost(p.address.host)),
+              onChange: (upserted, removed) => daemon && daemon.#applyDiscovered(upserted, removed),
+            });
+
+      const ready: ReadyInfo = {
+        name,
+        fingerprint: node.fingerprint,
+        publicKey: encodePublicKey(identity.publicKey),
+        incarnation,
+        listen: `${node.address.host}:${node.address.port}`,
+        control: control.url,
+        stateDir: config.stateDir,
+        join: joinCommand(config, name, node, identity),
+        createdIdentity: created,
+      };
+      daemon = new Daemon({ options, node, paths, control, metrics, events, hooks, dns, release, trust, ready });
+      daemon.#pump();
+      if (dns) await dns.start();
+      return daemon;
+    } catch (err) {
+      for (const undo of cleanup) await undo().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Graceful stop: discovery and control API closed, links closed with reason `shutdown`. */
+  stop(code: number = EXIT.OK): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#options.log.info({ code }, 'stopping');
+      this.#dns?.stop();
+      await this.#control.close().catch(() => {});
+      await this.node.stop().catch((err: unknown) => this.#options.log.error({ err }, 'node stop failed'));
+      await Promise.race([this.#hooks.settle(), new Promise((r) => setTimeout(r, this.#config.hooks.timeoutMs).unref())]);
+      await this.#release();
+      this.#options.log.info({ code }, 'stopped');
+      this.#resolveDone(code);
+    })();
+    return this.#stopping;
+  }
+
+  /**
+   * SIGHUP: re-reads the config, trust files and allow/deny lists, applies peers and closes only
+   * the links that are no longer allowed; good links stay up. A bad config is logged and ignored.
+   */
+  async reload(): Promise<void> {
+    const log = this.#options.log;
+    try {
+      const config = this.#options.reloadConfig ? await this.#options.reloadConfig() : this.#config;
+      const trust = await readTrust(this.#paths);
+      const previous = this.#config;
+      this.#config = config;
+      this.#trust = trust;
+      this.#gate = accessGate(config.trust);
+      log.level = config.log.level;
+      const reloadable = this.node as unknown as Partial<TrustReloadable>;
+      if (typeof reloadable.setTrust === 'function') reloadable.setTrust(kernelTrust(config.trust.mode, trust));
+
+      const wanted = new Map(config.peers.filter((p) => this.#gate(p.name) === null).map((p) => [p.name, p]));
+      for (const p of previous.peers) if (!wanted.has(p.name)) this.node.removePeer(p.name);
+      for (const p of wanted.values()) this.node.addPeer(peerConfig(p, trust));
+      for (const p of this.#dns?.peers() ?? []) if (this.#gate(p.name) !== null) this.node.removePeer(p.name);
+
+      for (const info of this.node.info()) {
+        if (!info.connected) continue;
+        const why = this.#gate(info.name) ?? this.#untrusted(info.name, info.fingerprint);
+        if (why !== null) {
+          log.warn({ node: info.name, reason: why }, 'closing a link no longer allowed');
+          await this.node.disconnectNode(info.name).catch(() => {});
+        }
+      }
+      if (config.control.listen !== previous.control.listen && JSON.stringify(config.control.listen) !== JSON.stringify(previous.control.listen)) {
+        log.warn('control.listen changed: takes effect at the next start');
+      }
+      log.info({ authorized: trust.authorized.length, known: trust.known.length, allow: config.trust.allow, deny: config.trust.deny }, 'reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'reload failed; keeping the running configuration');
+    }
+  }
+
+  /** Why a linked node's key is no longer trusted (strict mode), or null. */
+  #untrusted(name: string, presented: string | null): string | null {
+    const pinned = [...this.#trust.authorized, ...(this.#config.trust.mode === 'tofu' ? this.#trust.known : [])].filter((e) => e.name === name);
+    if (pinned.length === 0) return this.#config.trust.mode === 'strict' ? `${name} is no longer in authorized_nodes` : null;
+    if (presented !== null && !pinned.some((e) => fingerprint(e.key) === presented)) return `${name}'s key is no longer the pinned one`;
+    return null;
+  }
+
+  #applyDiscovered(upserted: readonly PeerConfig[], removed: readonly string[]): void {
+    const fixed = new Set(this.#config.peers.map((p) => p.name));
+    for (const name of removed) if (!fixed.has(name)) this.node.removePeer(name);
+    for (const peer of upserted) {
+      if (fixed.has(peer.name) || this.#gate(peer.name) !== null) continue;
+      const pinned = this.#trust.authorized.find((e) => e.name === peer.name);
+      this.node.addPeer(pinned ? { ...peer, publicKey: pinned.key, autoConnect: this.#config.autoConnect } : peer);
+    }
+  }
+
+  /** Reads the node's events and messages once; fans them out to logs, metrics, hooks, clients. */
+  #pump(): void {
+    const log = this.#options.log;
+    void (async () => {
+      for await (const event of this.node.events()) {
+        this.events.publish(event);
+        this.metrics.observe(event);
+        logEvent(log, event);
+        if (event.type === 'nodeup') {
+          const why = this.#gate(event.node);
+          if (why !== null) {
+            log.warn({ node: event.node, reason: why }, 'closing a link that allow/deny refuses');
+            void this.node.disconnectNode(event.node).catch(() => {});
+          }
+        }
+        void this.#hooks.handle(event).then((action) => {
+          if (action === 'exit') {
+            log.warn({ node: (event as { node?: string }).node, code: EXIT.RESTART }, 'partition resolved against this node: restarting (exit for the supervisor)');
+            void this.stop(EXIT.RESTART);
+          }
+        });
+      }
+    })().catch((err: unknown) => log.error({ err }, 'event stream failed'));
+    void (async () => {
+      for await (const message of this.node.messages()) {
+        this.events.publish({ type: 'message', from: message.from, value: message.value, at: Date.now() });
+        log.debug({ from: message.from }, 'message received');
+      }
+    })().catch((err: unknown) => log.error({ err }, 'message stream failed'));
+  }
+}
+
+function logEvent(log: Logger, event: KernelEvent): void {
+  const { type, ...fields } = event;
+  // What an operator must look at is a warning; the rest of the life of links is info.
+  const level = type === 'decision' || type === 'partition' || type === 'key-changed' || type === 'message-lost' ? 'warn' : 'info';
+  log[level]({ event: type, ...fields }, type);
+}
+
+async function readTrust(paths: StatePaths): Promise<{ authorized: TrustEntry[]; known: TrustEntry[] }> {
+  return { authorized: await readTrustFile(paths.authorizedNodes), known: await readTrustFile(paths.knownNodes) };
+}
+
+async function readClusterSecrets(path: string): Promise<Uint8Array[]> {
+  await checkPrivateFile(path, 'cluster secret file');
+  return parseClusterSecrets(await readFile(path, 'utf8'), path);
+}
+
+/** authorized_nodes always pins; in TOFU mode known_nodes pins too. Revoked entries pin nothing. */
+function kernelTrust(mode: 'tofu' | 'strict', trust: { authorized: TrustEntry[]; known: TrustEntry[] }): NonNullable<NodeOptions['trust']> {
+  const authorized = new Map<string, Uint8Array>();
+  for (const e of mode === 'tofu' ? [...trust.known, ...trust.authorized] : trust.authorized) if (!e.options['revoked']) authorized.set(e.name, e.key);
+  return { mode, authorized };
+}
+
+function peerConfig(spec: PeerSpec, trust: { authorized: TrustEntry[]; known: TrustEntry[] }): PeerConfig {
+  const pinned = spec.publicKey !== null ? parsePublicKey(spec.publicKey, `public key of peer ${spec.name}`) : trust.authorized.find((e) => e.name === spec.name)?.key;
+  return {
+    name: spec.name,
+    address: spec.address,
+    ...(spec.heartbeat ? { heartbeat: spec.heartbeat } : {}),
+    ...(pinned ? { publicKey: pinned } : {}),
+    ...(spec.autoConnect ? { autoConnect: spec.autoConnect } : {}),
+  };
+}
+
+/** `node-<8 hex of SHA-256(public key)>@<host>`: stable for one identity, distinct per state folder. */
+export function defaultName(identity: Identity): string {
+  const id = createHash('sha256').update(identity.publicKey).digest('hex').slice(0, 8);
+  const host = (hostname().split('.')[0] ?? '').replace(/[^A-Za-z0-9-]/g, '') || 'localhost';
+  return `node-${id}@${host}`;
+}
+
+function sameAddress(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  return a.host === b.host && a.port === b.port;
+}
+
+function isSelfHost(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === '0.0.0.0' || host === '::';
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function joinCommand(config: DaemonConfig, name: string, node: DistkitNode, identity: Identity): string {
+  const host = ['0.0.0.0', '::'].includes(node.address.host) ? hostname() : node.address.host;
+  const hostPort = host.includes(':') ? `[${host}]:${node.address.port}` : `${host}:${node.address.port}`;
+  const args = ['distkitd', 'run', '--state-dir', `${config.stateDir}-2`, '--listen', `${isSelfHost(host) ? host : '0.0.0.0'}:0`, '--control', '127.0.0.1:0'];
+  if (config.cluster !== 'distkit') args.push('--cluster', config.cluster);
+  args.push('--peer', `${name}=${hostPort}#${encodePublicKey(identity.publicKey)}`);
+  return args.map(shellQuote).join(' ');
+}
+
+/** Serializes async tasks (known_nodes rewrites). */
+function serialize(): (task: () => Promise<void>) => Promise<void> {
+  let chain: Promise<void> = Promise.resolve();
+  return (task) => {
+    chain = chain.then(task, task);
+    return chain;
+  };
+}
