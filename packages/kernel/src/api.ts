@@ -1,6 +1,7 @@
 // The public shape of an embedded distkit node: what apps/daemon and apps/embedded-client use.
 // Modelled on Erlang's net_kernel (connect_node, disconnect_node, nodes(), monitor_nodes with
 // nodedown_reason) with distkit's additions (partition verdicts and decisions).
+import type { TrustStore } from '@distkit/handshake';
 import type { Address, Transport } from './transport.ts';
 
 export type AutoConnect = 'always' | 'once' | 'never';
@@ -125,12 +126,13 @@ export interface NodeOptions {
   /** Default: the link listener's host and port. */
   readonly heartbeatListen?: Address;
   readonly peers?: readonly PeerConfig[];
-  /** `strict`: only keys in `authorized` may link. `tofu`: learn on first use, alarm on change. */
+  /**
+   * Who may link: a @distkit/handshake TrustStore (authorized_nodes, and known_nodes in TOFU mode).
+   * Default: an empty TOFU store (learn on first use, refuse a changed key). The kernel calls
+   * `store.learn` for TOFU peers and then `onLearned`, so the caller can persist known_nodes.
+   */
   readonly trust?: {
-    readonly mode: 'strict' | 'tofu';
-    /** name -> pinned public key. */
-    readonly authorized?: ReadonlyMap<string, Uint8Array>;
-    /** Called when TOFU learns a key, so the caller can persist known_nodes. */
+    readonly store: TrustStore;
     readonly onLearned?: (name: string, publicKey: Uint8Array) => void;
   };
   /** Cluster secrets, newest first (the first is used to dial; all are tried when accepting). */

@@ -2,3 +2,6 @@ export type * from './transport.ts';
 export type * from './api.ts';
 export { KernelError, type KernelErrorCode } from './errors.ts';
 export { createNodeTransport } from './node-transport.ts';
+export { createNode } from './node.ts';
+export { DEFAULTS } from './options.ts';
+export { EventChannel, type Subscription } from './event-channel.ts';

@@ -1,0 +1,123 @@
+import { TrustStore } from '@distkit/handshake';
+import type { AutoConnect, NodeOptions, PeerConfig } from './api.ts';
+import { KernelError } from './errors.ts';
+import type { Address } from './transport.ts';
+
+/** NodeOptions with every default filled in and every value checked. */
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly cluster: string;
+  readonly identity: { readonly publicKey: Uint8Array; readonly privateKey: Uint8Array };
+  readonly incarnation: number;
+  readonly listen: Address;
+  readonly heartbeatListen: Address | null;
+  readonly peers: readonly PeerConfig[];
+  readonly trust: NonNullable<NodeOptions['trust']>;
+  readonly clusterSecrets: readonly Uint8Array[];
+  readonly autoConnect: AutoConnect;
+  readonly hidden: boolean;
+  readonly heartbeatIntervalMs: number;
+  readonly tickTimeMs: number;
+  readonly tickIntensity: number;
+  readonly setupTimeMs: number;
+  readonly strategy: NonNullable<NodeOptions['strategy']>;
+  readonly referee: string | null;
+  readonly quorum: number | null;
+  readonly maxMessageBytes: number;
+  readonly handshakesPerSecondPerAddress: number;
+}
+
+/** Erlang's defaults: net_ticktime 60 s, net_tickintensity 4 (OTP 26), net_setuptime 7 s. */
+export const DEFAULTS: {
+  readonly heartbeatIntervalMs: number;
+  readonly tickTimeMs: number;
+  readonly tickIntensity: number;
+  readonly setupTimeMs: number;
+  readonly maxMessageBytes: number;
+  readonly handshakesPerSecondPerAddress: number;
+} = Object.freeze({
+  heartbeatIntervalMs: 5_000,
+  tickTimeMs: 60_000,
+  tickIntensity: 4,
+  setupTimeMs: 7_000,
+  maxMessageBytes: 16 * 1024 * 1024,
+  handshakesPerSecondPerAddress: 20,
+});
+
+const MODES = new Set(['always', 'once', 'never']);
+const STRATEGIES = new Set(['keep-majority', 'keep-oldest', 'static-quorum', 'keep-referee', 'down-all', 'manual']);
+
+function bad(option: string, message: string): never {
+  throw new KernelError('BAD_OPTION', `option ${option}: ${message}`);
+}
+
+function positive(v: unknown, option: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(option, `must be a positive number (ms), got ${String(v)}`);
+  return v;
+}
+
+function address(v: unknown, option: string): Address {
+  const a = v as Address;
+  if (typeof a !== 'object' || a === null || typeof a.host !== 'string' || a.host.length === 0) bad(option, 'must be { host, port }');
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) bad(option, `port must be an integer 0..65535, got ${String(a.port)}`);
+  return { host: a.host, port: a.port };
+}
+
+function key(v: unknown, option: string): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== 32) bad(option, 'must be a 32-byte Uint8Array');
+  return v;
+}
+
+export function resolveOptions(o: NodeOptions): ResolvedOptions {
+  if (typeof o !== 'object' || o === null) bad('options', 'must be an object');
+  if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 255) bad('name', 'must be a non-empty string (at most 255 characters)');
+  if (typeof o.cluster !== 'string' || o.cluster.length === 0 || o.cluster.length > 64) bad('cluster', 'must be a non-empty string (at most 64 characters)');
+  if (typeof o.identity !== 'object' || o.identity === null) bad('identity', 'must be { publicKey, privateKey }');
+  key(o.identity.publicKey, 'identity.publicKey');
+  key(o.identity.privateKey, 'identity.privateKey');
+  if (!Number.isSafeInteger(o.incarnation) || o.incarnation < 0) bad('incarnation', 'must be an integer >= 0');
+  if (o.autoConnect !== undefined && !MODES.has(o.autoConnect)) bad('autoConnect', `must be always, once or never, got ${String(o.autoConnect)}`);
+  if (o.strategy !== undefined && !STRATEGIES.has(o.strategy)) bad('strategy', `must be one of ${[...STRATEGIES].join(', ')}`);
+  const names = new Set<string>();
+  const peers = (o.peers ?? []).map((p, i) => {
+    if (typeof p?.name !== 'string' || p.name.length === 0) bad(`peers[${i}].name`, 'must be a non-empty string');
+    if (p.name === o.name) bad(`peers[${i}].name`, 'is this node itself');
+    if (names.has(p.name)) bad(`peers[${i}].name`, `duplicate peer ${p.name}`);
+    names.add(p.name);
+    address(p.address, `peers[${i}].address`);
+    if (p.heartbeat !== undefined) address(p.heartbeat, `peers[${i}].heartbeat`);
+    if (p.publicKey !== undefined) key(p.publicKey, `peers[${i}].publicKey`);
+    if (p.autoConnect !== undefined && !MODES.has(p.autoConnect)) bad(`peers[${i}].autoConnect`, 'must be always, once or never');
+    return p;
+  });
+  const trust = o.trust ?? { store: new TrustStore({ mode: 'tofu' }) };
+  if (!(trust.store instanceof TrustStore)) bad('trust.store', 'must be a TrustStore from @distkit/handshake');
+  const secrets = (o.clusterSecrets ?? []).map((s, i) => key(s, `clusterSecrets[${i}]`));
+  const tickIntensity = 4;
+  const tickTimeMs = positive(o.tickTimeMs, 'tickTimeMs', DEFAULTS.tickTimeMs);
+  if (o.strategy === 'keep-referee' && !o.referee) bad('referee', 'is required with strategy keep-referee');
+  if (o.strategy === 'static-quorum' && !(Number.isInteger(o.quorum) && (o.quorum ?? 0) > 0)) bad('quorum', 'must be a positive integer with strategy static-quorum');
+  return {
+    name: o.name,
+    cluster: o.cluster,
+    identity: o.identity,
+    incarnation: o.incarnation,
+    listen: o.listen === undefined ? { host: '127.0.0.1', port: 0 } : address(o.listen, 'listen'),
+    heartbeatListen: o.heartbeatListen === undefined ? null : address(o.heartbeatListen, 'heartbeatListen'),
+    peers,
+    trust,
+    clusterSecrets: secrets,
+    autoConnect: o.autoConnect ?? 'always',
+    hidden: o.hidden ?? false,
+    heartbeatIntervalMs: positive(o.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs),
+    tickTimeMs,
+    tickIntensity,
+    setupTimeMs: positive(o.setupTimeMs, 'setupTimeMs', DEFAULTS.setupTimeMs),
+    strategy: o.strategy ?? 'keep-majority',
+    referee: o.referee ?? null,
+    quorum: o.quorum ?? null,
+    maxMessageBytes: DEFAULTS.maxMessageBytes,
+    handshakesPerSecondPerAddress: DEFAULTS.handshakesPerSecondPerAddress,
+  };
+}
