@@ -46,7 +46,10 @@ async function pair(opts: { aCtx?: Partial<LinkContext>; bCtx?: Partial<LinkCont
   const stream = await transport.connect(listener.address);
   const remoteKey = opts.pin === 'right' ? b.publicKey : opts.pin === 'wrong' ? dh.generateKeyPair().publicKey : undefined;
   const la = new Link(stream, ctx('a', a, opts.aCtx), ra.owner, { id: 1, role: 'initiator', ...(remoteKey ? { remoteKey } : {}) });
-  await wait(150);
+  // Settled: each side is up or down (a cold first handshake can take a while on a busy machine).
+  const deadline = Date.now() + 5000;
+  while (!((ra.seen.up || ra.seen.down) && (rb.seen.up || rb.seen.down)) && Date.now() < deadline) await wait(10);
+  await wait(20);
   await listener.close();
   return { a, b, la, lb: lb!, ra: ra.seen, rb: rb.seen };
 }
