@@ -31,7 +31,7 @@ function cleanEnv(extra = {}) {
 
 function run(cmd, args, cwd, env = cleanEnv()) {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
-  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, status: r.status ?? r.signal };
+  return { ok: r.status === 0, stdout: r.stdout ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}`, status: r.status ?? r.signal };
 }
 
 function must(what, r) {
@@ -134,7 +134,7 @@ try {
     const r = run('npm', ['publish', '--dry-run', '--json', '--loglevel=error'], m.dir);
     let info = null;
     try {
-      const parsed = JSON.parse(r.out.slice(r.out.indexOf('{')));
+      const parsed = JSON.parse(r.stdout.slice(r.stdout.search(/^\{/m)));
       info = parsed[m.name] ?? parsed;
     } catch {}
     if (!r.ok || !info?.filename) {

@@ -12,15 +12,19 @@ import { pathToFileURL } from 'node:url';
 import { workspaceClosure } from '../release/dependency-order.mjs';
 import { members, report } from './workspace.mjs';
 
-/** Runs a command; resolves with its exit code and combined output, never rejects. */
+/** Runs a command; resolves with its exit code, stdout and combined output, never rejects. */
 function exec(cmd, args, options) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      stdout += d;
+    });
     child.stderr.on('data', (d) => (out += d));
-    child.on('error', (err) => resolve({ code: -1, out: `${out}${err.message}` }));
-    child.on('close', (code, signal) => resolve({ code: code ?? signal, out }));
+    child.on('error', (err) => resolve({ code: -1, stdout, out: `${out}${err.message}` }));
+    child.on('close', (code, signal) => resolve({ code: code ?? signal, stdout, out }));
   });
 }
 
@@ -72,7 +76,7 @@ export async function tarballProblems(root, { tools = root, log = console.log, k
     const packed = await exec('npm', ['pack', '--json', '--pack-destination', work, ...shipped.map((m) => m.dir)], { cwd: work, env });
     let tarballs;
     try {
-      tarballs = new Map(JSON.parse(packed.out.slice(packed.out.indexOf('['))).map((t) => [t.name, t]));
+      tarballs = new Map(JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))).map((t) => [t.name, t]));
     } catch {
       return [`npm pack failed (exit ${packed.code}):\n${indent(packed.out)}`];
     }
@@ -118,8 +122,8 @@ export async function tarballProblems(root, { tools = root, log = console.log, k
       if (esm.code !== 0) fail(p, `import failed:\n${indent(esm.out)}`);
       if (cjs.code !== 0) fail(p, `require failed:\n${indent(cjs.out)}`);
       if (!p.ok) return;
-      const esmNames = JSON.parse(esm.out.trim().split('\n').at(-1));
-      const cjsNames = JSON.parse(cjs.out.trim().split('\n').at(-1));
+      const esmNames = JSON.parse(esm.stdout.trim().split('\n').at(-1));
+      const cjsNames = JSON.parse(cjs.stdout.trim().split('\n').at(-1));
       if (esmNames.join() !== cjsNames.join()) {
         return fail(p, `import and require export different names:\n    import:  ${esmNames.join(', ')}\n    require: ${cjsNames.join(', ')}`);
       }
