@@ -138,6 +138,8 @@ export interface NodeOptions {
   /** Cluster secrets, newest first (the first is used to dial; all are tried when accepting). */
   readonly clusterSecrets?: readonly Uint8Array[];
   readonly autoConnect?: AutoConnect;
+  /** Dial every configured peer at start (under `always` and `once`), as Erlang nodes do. Default true. */
+  readonly connectAtStart?: boolean;
   readonly hidden?: boolean;
   /** "I am here" interval (default 5000 ms, jittered ±10%). */
   readonly heartbeatIntervalMs?: number;

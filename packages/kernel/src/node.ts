@@ -94,7 +94,7 @@ class KernelNode implements DistkitNode {
         self: { name: this.name, id: this.#selfHex, hidden: this.#o.hidden },
         mode: this.#o.autoConnect,
         modes,
-        peers: this.#o.peers.map((p) => p.name),
+        peers: this.#o.connectAtStart ? this.#o.peers.map((p) => p.name) : [],
       },
       { random: () => this.#t.random() },
     );

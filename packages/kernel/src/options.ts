@@ -15,6 +15,7 @@ export interface ResolvedOptions {
   readonly trust: NonNullable<NodeOptions['trust']>;
   readonly clusterSecrets: readonly Uint8Array[];
   readonly autoConnect: AutoConnect;
+  readonly connectAtStart: boolean;
   readonly hidden: boolean;
   readonly heartbeatIntervalMs: number;
   readonly tickTimeMs: number;
@@ -109,6 +110,7 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     trust,
     clusterSecrets: secrets,
     autoConnect: o.autoConnect ?? 'always',
+    connectAtStart: o.connectAtStart ?? true,
     hidden: o.hidden ?? false,
     heartbeatIntervalMs: positive(o.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs),
     tickTimeMs,
