@@ -1,7 +1,7 @@
 import type { ViewSummary } from '@distkit/wire';
 import { resolveConfig, type DetectorConfig, type ResolvedDetectorConfig } from './config.ts';
 import { DetectorError } from './errors.ts';
-import { IntervalWindow, phi, thresholdY } from './phi.ts';
+import { IntervalWindows, phi, thresholdY } from './phi.ts';
 import { decide, type Decision, type StrategyName } from './resolve.ts';
 import { compareIds, toHex } from './view.ts';
 
@@ -157,36 +157,44 @@ export interface DetectorDeps {
   readonly random: () => number;
 }
 
+// Fields in the order a heartbeat touches them: V8 lays them out in declaration order, and with
+// a million peers in one process (the scale experiment) cache lines are the cost.
 class Peer {
   readonly name: PeerKey;
+  hbIncarnation = -1;
+  hbSeq = -1;
+  heard = false;
+  lastArrival = Number.NEGATIVE_INFINITY;
+  /** Slot of this peer's interval window (-1: none yet). */
+  slot = -1;
+  /** When phi reaches the threshold if nothing arrives (recomputed on each heartbeat). */
+  deadline = Number.POSITIVE_INFINITY;
+  /** Since when the silence limits are counted (last heartbeat, or link up if none since). */
+  silenceFrom = Number.NEGATIVE_INFINITY;
+  /** The peer's view hash as four 32-bit words, to compare without touching the old view object. */
+  h0 = 0;
+  h1 = 0;
+  h2 = 0;
+  h3 = 0;
+  theirs: ViewSummary | null = null;
+  theirsSince = 0;
+  suspected = false;
+  silent = false;
   linked = false;
+  verdict: Verdict = 'unknown';
+  silentCause: Evidence['cause'] | null = null;
   everLinked = false;
   linkIncarnation = -1;
   linkChangedAt = Number.NEGATIVE_INFINITY;
   linkReason: string | null = null;
   /** The incarnation we knew when the link went down: a later heartbeat with more is a restart. */
   incarnationAtLinkDown = -1;
-  heard = false;
-  hbIncarnation = -1;
-  hbSeq = -1;
-  lastArrival = Number.NEGATIVE_INFINITY;
-  window: IntervalWindow | null = null;
-  /** When phi reaches the threshold if nothing arrives (recomputed on each heartbeat). */
-  deadline = Number.POSITIVE_INFINITY;
-  /** Since when the silence limits are counted (last heartbeat, or link up if none since). */
-  silenceFrom = Number.NEGATIVE_INFINITY;
-  silent = false;
-  silentCause: Evidence['cause'] | null = null;
-  suspected = false;
   round = -1;
   roundEnds = 0;
   asked: PeerKey[] = [];
   askedCount = 0;
   confirmed = 0;
   refuted = 0;
-  theirs: ViewSummary | null = null;
-  theirsSince = 0;
-  verdict: Verdict = 'unknown';
 
   constructor(name: PeerKey) {
     this.name = name;
@@ -220,6 +228,7 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
   const random = deps.random;
   let cfg = resolveConfig(config ?? {});
   let y = thresholdY(cfg.threshold);
+  let windows = new IntervalWindows(cfg.maxSampleSize);
   const peers = new Map<PeerKey, Peer>();
   let names: PeerKey[] | null = null;
   let events: DetectorEvent[] = [];
@@ -247,13 +256,11 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
   function stdDevOf(p: Peer): number {
     // Before two intervals are known, assume the configured rhythm with a wide spread (Akka
     // bootstraps the same way from first-heartbeat-estimate, with std-dev = estimate / 4).
-    const w = p.window;
-    return w === null || w.count < 2 ? cfg.interval / 4 : w.stdDev();
+    return p.slot < 0 || windows.count(p.slot) < 2 ? cfg.interval / 4 : windows.stdDev(p.slot);
   }
 
   function meanOf(p: Peer): number {
-    const w = p.window;
-    return w === null || w.count < 2 ? cfg.interval : w.mean();
+    return p.slot < 0 || windows.count(p.slot) < 2 ? cfg.interval : windows.mean(p.slot);
   }
 
   function phiOf(p: Peer, now: number): number | null {
@@ -329,7 +336,8 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
     // An interval is a sample only within one incarnation: the gap across a restart says nothing
     // about the rhythm.
     if (p.heard && inc === p.hbIncarnation && at > p.lastArrival) {
-      (p.window ??= new IntervalWindow(cfg.maxSampleSize)).add(at - p.lastArrival);
+      if (p.slot < 0) p.slot = windows.alloc();
+      windows.add(p.slot, at - p.lastArrival);
     }
     p.heard = true;
     p.hbIncarnation = inc;
@@ -338,8 +346,21 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
     p.silenceFrom = at;
     refreshDeadline(p);
     const view = hb.view;
-    if (!(view?.hash instanceof Uint8Array)) throw new DetectorError('INVALID_INPUT', 'heartbeat.view', 'heartbeat.view must be a ViewSummary');
-    if (!sameHash(p.theirs, view)) p.theirsSince = at;
+    if (!(view?.hash instanceof Uint8Array) || view.hash.length !== 16) {
+      throw new DetectorError('INVALID_INPUT', 'heartbeat.view', 'heartbeat.view must be a ViewSummary with a 16-byte hash');
+    }
+    const h = view.hash;
+    const h0 = h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24);
+    const h1 = h[4]! | (h[5]! << 8) | (h[6]! << 16) | (h[7]! << 24);
+    const h2 = h[8]! | (h[9]! << 8) | (h[10]! << 16) | (h[11]! << 24);
+    const h3 = h[12]! | (h[13]! << 8) | (h[14]! << 16) | (h[15]! << 24);
+    if (p.theirs === null || h0 !== p.h0 || h1 !== p.h1 || h2 !== p.h2 || h3 !== p.h3) {
+      p.theirsSince = at;
+      p.h0 = h0;
+      p.h1 = h1;
+      p.h2 = h2;
+      p.h3 = h3;
+    }
     p.theirs = view;
     if (p.suspected) endSuspicion(p);
     if (p.silent) {
@@ -538,7 +559,10 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
     },
     configure(changes: DetectorConfig): void {
       const next = resolveConfig(changes, cfg);
-      if (next.maxSampleSize !== cfg.maxSampleSize) for (const p of peers.values()) p.window = null;
+      if (next.maxSampleSize !== cfg.maxSampleSize) {
+        windows = new IntervalWindows(next.maxSampleSize);
+        for (const p of peers.values()) p.slot = -1;
+      }
       cfg = next;
       y = thresholdY(cfg.threshold);
       for (const p of peers.values()) refreshDeadline(p);
@@ -547,7 +571,11 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
       peerFor(peer);
     },
     removePeer(peer: PeerKey): void {
-      if (peers.delete(peer)) names = null;
+      const p = peers.get(peer);
+      if (p === undefined) return;
+      if (p.slot >= 0) windows.release(p.slot);
+      peers.delete(peer);
+      names = null;
     },
     setView,
     heartbeat,

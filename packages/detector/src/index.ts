@@ -1,6 +1,6 @@
 export { DetectorError, isDetectorError, type DetectorErrorCode } from './errors.ts';
 export { resolveConfig, type DetectorConfig, type ResolvedDetectorConfig } from './config.ts';
-export { IntervalWindow, phi, thresholdY } from './phi.ts';
+export { IntervalWindows, phi, thresholdY } from './phi.ts';
 export { compareAge, compareIds, toHex, viewSummary, type Member, type ViewInput } from './view.ts';
 export { STRATEGIES, decide, type Decision, type ResolutionRule, type StrategyName } from './resolve.ts';
 export {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IntervalWindow, phi, thresholdY } from './index.ts';
+import { IntervalWindows, phi, thresholdY } from './index.ts';
 
 describe('phi', () => {
   it('is -log10(1/2) at the mean and grows with silence', () => {
@@ -23,25 +23,43 @@ describe('phi', () => {
   });
 });
 
-describe('IntervalWindow', () => {
-  it('gives the exact mean and standard deviation while the window is not full', () => {
-    const w = new IntervalWindow(1000);
+describe('IntervalWindows', () => {
+  it('gives the exact mean and standard deviation while the window is not full, per slot', () => {
+    const w = new IntervalWindows(1000, 1);
+    const other = w.alloc();
+    const slot = w.alloc();
     const xs = Array.from({ length: 500 }, (_, i) => 900 + ((i * 37) % 200));
-    for (const x of xs) w.add(x);
+    for (const x of xs) {
+      w.add(slot, x);
+      w.add(other, 42);
+    }
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-    expect(w.count).toBe(500);
-    expect(w.mean()).toBeCloseTo(mean, 6);
-    expect(w.stdDev()).toBeCloseTo(sd, 6);
+    expect(w.count(slot)).toBe(500);
+    expect(w.mean(slot)).toBeCloseTo(mean, 6);
+    expect(w.stdDev(slot)).toBeCloseTo(sd, 6);
+    expect(w.mean(other)).toBe(42);
   });
 
   it('forgets old samples: after a change of rhythm only the recent one counts', () => {
-    const w = new IntervalWindow(100);
-    for (let i = 0; i < 1000; i++) w.add(5000);
-    for (let i = 0; i < 200; i++) w.add(1000);
-    expect(w.mean()).toBe(1000);
-    expect(w.stdDev()).toBe(0);
-    expect(w.count).toBeGreaterThanOrEqual(100 - 2 * Math.ceil(100 / 16));
-    expect(w.count).toBeLessThanOrEqual(100);
+    const w = new IntervalWindows(100);
+    const slot = w.alloc();
+    for (let i = 0; i < 1000; i++) w.add(slot, 5000);
+    for (let i = 0; i < 200; i++) w.add(slot, 1000);
+    expect(w.mean(slot)).toBe(1000);
+    expect(w.stdDev(slot)).toBe(0);
+    expect(w.count(slot)).toBeGreaterThanOrEqual(100 - 2 * Math.ceil(100 / 16));
+    expect(w.count(slot)).toBeLessThanOrEqual(100);
+  });
+
+  it('hands out a released slot again, emptied', () => {
+    const w = new IntervalWindows(10);
+    const a = w.alloc();
+    w.add(a, 5);
+    w.release(a);
+    const b = w.alloc();
+    expect(b).toBe(a);
+    expect(w.count(b)).toBe(0);
+    expect(w.bytesPerWindow).toBeLessThanOrEqual(416);
   });
 });

@@ -31,70 +31,105 @@ export function thresholdY(threshold: number): number {
   return Math.cbrt(-q / 2 + d) + Math.cbrt(-q / 2 - d);
 }
 
-/** How many blocks the sample window is cut into (at most; the last block is the one being filled). */
+/** How many blocks a sample window is cut into (at most; the last block is the one being filled). */
 const BLOCKS = 16;
+/** Per window: current block index, count, sum, sum of squares; then (count, sum, sumSq) per block. */
+const HEADER = 4;
 
 /**
- * Mean and variance of the last ~`maxSamples` heartbeat intervals. Akka keeps every sample of its
- * window (1000 doubles = 8 KB a peer); this keeps per-block sums instead, at most 16 blocks × 3 doubles =
- * 384 bytes whatever the window, and drops a whole block at a time: once full, the window holds
- * between maxSamples − 2·blockSize and maxSamples samples, blockSize = ceil(maxSamples / 16).
+ * Mean and variance of the last ~`maxSamples` heartbeat intervals of many peers, all in one
+ * Float64Array. Akka keeps every sample of its window (1000 doubles = 8 KB a peer); this keeps
+ * per-block sums instead, at most 16 blocks × 3 doubles + 4 = 416 bytes a peer whatever the window,
+ * and drops a whole block at a time: once full, a window holds between maxSamples − 2·blockSize
+ * and maxSamples samples, blockSize = ceil(maxSamples / 16). One array for all peers keeps a
+ * heartbeat's bookkeeping to one or two cache lines, which is what matters with thousands of peers.
  */
-export class IntervalWindow {
-  private readonly blocks: Float64Array;
+export class IntervalWindows {
+  private store: Float64Array;
   private readonly blockSize: number;
-  private current = 0;
-  private n = 0;
-  private sum = 0;
-  private sumSq = 0;
+  private readonly blocks: number;
+  private readonly stride: number;
+  private slots = 0;
+  private readonly free: number[] = [];
 
-  constructor(maxSamples: number) {
+  constructor(maxSamples: number, capacity = 8) {
     this.blockSize = Math.max(1, Math.ceil(maxSamples / BLOCKS));
-    this.blocks = new Float64Array(Math.max(2, Math.floor(maxSamples / this.blockSize)) * 3);
+    this.blocks = Math.max(2, Math.floor(maxSamples / this.blockSize));
+    this.stride = HEADER + 3 * this.blocks;
+    this.store = new Float64Array(capacity * this.stride);
   }
 
-  get count(): number {
-    return this.n;
+  /** A fresh, empty window; returns its slot. */
+  alloc(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) {
+      this.store.fill(0, reused, reused + this.stride);
+      return reused;
+    }
+    const slot = this.slots++ * this.stride;
+    if (slot + this.stride > this.store.length) {
+      const grown = new Float64Array(this.store.length * 2);
+      grown.set(this.store);
+      this.store = grown;
+    }
+    return slot;
   }
 
-  add(interval: number): void {
-    const b = this.blocks;
-    let i = this.current * 3;
-    if (b[i]! >= this.blockSize) {
+  release(slot: number): void {
+    this.free.push(slot);
+  }
+
+  count(slot: number): number {
+    return this.store[slot + 1]!;
+  }
+
+  add(slot: number, interval: number): void {
+    const s = this.store;
+    let b = slot + HEADER + 3 * s[slot]!;
+    if (s[b]! >= this.blockSize) {
       // The current block is full: move on, evicting the oldest block, and recompute the totals
       // from the blocks so that rounding errors of add-then-subtract never accumulate.
-      this.current = (this.current + 1) % (b.length / 3);
-      i = this.current * 3;
-      b[i] = 0;
-      b[i + 1] = 0;
-      b[i + 2] = 0;
+      const next = (s[slot]! + 1) % this.blocks;
+      s[slot] = next;
+      b = slot + HEADER + 3 * next;
+      s[b] = 0;
+      s[b + 1] = 0;
+      s[b + 2] = 0;
       let n = 0;
       let sum = 0;
       let sumSq = 0;
-      for (let j = 0; j < b.length; j += 3) {
-        n += b[j]!;
-        sum += b[j + 1]!;
-        sumSq += b[j + 2]!;
+      for (let j = slot + HEADER; j < slot + this.stride; j += 3) {
+        n += s[j]!;
+        sum += s[j + 1]!;
+        sumSq += s[j + 2]!;
       }
-      this.n = n;
-      this.sum = sum;
-      this.sumSq = sumSq;
+      s[slot + 1] = n;
+      s[slot + 2] = sum;
+      s[slot + 3] = sumSq;
     }
-    b[i]! += 1;
-    b[i + 1]! += interval;
-    b[i + 2]! += interval * interval;
-    this.n += 1;
-    this.sum += interval;
-    this.sumSq += interval * interval;
+    s[b]! += 1;
+    s[b + 1]! += interval;
+    s[b + 2]! += interval * interval;
+    s[slot + 1]! += 1;
+    s[slot + 2]! += interval;
+    s[slot + 3]! += interval * interval;
   }
 
-  mean(): number {
-    return this.n === 0 ? 0 : this.sum / this.n;
+  mean(slot: number): number {
+    const n = this.store[slot + 1]!;
+    return n === 0 ? 0 : this.store[slot + 2]! / n;
   }
 
-  stdDev(): number {
-    if (this.n === 0) return 0;
-    const m = this.sum / this.n;
-    return Math.sqrt(Math.max(0, this.sumSq / this.n - m * m));
+  stdDev(slot: number): number {
+    const s = this.store;
+    const n = s[slot + 1]!;
+    if (n === 0) return 0;
+    const m = s[slot + 2]! / n;
+    return Math.sqrt(Math.max(0, s[slot + 3]! / n - m * m));
+  }
+
+  /** Bytes held per window. */
+  get bytesPerWindow(): number {
+    return this.stride * 8;
   }
 }

@@ -171,6 +171,15 @@ interface HostState {
   transport: SimTransport;
 }
 
+interface Datagram {
+  readonly src: HostState;
+  readonly srcAddress: Address;
+  readonly dst: HostState;
+  readonly epoch: number;
+  readonly port: number;
+  readonly data: Uint8Array;
+}
+
 /** One direction of a stream: segments in flight, delivered in order. */
 class SimStream implements Stream {
   readonly local: Address;
@@ -375,25 +384,25 @@ class NetworkCore {
       c.datagramsLost++;
       return;
     }
-    const data = this.copy ? bytes.slice() : bytes;
-    const epoch = dst.epoch;
-    const port = to.port;
-    const deliver = () => {
-      const handler = dst.up && dst.epoch === epoch && dst.group === src.group ? dst.udp.get(port) : undefined;
-      if (handler === undefined) {
-        c.datagramsUndeliverable++;
-        return;
-      }
-      c.datagramsDelivered++;
-      if (this.tracing) this.record(1, src.index, dst.index, data);
-      handler(data, srcAddress);
-    };
-    this.queue.schedule(this.arrivalTime(), deliver);
+    const d: Datagram = { src, srcAddress, dst, epoch: dst.epoch, port: to.port, data: this.copy ? bytes.slice() : bytes };
+    this.queue.schedule(this.arrivalTime(), this.deliver, d);
     if (this.duplicate > 0 && this.random() < this.duplicate) {
       c.datagramsDuplicated++;
-      this.queue.schedule(this.arrivalTime(), deliver);
+      this.queue.schedule(this.arrivalTime(), this.deliver, d);
     }
   }
+
+  private readonly deliver = (d: Datagram): void => {
+    const { dst, src } = d;
+    const handler = dst.up && dst.epoch === d.epoch && dst.group === src.group ? dst.udp.get(d.port) : undefined;
+    if (handler === undefined) {
+      this.counters.datagramsUndeliverable++;
+      return;
+    }
+    this.counters.datagramsDelivered++;
+    if (this.tracing) this.record(1, src.index, dst.index, d.data);
+    handler(d.data, d.srcAddress);
+  };
 
   stall(stream: SimStream): void {
     this.stalled.push(stream);

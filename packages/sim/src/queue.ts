@@ -7,13 +7,14 @@ export class EventQueue {
   /** Current virtual time, ms. */
   now = 0;
   private readonly heap: number[] = [];
-  private readonly buckets = new Map<number, (() => void)[]>();
+  /** Per time: alternating function and argument (no closure per event on hot paths). */
+  private readonly buckets = new Map<number, unknown[]>();
   private pending = 0;
   /** Events run so far. */
   processed = 0;
 
-  /** Runs `fn` at `at` (not before now). */
-  schedule(at: number, fn: () => void): void {
+  /** Runs `fn(arg)` at `at` (not before now). */
+  schedule<T>(at: number, fn: (arg: T) => void, arg?: T): void {
     const t = at > this.now ? at : this.now;
     let bucket = this.buckets.get(t);
     if (bucket === undefined) {
@@ -21,7 +22,7 @@ export class EventQueue {
       this.buckets.set(t, bucket);
       this.push(t);
     }
-    bucket.push(fn);
+    bucket.push(fn, arg);
     this.pending++;
   }
 
@@ -44,10 +45,10 @@ export class EventQueue {
     const t = this.pop();
     const bucket = this.buckets.get(t)!;
     this.now = t;
-    for (let i = 0; i < bucket.length; i++) {
+    for (let i = 0; i < bucket.length; i += 2) {
       this.pending--;
       this.processed++;
-      bucket[i]!();
+      (bucket[i] as (arg: unknown) => void)(bucket[i + 1]);
     }
     this.buckets.delete(t);
     return true;
