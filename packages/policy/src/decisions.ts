@@ -19,7 +19,7 @@ export type Decision =
   /** Dial `node` now. `at` is when the dial was due (earlier than now if `tick` came late). */
   | { readonly type: 'dial'; readonly node: string; readonly at: number; readonly attempt: number; readonly reason: DialReason }
   /** A redial is planned at `at` (nothing to do now: call `tick` by `nextWakeup()`). */
-  | { readonly type: 'retry'; readonly node: string; readonly at: number; readonly attempt: number; readonly reason: 'dialFailed' | 'linkFailed' }
+  | { readonly type: 'retry'; readonly node: string; readonly at: number; readonly attempt: number; readonly reason: 'dialFailed' | 'linkFailed' | 'inboundFailed' }
   /** No link yet, but one is on its way: hold the message. */
   | { readonly type: 'wait'; readonly node: string; readonly reason: 'dialing' | 'accepting' | 'backoff' | 'queued' }
   /** The link is already up: use `connection`. */

@@ -104,7 +104,7 @@ class Harness {
   }
 
   /** Feeds an event, checks the decisions against the model, and carries them out. */
-  feed(event: PolicyEvent): Decision[] {
+  feed(event: PolicyEvent): readonly Decision[] {
     const barredBefore = { ...this.barred };
     const ds = this.p.handle(event, this.now);
     const follow: PolicyEvent[] = [];

@@ -57,8 +57,11 @@ export interface PolicyOptions {
 
 /** The connection-policy engine. Sans-I/O: time comes in with each event, decisions go out. */
 export interface Policy {
-  /** Feeds one event at time `now` (monotonic ms, never decreasing); returns what to do. */
-  handle(event: PolicyEvent, now: number): Decision[];
+  /**
+   * Feeds one event at time `now` (monotonic ms, never decreasing); returns what to do, in order.
+   * The result is read-only (an event that decides nothing returns a shared empty array).
+   */
+  handle(event: PolicyEvent, now: number): readonly Decision[];
   /** When `tick` must be called next (absolute ms), or null when nothing is planned. */
   nextWakeup(): number | null;
   /** True when `node` is barred from auto-connect (mode `once`, after its link failed). */
@@ -82,6 +85,9 @@ export function createPolicy(config: PolicyConfig, options: PolicyOptions): Poli
   return new Engine(resolveConfig(config), options.random);
 }
 
+/** Returned when an event decides nothing (frozen: the result is shared). */
+const NO_DECISIONS: readonly Decision[] = Object.freeze([]);
+
 class Peer {
   phase: PeerPhase = 'idle';
   barred = false;
@@ -94,6 +100,8 @@ class Peer {
   linkedAt = -1;
   failures = 0;
   retryAt = -1;
+  /** This node asked for the link (a dial, queued or planned) and does not have it yet. */
+  wanted = false;
   dialReason: DialReason = 'auto';
   constructor(readonly name: string) {}
 }
@@ -125,6 +133,7 @@ class Engine implements Policy {
   private readonly peers = new Map<string, Peer>();
   private readonly schedule = new Schedule<Peer>();
   private readonly pendingInbound = new Set<ConnectionId>();
+  private readonly scratch: Decision[] = [];
   private queue: Peer[] = [];
   private queueHead = 0;
   private lastNow = -Infinity;
@@ -143,12 +152,14 @@ class Engine implements Policy {
     return this.cfg;
   }
 
-  handle(event: PolicyEvent, now: number): Decision[] {
+  handle(event: PolicyEvent, now: number): readonly Decision[] {
     if (typeof now !== 'number' || !Number.isFinite(now) || now < this.lastNow) {
       throw new PolicyError('INVALID_TIME', 'now', `now must be a finite number >= the previous now (${this.lastNow}), got ${String(now)}`);
     }
     this.lastNow = now;
-    const out: Decision[] = [];
+    // Most events decide nothing: collect into one scratch array and copy out only when needed.
+    const out = this.scratch;
+    if (out.length !== 0) out.length = 0; // only after an event threw half-way
     switch (event?.type) {
       case 'connectRequested': {
         const p = this.peerOf(checkNode(event.node, 'node'));
@@ -202,7 +213,10 @@ class Engine implements Policy {
       default:
         throw new PolicyError('INVALID_EVENT', 'type', `unknown event type ${JSON.stringify((event as { type?: unknown })?.type)}`);
     }
-    return out;
+    if (out.length === 0) return NO_DECISIONS;
+    const decisions = out.slice();
+    out.length = 0;
+    return decisions;
   }
 
   // ---- queries ----
@@ -330,6 +344,7 @@ class Engine implements Policy {
   /** Starts a dial now, or queues it when every dial slot is busy. */
   private startDial(p: Peer, reason: DialReason, at: number, out: Decision[]): 'dial' | 'queued' | 'maxLinks' {
     if (!this.linkRoomLeft()) return 'maxLinks';
+    p.wanted = true;
     p.dialReason = reason;
     p.retryAt = -1;
     p.connection = null;
@@ -352,10 +367,12 @@ class Engine implements Policy {
       if (p.phase !== 'queued') continue;
       const refusal = p.dialReason === 'explicit' ? this.permit(p.name) : this.autoRefusal(p);
       if (refusal !== null) {
+        p.wanted = false;
         this.setPhase(p, 'idle');
         continue;
       }
       if (!this.linkRoomLeft()) {
+        p.wanted = false;
         this.setPhase(p, 'idle');
         out.push({ type: 'refuse', node: p.name, connection: null, reason: 'maxLinks' });
         continue;
@@ -373,15 +390,17 @@ class Engine implements Policy {
   }
 
   /** Plans the next redial under `always`, or gives up after `maxAttempts` failures. */
-  private scheduleRedial(p: Peer, now: number, reason: 'dialFailed' | 'linkFailed', out: Decision[]): void {
+  private scheduleRedial(p: Peer, now: number, reason: 'dialFailed' | 'linkFailed' | 'inboundFailed', out: Decision[]): void {
     const max = this.cfg.backoff.maxAttempts;
     if (max !== null && p.failures >= max) {
       out.push({ type: 'giveUp', node: p.name, attempts: p.failures, reason: 'maxAttempts' });
       p.failures = 0;
+      p.wanted = false;
       this.setPhase(p, 'idle');
       return;
     }
     const at = now + backoffDelay(p.failures, this.cfg.backoff, this.random);
+    p.wanted = true;
     this.setPhase(p, 'backoff');
     p.retryAt = at;
     this.schedule.push(at, p);
@@ -395,6 +414,7 @@ class Engine implements Policy {
       out.push({ type: 'unbarred', node: p.name, reason: direction === 'in' ? 'inbound' : 'explicit' });
     }
     this.setPhase(p, 'linked');
+    p.wanted = false;
     p.connection = connection;
     p.direction = direction;
     p.incarnation = incarnation;
@@ -483,6 +503,7 @@ class Engine implements Policy {
     // A link that never came up is not barred under `once` (net_kernel: "Don't bar connections
     // that have never been alive"); only `always` redials.
     if (this.modeOf(p.name) === 'always') this.scheduleRedial(p, now, 'dialFailed', out);
+    else p.wanted = false;
     this.pump(now, out);
   }
 
@@ -494,7 +515,15 @@ class Engine implements Policy {
     p.direction = null;
     p.incarnation = -1;
     this.setPhase(p, 'idle');
-    if (!wasUp) return; // accepted inbound that never came up: nothing to bar or redial
+    if (!wasUp) {
+      // An accepted inbound that never came up is not a link failure (no bar). But if it had taken
+      // the place of our own dial or planned redial, `always` must not lose that intent.
+      if (p.wanted && this.modeOf(node) === 'always' && this.permit(node) === null) {
+        p.failures++;
+        this.scheduleRedial(p, now, 'inboundFailed', out);
+      } else p.wanted = false;
+      return;
+    }
     p.failures = now - p.linkedAt >= this.cfg.backoff.stableAfter ? 0 : p.failures + 1;
     p.linkedAt = -1;
     const mode = this.modeOf(node);
@@ -576,20 +605,14 @@ class Engine implements Policy {
    * than refused. Returns whether the connection was admitted.
    */
   private admitInbound(p: Peer, connection: ConnectionId, incarnation: number, asClose: boolean, now: number, out: Decision[]): boolean {
-    const refuse = (reason: DenyReason | 'maxLinks' | 'simultaneous'): false => {
-      out.push(asClose
-        ? { type: 'close', node: p.name, connection, reason }
-        : { type: 'refuse', node: p.name, connection, reason });
-      return false;
-    };
     const deny = this.permit(p.name);
-    if (deny !== null) return refuse(deny);
+    if (deny !== null) return this.turnAway(p, connection, deny, asClose, out);
     switch (p.phase) {
       case 'linked':
       case 'accepting':
         return this.conflict(p, connection, 'in', incarnation, asClose, now, out);
       case 'dialing': {
-        if (this.winnerIsSelf(p)) return refuse('simultaneous');
+        if (this.winnerIsSelf(p)) return this.turnAway(p, connection, 'simultaneous', asClose, out);
         // The peer's attempt wins: abort ours (net_kernel kills its own pending setup, "remark").
         out.push({ type: 'cancel', node: p.name, connection: p.connection, inFlight: true, reason: 'simultaneous' });
         this.setPhase(p, 'accepting');
@@ -600,7 +623,7 @@ class Engine implements Policy {
       case 'idle':
       case 'backoff':
       case 'queued':
-        if (!this.linkRoomLeft()) return refuse('maxLinks');
+        if (!this.linkRoomLeft()) return this.turnAway(p, connection, 'maxLinks', asClose, out);
         if (p.barred) {
           p.barred = false;
           out.push({ type: 'unbarred', node: p.name, reason: 'inbound' });
@@ -609,6 +632,12 @@ class Engine implements Policy {
         this.acceptInto(p, connection, incarnation, asClose ? null : 'allowed', out);
         return true;
     }
+  }
+
+  /** Refuses an inbound connection, or closes it when it is already up. */
+  private turnAway(p: Peer, connection: ConnectionId, reason: DenyReason | 'maxLinks' | 'simultaneous', asClose: boolean, out: Decision[]): false {
+    out.push(asClose ? { type: 'close', node: p.name, connection, reason } : { type: 'refuse', node: p.name, connection, reason });
+    return false;
   }
 
   private acceptInto(p: Peer, connection: ConnectionId, incarnation: number, report: 'allowed' | ConflictReason | null, out: Decision[]): void {
@@ -705,10 +734,12 @@ class Engine implements Policy {
       s.pop();
       if (p.phase !== 'backoff' || p.retryAt !== at) continue; // cancelled or rescheduled
       if (this.modeOf(p.name) !== 'always' || this.permit(p.name) !== null) {
+        p.wanted = false;
         this.setPhase(p, 'idle');
         continue;
       }
       if (this.startDial(p, 'redial', at, out) === 'maxLinks') {
+        p.wanted = false;
         this.setPhase(p, 'idle');
         out.push({ type: 'refuse', node: p.name, connection: null, reason: 'maxLinks' });
       }
@@ -731,6 +762,7 @@ class Engine implements Policy {
           case 'queued':
             out.push({ type: 'cancel', node: p.name, connection: p.connection, inFlight: p.phase === 'dialing', reason: deny });
             p.connection = null;
+            p.wanted = false;
             this.setPhase(p, 'idle');
             break;
           case 'idle':
@@ -744,6 +776,7 @@ class Engine implements Policy {
       }
       if (p.phase === 'backoff' && mode !== 'always') {
         out.push({ type: 'cancel', node: p.name, connection: null, inFlight: false, reason: 'modeChanged' });
+        p.wanted = false;
         this.setPhase(p, 'idle');
       }
     }

@@ -13,7 +13,7 @@ function linked(p: Policy, node: string, now: number, connection = `${node}-1`, 
   expect(p.state(node)?.phase).toBe('linked');
 }
 
-function fails(p: Policy, node: string, now: number): Decision[] {
+function fails(p: Policy, node: string, now: number): readonly Decision[] {
   const connection = p.state(node)!.connection!;
   return p.handle({ type: 'disconnected', node, connection, reason: 'tickTimeout' }, now);
 }
@@ -427,6 +427,19 @@ describe('simultaneous connect and second connections', () => {
     expect(p.handle({ type: 'disconnected', node: 'beta', connection: 'old', reason: 'closed' }, 2)).toEqual([]);
     expect(p.isBarred('beta')).toBe(false);
     expect(kinds(p.handle({ type: 'inboundAttempt', connection: 'older', node: 'beta', incarnation: 3 }, 3))).toEqual(['refuse:stale']);
+  });
+
+  it('always: an accepted inbound that dies before coming up does not lose our own redial', () => {
+    // Found by the two-engine property: the inbound took the place of the planned redial, then
+    // its stream closed, and neither side was left trying.
+    const p = policy({ backoff: { base: 100 } });
+    p.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, 0);
+    p.handle({ type: 'dialFailed', node: 'beta', reason: 'refused' }, 1);
+    expect(kinds(p.handle({ type: 'inboundAttempt', connection: 7, node: 'beta' }, 2))).toEqual(['accept:allowed']);
+    expect(kinds(p.handle({ type: 'disconnected', node: 'beta', connection: 7, reason: 'closed' }, 3))).toEqual(['retry:inboundFailed']);
+    // An inbound we never asked for that dies is simply forgotten.
+    p.handle({ type: 'inboundAttempt', connection: 8, node: 'gamma' }, 4);
+    expect(p.handle({ type: 'disconnected', node: 'gamma', connection: 8, reason: 'closed' }, 5)).toEqual([]);
   });
 
   it('the peer redialling over an inbound link replaces it', () => {
