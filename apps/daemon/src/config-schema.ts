@@ -42,9 +42,15 @@ function isDnsServer(s: string): boolean {
 /** Durations: milliseconds as a number, or a string with a unit: "500ms", "5s", "2m", "1h". */
 export const DURATION: RegExp = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
+const DURATION_MESSAGE = (issue: v.BaseIssue<unknown>): string =>
+  `must be a duration: milliseconds as a positive integer, or a string like "500ms", "5s", "2m", "1h" (got ${issue.received})`;
+
 const duration = v.union(
-  [v.pipe(v.number(), v.integer(), v.minValue(1)), v.pipe(v.string(), v.regex(DURATION))],
-  (issue) => `must be a duration: milliseconds as a positive integer, or a string like "500ms", "5s", "2m", "1h" (got ${issue.received})`,
+  [
+    v.pipe(v.number(), v.integer(DURATION_MESSAGE), v.minValue(1, DURATION_MESSAGE)),
+    v.pipe(v.string(), v.regex(DURATION, DURATION_MESSAGE)),
+  ],
+  DURATION_MESSAGE,
 );
 
 const bool = v.boolean((issue) => `must be true or false (got ${issue.received})`);

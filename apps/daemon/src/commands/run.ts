@@ -1,8 +1,7 @@
 import { type Command, type Io, NODE_HELP, NODE_OPTIONS, configFrom, nodeFlags } from './command.ts';
-import { type CreateNode, Daemon, type ReadyInfo } from '../daemon.ts';
+import type { CreateNode, ReadyInfo } from '../daemon.ts';
 import { DaemonError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
-import { createLogger } from '../log.ts';
 import { daemonVersion } from '../version.ts';
 
 export const runCommand: Command = {
@@ -25,6 +24,8 @@ export const runCommand: Command = {
     const load = () => configFrom(ctx, nodeFlags(ctx.values));
     const config = await load();
     const createNode = await loadKernel();
+    // Loaded here so that the other commands start without the daemon's weight (pino, prom-client).
+    const [{ Daemon }, { createLogger }] = await Promise.all([import('../daemon.ts'), import('../log.ts')]);
     const log = createLogger(config.log);
     const daemon = await Daemon.start({ config, createNode, log, reloadConfig: load, version: daemonVersion() });
     printBanner(ctx.io, daemon.ready);
