@@ -103,7 +103,13 @@ class Peer {
   /** This node asked for the link (a dial, queued or planned) and does not have it yet. */
   wanted = false;
   dialReason: DialReason = 'auto';
-  constructor(readonly name: string) {}
+  /** Cached from the configuration (refreshed by `configure`): the mode and list verdict. */
+  mode: Mode;
+  deny: DenyReason | null;
+  constructor(readonly name: string, mode: Mode, deny: DenyReason | null) {
+    this.mode = mode;
+    this.deny = deny;
+  }
 }
 
 function checkNode(node: unknown, field: string): string {
@@ -300,7 +306,7 @@ class Engine implements Policy {
     let p = this.peers.get(node);
     if (p === undefined) {
       if (node === this.cfg.self.name) throw new PolicyError('INVALID_EVENT', 'node', `event.node "${node}" is this node itself`);
-      p = new Peer(node);
+      p = new Peer(node, this.modeOf(node), this.permit(node));
       this.peers.set(node, p);
     }
     return p;
@@ -329,10 +335,9 @@ class Engine implements Policy {
 
   /** May `p` be connected automatically right now (mode, bar, lists)? */
   private autoRefusal(p: Peer): AutoRefusal | null {
-    const mode = this.modeOf(p.name);
-    if (mode === 'never') return 'never';
-    if (mode === 'once' && p.barred) return 'barred';
-    return this.permit(p.name);
+    if (p.mode === 'never') return 'never';
+    if (p.mode === 'once' && p.barred) return 'barred';
+    return p.deny;
   }
 
   /** Who dialled the connection that survives a simultaneous connect (see simultaneousWinner). */
@@ -365,7 +370,7 @@ class Engine implements Policy {
     while (this.dialCount < limit && this.queueHead < this.queue.length) {
       const p = this.queue[this.queueHead++]!;
       if (p.phase !== 'queued') continue;
-      const refusal = p.dialReason === 'explicit' ? this.permit(p.name) : this.autoRefusal(p);
+      const refusal = p.dialReason === 'explicit' ? p.deny : this.autoRefusal(p);
       if (refusal !== null) {
         p.wanted = false;
         this.setPhase(p, 'idle');
@@ -465,7 +470,7 @@ class Engine implements Policy {
   }
 
   private explicitConnect(p: Peer, now: number, out: Decision[]): void {
-    const deny = this.permit(p.name);
+    const deny = p.deny;
     if (deny !== null) {
       out.push({ type: 'refuse', node: p.name, connection: null, reason: deny });
       return;
@@ -502,7 +507,7 @@ class Engine implements Policy {
     this.setPhase(p, 'idle');
     // A link that never came up is not barred under `once` (net_kernel: "Don't bar connections
     // that have never been alive"); only `always` redials.
-    if (this.modeOf(p.name) === 'always') this.scheduleRedial(p, now, 'dialFailed', out);
+    if (p.mode === 'always') this.scheduleRedial(p, now, 'dialFailed', out);
     else p.wanted = false;
     this.pump(now, out);
   }
@@ -518,7 +523,7 @@ class Engine implements Policy {
     if (!wasUp) {
       // An accepted inbound that never came up is not a link failure (no bar). But if it had taken
       // the place of our own dial or planned redial, `always` must not lose that intent.
-      if (p.wanted && this.modeOf(node) === 'always' && this.permit(node) === null) {
+      if (p.wanted && p.mode === 'always' && p.deny === null) {
         p.failures++;
         this.scheduleRedial(p, now, 'inboundFailed', out);
       } else p.wanted = false;
@@ -526,11 +531,11 @@ class Engine implements Policy {
     }
     p.failures = now - p.linkedAt >= this.cfg.backoff.stableAfter ? 0 : p.failures + 1;
     p.linkedAt = -1;
-    const mode = this.modeOf(node);
+    const mode = p.mode;
     if (mode === 'once') {
       p.barred = true;
       out.push({ type: 'barred', node, reason: 'linkFailed' });
-    } else if (mode === 'always' && this.permit(node) === null) {
+    } else if (mode === 'always' && p.deny === null) {
       this.scheduleRedial(p, now, 'linkFailed', out);
     }
   }
@@ -552,7 +557,7 @@ class Engine implements Policy {
         this.conflict(p, connection, 'out', incarnation, true, now, out);
       } else {
         // An outbound link the engine did not ask for (or had cancelled): admit it like a dial.
-        const deny = this.permit(p.name);
+        const deny = p.deny;
         if (deny !== null) out.push({ type: 'close', node: p.name, connection, reason: deny });
         else if (!this.linkRoomLeft()) out.push({ type: 'close', node: p.name, connection, reason: 'maxLinks' });
         else this.linkUp(p, connection, 'out', incarnation, now, out);
@@ -605,7 +610,7 @@ class Engine implements Policy {
    * than refused. Returns whether the connection was admitted.
    */
   private admitInbound(p: Peer, connection: ConnectionId, incarnation: number, asClose: boolean, now: number, out: Decision[]): boolean {
-    const deny = this.permit(p.name);
+    const deny = p.deny;
     if (deny !== null) return this.turnAway(p, connection, deny, asClose, out);
     switch (p.phase) {
       case 'linked':
@@ -707,7 +712,7 @@ class Engine implements Policy {
     p.heard = incarnation;
     // Under `always`, a peer heard again with a new incarnation came back: do not wait out the
     // backoff. Under `once` a restart changes nothing (the bar holds "even if it restarts").
-    if (restarted && p.phase === 'backoff' && this.modeOf(p.name) === 'always' && this.permit(p.name) === null) {
+    if (restarted && p.phase === 'backoff' && p.mode === 'always' && p.deny === null) {
       this.startDial(p, 'restarted', now, out);
     }
   }
@@ -733,7 +738,7 @@ class Engine implements Policy {
       const p = s.peekItem()!;
       s.pop();
       if (p.phase !== 'backoff' || p.retryAt !== at) continue; // cancelled or rescheduled
-      if (this.modeOf(p.name) !== 'always' || this.permit(p.name) !== null) {
+      if (p.mode !== 'always' || p.deny !== null) {
         p.wanted = false;
         this.setPhase(p, 'idle');
         continue;
@@ -750,7 +755,8 @@ class Engine implements Policy {
     const old = this.cfg;
     this.cfg = resolveConfig(update, old);
     for (const p of this.peers.values()) {
-      const deny = this.permit(p.name);
+      p.mode = this.modeOf(p.name);
+      const deny = (p.deny = this.permit(p.name));
       if (deny !== null) {
         switch (p.phase) {
           case 'linked':
@@ -769,7 +775,7 @@ class Engine implements Policy {
             break;
         }
       }
-      const mode = this.modeOf(p.name);
+      const mode = p.mode;
       if (p.barred && mode !== 'once') {
         p.barred = false;
         out.push({ type: 'unbarred', node: p.name, reason: 'modeChanged' });
