@@ -1,7 +1,9 @@
 // Strict standard base64 (RFC 4648 §4) for key text: no whitespace, canonical padding, and the
 // unused low bits of the last character must be zero, so one key has exactly one spelling.
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const VALUES = new Map([...ALPHABET].map((c, i) => [c, i]));
+/** Character code -> 6-bit value, 255 for characters outside the alphabet. */
+const VALUES = new Uint8Array(128).fill(255);
+for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 
 export function encodeBase64(bytes: Uint8Array, padded = true): string {
   let out = '';
@@ -22,9 +24,10 @@ export function decodeBase64(text: string): Uint8Array | null {
   let acc = 0;
   let bits = 0;
   let at = 0;
-  for (const c of body) {
-    const v = VALUES.get(c);
-    if (v === undefined) return null;
+  for (let i = 0; i < body.length; i++) {
+    const code = body.charCodeAt(i);
+    const v = code < 128 ? VALUES[code]! : 255;
+    if (v === 255) return null;
     acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {

@@ -121,10 +121,11 @@ export function handshakePattern(name: string): HandshakePattern {
     }
   }
   const pskCount = messages.reduce((n, m) => n + m.tokens.filter((t) => t === 'psk').length, 0);
-  return {
+  // Frozen: parsed patterns are cached and shared by every handshake.
+  return Object.freeze({
     name,
-    preMessages: { initiator: pre.initiator, responder: pre.responder },
-    messages,
+    preMessages: Object.freeze({ initiator: Object.freeze(pre.initiator), responder: Object.freeze(pre.responder) }),
+    messages: Object.freeze(messages.map((m) => Object.freeze({ from: m.from, tokens: Object.freeze(m.tokens) }))),
     pskCount,
-  };
+  });
 }

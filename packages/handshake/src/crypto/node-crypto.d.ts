@@ -2,8 +2,15 @@
 // (so that no other `node:` import slips in unseen); src/crypto/native.ts is the one file allowed
 // to import node:crypto, and this declares just what it needs.
 declare module 'node:crypto' {
+  interface JsonWebKey {
+    kty?: string;
+    crv?: string;
+    x?: string;
+    d?: string;
+  }
   interface KeyObject {
     readonly type: 'secret' | 'public' | 'private';
+    export(options: { format: 'jwk' }): JsonWebKey;
   }
   interface Cipher {
     setAAD(buffer: Uint8Array): this;
@@ -30,7 +37,9 @@ declare module 'node:crypto' {
   export function createHash(algorithm: string): Hash;
   export function createHmac(algorithm: string, key: Uint8Array): Hmac;
   export function createPrivateKey(key: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): KeyObject;
-  export function createPublicKey(key: { key: Uint8Array; format: 'der'; type: 'spki' }): KeyObject;
+  export function createPublicKey(key: { key: JsonWebKey; format: 'jwk' }): KeyObject;
+  export function generateKeyPairSync(type: 'x25519'): { publicKey: KeyObject; privateKey: KeyObject };
+  export function generateKeyPairSync(type: 'x448'): { publicKey: KeyObject; privateKey: KeyObject };
   export function diffieHellman(options: { privateKey: KeyObject; publicKey: KeyObject }): Uint8Array;
   export function randomFillSync<T extends Uint8Array>(buffer: T): T;
   export type { KeyObject };

@@ -1,0 +1,258 @@
+// Handshake and transport throughput, each against an anchor measured in the same run:
+// - XX handshake pairs/s in memory vs the X25519 limit (native DH ops/s / 8: an XX pair does two
+//   key generations and six DHs). Target (issue 3): >= 0.6x the limit.
+// - XX over loopback TCP (connect + handshake + close, sequential) vs node:tls TLS 1.3 with mutual
+//   certificate authentication. Target: >= 4x node:tls.
+// - Session encrypt+decrypt for 64 B and 64 KiB payloads vs bare node:crypto chacha20-poly1305
+//   calls on the same sizes. Target: >= 0.8x at 64 KiB.
+// - noble figures beside the native ones.
+// Run: npm run bench -w @distkit/handshake  (writes bench/results/handshake.json)
+import { execFileSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
+import { median, opsPerSecond, opsPerSecondAsync, target, writeResults, type Result } from '../../../tooling/bench/report.ts';
+import {
+  FrameDecoder, createHandshake, createSession, frameMessage, generateIdentity, nativeProvider, nobleProvider,
+  type CryptoProvider, type KeyPair,
+} from '../src/index.ts';
+
+const XX = 'Noise_XX_25519_ChaChaPoly_SHA256';
+
+/**
+ * Ops/s of each function, measured in alternation (one short sample of each per round, medians
+ * over the rounds), so that a ratio between them is not skewed by load that comes and goes on a
+ * shared machine.
+ */
+function interleaved(fns: Record<string, () => void>, rounds = 9, sampleMs = 150): Record<string, number> {
+  const rates: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  for (const fn of Object.values(fns)) opsPerSecond(fn, { samples: 1, sampleMs: 50 });
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, fn] of Object.entries(fns)) rates[k]!.push(opsPerSecond(fn, { samples: 1, sampleMs }));
+  }
+  return Object.fromEntries(Object.entries(rates).map(([k, xs]) => [k, median(xs)]));
+}
+
+async function interleavedAsync(fns: Record<string, () => Promise<void>>, rounds = 5, sampleMs = 600): Promise<Record<string, number>> {
+  const rates: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  for (const fn of Object.values(fns)) await opsPerSecondAsync(fn, { samples: 1, sampleMs: 200 });
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, fn] of Object.entries(fns)) rates[k]!.push(await opsPerSecondAsync(fn, { samples: 1, sampleMs }));
+  }
+  return Object.fromEntries(Object.entries(rates).map(([k, xs]) => [k, median(xs)]));
+}
+const results: Result[] = [];
+const record = (name: string, value: number, unit: string) => {
+  results.push({ name, value, unit });
+  console.log(`  ${name}: ${Math.round(value).toLocaleString('en-US')} ${unit}`);
+};
+let sink = 0;
+
+// --- 1. In-memory XX handshakes vs the X25519 limit -------------------------------------------
+const a = generateKeyPairSync('x25519');
+const b = generateKeyPairSync('x25519');
+function xxPair(provider: CryptoProvider, s1: KeyPair, s2: KeyPair): void {
+  const i = createHandshake({ protocolName: XX, initiator: true, staticKeyPair: s1, provider });
+  const r = createHandshake({ protocolName: XX, initiator: false, staticKeyPair: s2, provider });
+  r.readMessage(i.writeMessage());
+  i.readMessage(r.writeMessage());
+  r.readMessage(i.writeMessage());
+  sink += i.split().send.nonce + r.handshakeHash[0]!;
+}
+const ids = { native: [generateIdentity(nativeProvider), generateIdentity(nativeProvider)], noble: [generateIdentity(nobleProvider), generateIdentity(nobleProvider)] };
+const memory = interleaved({
+  dh: () => {
+    sink += diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey })[0]!;
+  },
+  native: () => xxPair(nativeProvider, ids.native[0]!, ids.native[1]!),
+  noble: () => xxPair(nobleProvider, ids.noble[0]!, ids.noble[1]!),
+}, 9, 200);
+const limit = memory['dh']! / 8;
+const xxNative = memory['native']!;
+const xxNoble = memory['noble']!;
+record('X25519 DH, bare node:crypto (KeyObjects made in advance)', memory['dh']!, 'ops/s');
+record('XX limit (DH ops/s / 8)', limit, 'pairs/s');
+record('XX handshake pairs, in memory, native', xxNative, 'pairs/s');
+record('XX handshake pairs, in memory, noble', xxNoble, 'pairs/s');
+
+// --- 2. Loopback TCP: Noise XX vs TLS 1.3 mTLS --------------------------------------------------
+function closed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+async function noiseOverTcp(provider: CryptoProvider): Promise<{ run: () => Promise<void>; stop: () => Promise<void>; completed: () => number }> {
+  const [client, server] = [generateIdentity(provider), generateIdentity(provider)];
+  let completed = 0;
+  const srv = createServer((socket) => {
+    socket.setNoDelay(true);
+    const hs = createHandshake({ protocolName: XX, initiator: false, staticKeyPair: server, provider });
+    const decoder = new FrameDecoder(1024);
+    socket.on('data', (chunk: Uint8Array) => {
+      try {
+        for (const m of decoder.push(chunk)) {
+          hs.readMessage(m);
+          if (hs.isComplete) {
+            completed++;
+            socket.end();
+          } else socket.write(frameMessage(hs.writeMessage()));
+        }
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  const run = () =>
+    new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+      const hs = createHandshake({ protocolName: XX, initiator: true, staticKeyPair: client, provider });
+      const decoder = new FrameDecoder(1024);
+      socket.once('connect', () => socket.write(frameMessage(hs.writeMessage())));
+      socket.on('data', (chunk: Uint8Array) => {
+        for (const m of decoder.push(chunk)) {
+          hs.readMessage(m);
+          socket.write(frameMessage(hs.writeMessage()));
+          // Initiator complete after message 3; the server closes once it has verified it.
+        }
+      });
+      socket.once('error', reject);
+      closed(socket).then(() => (hs.isComplete ? resolve() : reject(new Error('closed before completion'))));
+    });
+  return { run, stop: () => new Promise((r) => srv.close(() => r())), completed: () => completed };
+}
+
+function makeCertificates(): { dir: string; files: Record<string, string> } | null {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'distkit-bench-'));
+  const files: Record<string, string> = {};
+  for (const who of ['server', 'client']) {
+    // ECDSA P-256 self-signed certificates, each side trusting exactly the other's (mTLS pinning).
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', `/CN=${who}`, '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', join(dir, `${who}.key`), '-out', join(dir, `${who}.crt`),
+    ], { stdio: 'ignore' });
+    files[`${who}Key`] = readFileSync(join(dir, `${who}.key`), 'utf8');
+    files[`${who}Cert`] = readFileSync(join(dir, `${who}.crt`), 'utf8');
+  }
+  return { dir, files };
+}
+
+async function tlsOverTcp(f: Record<string, string>): Promise<{ run: () => Promise<void>; stop: () => Promise<void>; completed: () => number }> {
+  let completed = 0;
+  const srv = tls.createServer({
+    key: f['serverKey'], cert: f['serverCert'], ca: [f['clientCert']!], requestCert: true, rejectUnauthorized: true,
+    minVersion: 'TLSv1.3',
+  }, (socket) => {
+    if (socket.authorized) completed++;
+    socket.end();
+  });
+  srv.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  const run = () =>
+    new Promise<void>((resolve, reject) => {
+      const socket = tls.connect({
+        host: '127.0.0.1', port, key: f['clientKey'], cert: f['clientCert'], ca: [f['serverCert']!], minVersion: 'TLSv1.3',
+      });
+      socket.setNoDelay(true);
+      socket.once('secureConnect', () => {
+        if (!socket.authorized) reject(new Error(`TLS not authorized: ${socket.authorizationError}`));
+        socket.end();
+      });
+      socket.resume();
+      socket.once('error', reject);
+      closed(socket).then(() => resolve());
+    });
+  return { run, stop: () => new Promise((r) => srv.close(() => r())), completed: () => completed };
+}
+
+const noiseTcp = await noiseOverTcp(nativeProvider);
+const nobleTcp = await noiseOverTcp(nobleProvider);
+const certs = makeCertificates();
+const tlsBench = certs ? await tlsOverTcp(certs.files) : null;
+if (!certs) console.log('  openssl CLI not found: the node:tls anchor (and its target) cannot be measured');
+const tcp = await interleavedAsync({
+  native: noiseTcp.run,
+  noble: nobleTcp.run,
+  ...(tlsBench ? { tls: tlsBench.run } : {}),
+});
+for (const s of [noiseTcp, nobleTcp, ...(tlsBench ? [tlsBench] : [])]) await s.stop();
+if (certs) rmSync(certs.dir, { recursive: true, force: true });
+if (noiseTcp.completed() === 0) throw new Error('no Noise handshake completed on the server side');
+if (tlsBench && tlsBench.completed() === 0) throw new Error('no TLS handshake was mutually authorized');
+const noiseTcpRate = tcp['native']!;
+const nobleTcpRate = tcp['noble']!;
+const tlsRate = tcp['tls'] ?? Number.NaN;
+record('XX over loopback TCP (connect+handshake+close), native', noiseTcpRate, 'handshakes/s');
+record('XX over loopback TCP (connect+handshake+close), noble', nobleTcpRate, 'handshakes/s');
+if (tlsBench) record('node:tls TLS 1.3 mTLS over loopback TCP (connect+handshake+close)', tlsRate, 'handshakes/s');
+
+// --- 3. Transport: session seal+open vs bare chacha20-poly1305 ----------------------------------
+const key = new Uint8Array(32).fill(1);
+const iv = new Uint8Array(12);
+function bareRoundTrip(plaintext: Uint8Array): void {
+  const c = createCipheriv('chacha20-poly1305', key, iv, { authTagLength: 16 });
+  const ct = c.update(plaintext);
+  c.final();
+  const tag = c.getAuthTag();
+  const d = createDecipheriv('chacha20-poly1305', key, iv, { authTagLength: 16 });
+  d.setAuthTag(tag);
+  sink += d.update(ct).length;
+  d.final();
+}
+
+function sessionPair(provider: CryptoProvider) {
+  const [s1, s2] = [generateIdentity(provider), generateIdentity(provider)];
+  const i = createHandshake({ protocolName: XX, initiator: true, staticKeyPair: s1, provider });
+  const r = createHandshake({ protocolName: XX, initiator: false, staticKeyPair: s2, provider });
+  r.readMessage(i.writeMessage());
+  i.readMessage(r.writeMessage());
+  r.readMessage(i.writeMessage());
+  return { a: createSession(i.split()), b: createSession(r.split()) };
+}
+
+const transport: Record<string, number> = {};
+for (const size of [64, 65_536]) {
+  const payload = new Uint8Array(size).fill(7);
+  const label = size === 64 ? '64 B' : '64 KiB';
+  const sessions = { native: sessionPair(nativeProvider), noble: sessionPair(nobleProvider) };
+  const roundTrip = (s: { a: ReturnType<typeof createSession>; b: ReturnType<typeof createSession> }) => () => {
+    for (const frame of s.a.seal(payload)) for (const p of s.b.open(frame)) sink += p.length;
+  };
+  const m = interleaved({ bare: () => bareRoundTrip(payload), native: roundTrip(sessions.native), noble: roundTrip(sessions.noble) });
+  for (const [k, v] of Object.entries(m)) transport[`${k} ${label}`] = v;
+  record(`bare node:crypto chacha20-poly1305 encrypt+decrypt, ${label}`, m['bare']!, 'ops/s');
+  record(`session seal+open (framed), native, ${label}`, m['native']!, 'ops/s');
+  record(`session seal+open (framed), noble, ${label}`, m['noble']!, 'ops/s');
+}
+if (sink === 42) console.log('');
+
+// --- Ratios and targets -------------------------------------------------------------------------
+const ratios: [string, number][] = [
+  ['XX in memory, native / X25519 limit', xxNative / limit],
+  ['XX in memory, noble / X25519 limit', xxNoble / limit],
+  ['XX in memory, native / noble', xxNative / xxNoble],
+  ['XX loopback, native / node:tls mTLS', noiseTcpRate / tlsRate],
+  ['XX loopback, noble / node:tls mTLS', nobleTcpRate / tlsRate],
+  ['session 64 KiB, native / bare', transport['native 64 KiB']! / transport['bare 64 KiB']!],
+  ['session 64 KiB, noble / bare', transport['noble 64 KiB']! / transport['bare 64 KiB']!],
+  ['session 64 B, native / bare', transport['native 64 B']! / transport['bare 64 B']!],
+  ['session 64 B, noble / bare', transport['noble 64 B']! / transport['bare 64 B']!],
+];
+for (const [name, value] of ratios) results.push({ name, value, unit: 'x' });
+
+writeResults('handshake', results, [
+  target('XX pairs/s in memory (native) / X25519 limit', xxNative / limit, '>=', 0.6),
+  target('XX over loopback TCP (native) / node:tls TLS 1.3 mTLS', noiseTcpRate / tlsRate, '>=', 4),
+  target('session encrypt+decrypt 64 KiB (native) / bare chacha20-poly1305', transport['native 64 KiB']! / transport['bare 64 KiB']!, '>=', 0.8),
+]);
