@@ -2,7 +2,7 @@
 // encrypted frames. The link knows nothing of policy or trust: at the moment the peer has proven
 // its key and named itself, it asks its owner (`onPeer`) whether to go on.
 import {
-  FrameDecoder, createHandshake, createSession, distkitPrologue, distkitProtocolName, frameMessage,
+  FrameDecoder, createHandshake, createSession, defaultProvider, distkitPrologue, distkitProtocolName, frameMessage,
   type Handshake, type KeyPair, type Session,
 } from '@distkit/handshake';
 import {
@@ -19,6 +19,19 @@ export const LINK_PATTERNS: { readonly XX: 1; readonly XXpsk3: 2; readonly IK: 3
   IKpsk2: 4,
 } as const;
 export type LinkPattern = keyof typeof LINK_PATTERNS;
+
+const SECRET_ID_BYTES = 4;
+const SECRET_ID_LABEL = new TextEncoder().encode('distkit/1 cluster secret id');
+
+/**
+ * Which cluster secret the initiator uses, as 4 bytes of SHA-256 over a label and the secret. The
+ * responder needs it to rotate secrets: in IKpsk2 the psk enters the message the responder writes,
+ * so it cannot try its keyring entries one by one; it picks the one the initiator named. A hash of
+ * a 32-byte random secret tells an observer nothing it could use.
+ */
+export function clusterSecretId(secret: Uint8Array): Uint8Array {
+  return defaultProvider().hash('SHA256')!.hash(SECRET_ID_LABEL, secret).subarray(0, SECRET_ID_BYTES);
+}
 const PATTERN_BY_CODE = new Map(Object.entries(LINK_PATTERNS).map(([k, v]) => [v, k as LinkPattern]));
 
 
@@ -49,8 +62,10 @@ export interface LinkOwner {
   onDown(link: Link, reason: NodedownReason, detail: string): void;
 }
 
-// `confirming`: the initiator has finished Noise but waits for the responder's `welcome` (in XX the
-// responder judges the initiator only on the last message, so completion alone proves nothing).
+// `confirming`: Noise is finished here, but not proven on the other side: in XX the responder judges
+// the initiator only on the last message, and with a psk in the last message (XXpsk3, IKpsk2) the
+// side that writes it cannot know whether the other derived the same keys. Each side sends a
+// `welcome` control frame as soon as it completes and is up only when the peer's welcome decrypts.
 type State = 'handshake' | 'confirming' | 'up' | 'closed';
 
 export class Link {
@@ -102,12 +117,16 @@ export class Link {
     return this.#pattern;
   }
 
-  #psks(): (readonly Uint8Array[])[] {
-    return this.ctx.clusterSecrets.length > 0 ? [this.ctx.clusterSecrets] : [];
+  /** The secret this link uses: the newest for a dial, the one the initiator named when accepting. */
+  #secret: Uint8Array | undefined;
+
+  #psks(): Uint8Array[] {
+    return this.#secret ? [this.#secret] : [];
   }
 
   #startInitiator(remoteKey: Uint8Array | undefined): void {
-    const psk = this.ctx.clusterSecrets.length > 0;
+    this.#secret = this.ctx.clusterSecrets[0];
+    const psk = this.#secret !== undefined;
     this.#pattern = remoteKey ? (psk ? 'IKpsk2' : 'IK') : psk ? 'XXpsk3' : 'XX';
     try {
       this.#hs = createHandshake({
@@ -120,9 +139,12 @@ export class Link {
       });
       // IK carries our hello in the first message (encrypted to the pinned key); XX sends it last.
       const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? encodeHello(this.ctx.hello) : undefined);
-      const record = new Uint8Array(first.length + 1);
+      // Preamble: the pattern code, then (with a psk) the id of the secret in use.
+      const id = this.#secret ? clusterSecretId(this.#secret) : new Uint8Array(0);
+      const record = new Uint8Array(1 + id.length + first.length);
       record[0] = LINK_PATTERNS[this.#pattern];
-      record.set(first, 1);
+      record.set(id, 1);
+      record.set(first, 1 + id.length);
       this.#write(frameMessage(record));
     } catch (err) {
       this.close('setup_failed', describe(err));
@@ -176,6 +198,16 @@ export class Link {
           return;
         }
         this.#pattern = pattern;
+        let skip = 1;
+        if (psk) {
+          const id = record.subarray(1, 1 + SECRET_ID_BYTES);
+          this.#secret = this.ctx.clusterSecrets.find((s) => clusterSecretId(s).every((b, i) => b === id[i]));
+          if (!this.#secret) {
+            this.close('setup_failed', 'peer uses a cluster secret this node does not hold');
+            return;
+          }
+          skip += SECRET_ID_BYTES;
+        }
         this.#hs = createHandshake({
           protocolName: distkitProtocolName(pattern),
           initiator: false,
@@ -183,7 +215,7 @@ export class Link {
           staticKeyPair: this.ctx.identity,
           psks: this.#psks(),
         });
-        record = record.subarray(1);
+        record = record.subarray(skip);
       }
       const hs = this.#hs;
       const payload = hs.readMessage(record);
@@ -215,12 +247,8 @@ export class Link {
     }
     this.#session = createSession(hs.split(), { maxPayloadBytes: this.ctx.maxMessageBytes });
     this.#hs = undefined;
-    if (this.role === 'initiator') {
-      this.#state = 'confirming';
-      return;
-    }
-    this.#goUp();
-    this.sendFrame({ kind: 'control', counter: 0, op: 'welcome', reason: null });
+    this.#state = 'confirming';
+    this.#sendFrame({ kind: 'control', counter: 0, op: 'welcome', reason: null });
   }
 
   #goUp(): void {
@@ -270,6 +298,10 @@ export class Link {
   /** Encrypts and sends one frame (split into Noise messages as needed). Throws if not up. */
   sendFrame(frame: Frame): void {
     if (this.#state !== 'up') throw new Error('link is not up');
+    this.#sendFrame(frame);
+  }
+
+  #sendFrame(frame: Frame): void {
     const bytes = encodeFrame({ ...frame, counter: this.#counter++ } as Frame, this.ctx.frameLimits);
     for (const framed of this.#session!.seal(bytes)) this.stream.write(framed);
     this.#lastSent = this.ctx.transport.now();

@@ -45,10 +45,11 @@ describe('policy table end to end', () => {
       await b2.start();
       await a.send('b', 'again'); // re-made on the next need
       expect(a.nodes()).toEqual(['b']);
+      await until(() => b2!.nodes().length === 1, 5000, 'b sees the new link');
       await b2.disconnectNode('a');
       await until(() => a.nodes().length === 0, 5000, 'disconnect seen');
       await b2.connectNode('a'); // inbound to a: accepted
-      expect(a.nodes()).toEqual(['b']);
+      await until(() => a.nodes().length === 1, 5000, 'a sees the inbound link');
     } finally {
       await Promise.all([a.stop(), b.stop(), b2?.stop()]);
     }
@@ -109,7 +110,7 @@ describe('policy table end to end', () => {
       const err = await rejects(a.send('b', 'still barred'));
       expect(err.code).toBe('AUTO_CONNECT_REFUSED');
       await b2.connectNode('a'); // inbound at a: accepted although b is barred
-      expect(a.nodes()).toEqual(['b']);
+      await until(() => a.nodes().length === 1, 5000, 'a sees the inbound link');
       const got: unknown[] = [];
       void (async () => { for await (const m of b2!.messages()) got.push(m.value); })();
       await a.send('b', 'over the inbound link');
@@ -130,11 +131,12 @@ describe('policy table end to end', () => {
       expect(Date.now() - t0).toBeLessThan(100); // fails fast, no dial attempted
       expect(a.stats().handshakes.ok).toBe(0);
       await a.connectNode('b');
+      await until(() => b.nodes().length === 1, 5000, 'b sees the link');
       await a.send('b', 'now it goes');
       await a.disconnectNode('b');
       await until(() => b.nodes().length === 0, 5000, 'disconnect seen');
       await b.connectNode('a'); // inbound at a
-      expect(a.nodes()).toEqual(['b']);
+      await until(() => a.nodes().length === 1, 5000, 'a sees the inbound link');
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
