@@ -529,9 +529,10 @@ class Engine implements Policy {
       } else p.wanted = false;
       return;
     }
-    p.failures = now - p.linkedAt >= this.cfg.backoff.stableAfter ? 0 : p.failures + 1;
-    p.linkedAt = -1;
     const mode = p.mode;
+    // Backoff is `always`'s business: the count of failures since the last stable link.
+    p.failures = mode !== 'always' || now - p.linkedAt >= this.cfg.backoff.stableAfter ? 0 : p.failures + 1;
+    p.linkedAt = -1;
     if (mode === 'once') {
       p.barred = true;
       out.push({ type: 'barred', node, reason: 'linkFailed' });
