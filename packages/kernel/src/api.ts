@@ -1,6 +1,7 @@
 // The public shape of an embedded distkit node: what apps/daemon and apps/embedded-client use.
 // Modelled on Erlang's net_kernel (connect_node, disconnect_node, nodes(), monitor_nodes with
 // nodedown_reason) with distkit's additions (partition verdicts and decisions).
+import type { DetectorConfig } from '@distkit/detector';
 import type { TrustStore } from '@distkit/handshake';
 import type { Address, Transport } from './transport.ts';
 
@@ -150,6 +151,8 @@ export interface NodeOptions {
   readonly strategy?: 'keep-majority' | 'keep-oldest' | 'static-quorum' | 'keep-referee' | 'down-all' | 'manual';
   readonly referee?: string;
   readonly quorum?: number;
+  /** Fine-tuning of the partition detector (phi threshold, probes, stableAfter, fanout...). */
+  readonly detector?: DetectorConfig;
   /** Wall-clock start time of this node (ms); default transport.wallTime() at start. */
   readonly startedAt?: number;
   readonly transport?: Transport;

@@ -100,6 +100,7 @@ class KernelNode implements DistkitNode {
     );
     this.#detector = createDetector(
       {
+        ...options.detector,
         interval: this.#o.heartbeatIntervalMs,
         strategy: this.#o.strategy,
         ...(this.#o.quorum !== null ? { quorum: this.#o.quorum } : {}),
