@@ -531,6 +531,10 @@ class KernelNode implements DistkitNode {
       const inc = this.#detector.status(e.peer, at)?.heartbeat?.incarnation ?? 0;
       this.#emit({ type: 'partition', node: e.peer, incarnation: inc, at });
     } else {
+      // Under `always` the policy re-makes the link by itself once the network heals, which is the
+      // very merge a restart decision exists to make safe: no decision is reported for such peers
+      // (the `partition` event still is). Decisions are for `once` and `never`.
+      if (this.#policy.modeOf(e.peer) === 'always') return;
       this.#stats.decisions++;
       this.#emit({ type: 'decision', node: e.peer, strategy: e.strategy, decision: e.decision, mine: e.mine, theirs: e.theirs, at });
     }
