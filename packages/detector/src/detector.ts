@@ -157,6 +157,8 @@ export interface DetectorDeps {
   readonly random: () => number;
 }
 
+const NONE_ASKED: PeerKey[] = [];
+
 // Fields in the order a heartbeat touches them: V8 lays them out in declaration order, and with
 // a million peers in one process (the scale experiment) cache lines are the cost.
 class Peer {
@@ -191,7 +193,8 @@ class Peer {
   incarnationAtLinkDown = -1;
   round = -1;
   roundEnds = 0;
-  asked: PeerKey[] = [];
+  /** Nodes asked in the current round that have not answered (shared empty array when none: memory per peer counts). */
+  asked: PeerKey[] = NONE_ASKED;
   askedCount = 0;
   confirmed = 0;
   refuted = 0;
@@ -315,7 +318,7 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
 
   function endSuspicion(p: Peer): void {
     p.suspected = false;
-    p.asked = [];
+    p.asked = NONE_ASKED;
   }
 
   function heartbeat(from: PeerKey, hb: HeartbeatInput, at: number): boolean {
