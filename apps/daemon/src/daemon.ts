@@ -178,7 +178,7 @@ export class Daemon {
       cleanup.unshift(() => control.close());
       await writeControlInfo(paths, { url: control.url, pid: process.pid, name });
 
-      const hooks = new Hooks(config.hooks, { name, cluster: config.cluster, incarnation }, log);
+      const hooks = new Hooks(config.hooks, { name, cluster: config.cluster, incarnation }, log, config.stateDir);
       const dns =
         config.dns === null
           ? null
@@ -242,19 +242,19 @@ export class Daemon {
       const reloadable = this.node as unknown as Partial<TrustReloadable>;
       if (typeof reloadable.setTrust === 'function') reloadable.setTrust(kernelTrust(config.trust.mode, trust));
 
+      // First close the links that are no longer allowed, then change the peer list.
+      const fingerprints = new Map(this.node.info().map((i) => [i.name, i.fingerprint]));
+      for (const name of this.node.nodes({ hidden: true })) {
+        const why = this.#gate(name) ?? this.#untrusted(name, fingerprints.get(name) ?? null);
+        if (why !== null) {
+          log.warn({ node: name, reason: why }, 'closing a link no longer allowed');
+          await this.node.disconnectNode(name).catch(() => {});
+        }
+      }
       const wanted = new Map(config.peers.filter((p) => this.#gate(p.name) === null).map((p) => [p.name, p]));
       for (const p of previous.peers) if (!wanted.has(p.name)) this.node.removePeer(p.name);
       for (const p of wanted.values()) this.node.addPeer(peerConfig(p, trust));
       for (const p of this.#dns?.peers() ?? []) if (this.#gate(p.name) !== null) this.node.removePeer(p.name);
-
-      for (const info of this.node.info()) {
-        if (!info.connected) continue;
-        const why = this.#gate(info.name) ?? this.#untrusted(info.name, info.fingerprint);
-        if (why !== null) {
-          log.warn({ node: info.name, reason: why }, 'closing a link no longer allowed');
-          await this.node.disconnectNode(info.name).catch(() => {});
-        }
-      }
       if (config.control.listen !== previous.control.listen && JSON.stringify(config.control.listen) !== JSON.stringify(previous.control.listen)) {
         log.warn('control.listen changed: takes effect at the next start');
       }

@@ -70,13 +70,13 @@ export function hookEnvironment(hook: HookName, event: KernelEvent, self: Self, 
 const OUTPUT_LIMIT = 16 * 1024;
 
 /** Runs one hook command; never throws (a failing hook is logged, not fatal). */
-export function runHookCommand(hook: HookName, command: HookCommand, env: Record<string, string>, timeoutMs: number): Promise<HookResult> {
+export function runHookCommand(hook: HookName, command: HookCommand, env: Record<string, string>, timeoutMs: number, cwd?: string): Promise<HookResult> {
   return new Promise((resolve) => {
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0] ?? '', command.slice(1)];
     let output = '';
     let timedOut = false;
     // Its own process group, so a timeout ends the whole hook (a shell and what it started).
-    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}) });
     const kill = (signal: NodeJS.Signals): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -110,13 +110,16 @@ export class Hooks {
   readonly #config: HooksConfig;
   readonly #self: Self;
   readonly #log: Logger | undefined;
+  readonly #cwd: string | undefined;
   /** One run at a time per hook, so a flapping link cannot fork a storm of processes. */
   readonly #chains = new Map<HookName, Promise<unknown>>();
 
-  constructor(config: HooksConfig, self: Self, log?: Logger) {
+  /** `cwd`: where hooks run (the daemon uses its state folder). */
+  constructor(config: HooksConfig, self: Self, log?: Logger, cwd?: string) {
     this.#config = config;
     this.#self = self;
     this.#log = log;
+    this.#cwd = cwd;
   }
 
   /**
@@ -143,7 +146,7 @@ export class Hooks {
     const previous = this.#chains.get(hook) ?? Promise.resolve();
     const run = previous.then(async () => {
       this.#log?.info({ hook, event: event.type, node: env['DISTKIT_NODE'] }, `running ${hook} hook`);
-      const result = await runHookCommand(hook, command, env, this.#config.timeoutMs);
+      const result = await runHookCommand(hook, command, env, this.#config.timeoutMs, this.#cwd);
       const fields = { hook, exitCode: result.exitCode, signal: result.signal, timedOut: result.timedOut, output: result.output || undefined };
       if (result.exitCode === 0) this.#log?.info(fields, `${hook} hook finished`);
       else this.#log?.warn(fields, `${hook} hook failed`);

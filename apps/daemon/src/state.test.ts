@@ -100,13 +100,13 @@ describe('state folder', () => {
 
   it('one daemon per folder: a live holder is refused, a dead one is taken over', async () => {
     const paths = await fresh();
-    const release = await acquireLock(paths);
-    // Our own pid counts as "taken over" to allow restart in-process; use the parent's pid as a live other.
+    // The parent of this test worker is alive and is not us.
     await writeFile(paths.lock, `${process.ppid}\n`);
-    await expect(acquireLock(paths)).rejects.toThrow(/another distkitd \(pid \d+\)/);
+    await expect(acquireLock(paths)).rejects.toThrow(`another distkitd (pid ${process.ppid}) is using the state folder`);
     await writeFile(paths.lock, '999999999\n');
-    const again = await acquireLock(paths);
-    await again();
+    const release = await acquireLock(paths);
+    expect((await readFile(paths.lock, 'utf8')).trim()).toBe(String(process.pid));
+    await expect(acquireLock(paths)).rejects.toThrow('this process already runs a distkitd');
     await release();
     expect(await readdir(paths.dir)).toEqual([]);
   });

@@ -164,18 +164,24 @@ export async function readControlInfo(paths: StatePaths): Promise<ControlInfo | 
   }
 }
 
+/** Locks held by this process (a lock file with our own pid may be a stale one from a past life). */
+const HELD = new Set<string>();
+
 /**
  * Takes the folder for this process: one daemon per state folder, or two would hand out the same
  * incarnation. A lock left by a dead process is taken over. Returns the release function.
  */
 export async function acquireLock(paths: StatePaths): Promise<() => Promise<void>> {
+  if (HELD.has(paths.lock)) throw new DaemonError('STATE_LOCKED', `this process already runs a distkitd on the state folder ${paths.dir}`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(paths.lock, 'wx', 0o644);
       await handle.writeFile(`${process.pid}\n`);
       await handle.sync();
       await handle.close();
+      HELD.add(paths.lock);
       return async () => {
+        HELD.delete(paths.lock);
         await unlink(paths.lock).catch(() => {});
         await unlink(paths.controlInfo).catch(() => {});
       };

@@ -1,0 +1,188 @@
+// The daemon's composition in process: state folder, node options, control API, hooks, reload.
+// The node is StandInNode: a stand-in until the kernel lands (the lead switches these to
+// createNode from @distkit/kernel; the process-level tests of `distkitd run` need the kernel).
+import { chmod, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeOptions } from '@distkit/kernel';
+import { formatClusterKeyring, generateClusterSecret } from '@distkit/handshake';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, type DaemonConfig } from './config.ts';
+import { callControl, streamControlEvents } from './control-client.ts';
+import { Daemon } from './daemon.ts';
+import { fingerprint, generateIdentity, encodePublicKey } from './identity.ts';
+import { createLogger } from './log.ts';
+import { StandInNode } from './node-stand-in.test-support.ts';
+
+const log = createLogger({ level: (process.env['DISTKIT_TEST_LOG'] as 'debug' | undefined) ?? 'silent', format: 'json' });
+
+async function setup(flags: Record<string, string | string[]> = {}, file?: string) {
+  const dir = await mkdtemp(join(tmpdir(), 'distkitd-daemon-'));
+  const state = join(dir, 'state');
+  const load = (): Promise<DaemonConfig> =>
+    loadConfig({ file: file === undefined ? null : join(dir, 'distkitd.toml'), env: {}, flags: { 'state-dir': state, control: '127.0.0.1:0', ...flags }, cwd: dir });
+  if (file !== undefined) await writeFile(join(dir, 'distkitd.toml'), file);
+  const nodes: StandInNode[] = [];
+  const createNode = (options: NodeOptions): StandInNode => {
+    const node = new StandInNode(options, fingerprint(options.identity.publicKey));
+    nodes.push(node);
+    return node;
+  };
+  const start = async (): Promise<Daemon> => Daemon.start({ config: await load(), createNode, log, reloadConfig: load });
+  return { dir, state, nodes, start, rewrite: (text: string) => writeFile(join(dir, 'distkitd.toml'), text) };
+}
+
+const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
+
+describe('daemon lifecycle (stand-in node until the kernel lands)', () => {
+  it('first start: identity 0600, token 0600, incarnation 1, control.json; every restart: incarnation + 1', async () => {
+    const t = await setup();
+    const d1 = await t.start();
+    expect(d1.ready.createdIdentity).toBe(true);
+    expect(d1.ready.incarnation).toBe(1);
+    expect(await mode(t.state)).toBe(0o700);
+    expect(await mode(join(t.state, 'identity.key'))).toBe(0o600);
+    expect(await mode(join(t.state, 'control.token'))).toBe(0o600);
+    const info = JSON.parse(await readFile(join(t.state, 'control.json'), 'utf8')) as { url: string; pid: number };
+    expect(info.url).toBe(d1.ready.control);
+    expect(info.pid).toBe(process.pid);
+    const options = t.nodes[0]?.options;
+    expect(options?.listen).toEqual({ host: '127.0.0.1', port: 4370 });
+    expect(options?.autoConnect).toBe('once');
+    expect(options?.name).toMatch(/^node-[0-9a-f]{8}@/);
+    expect(d1.ready.join).toContain(`--peer '${d1.ready.name}=127.0.0.1:4370#${d1.ready.publicKey}'`);
+    await d1.stop();
+    expect(await d1.done).toBe(0);
+    expect(t.nodes[0]?.stopped).toBe(true);
+    expect((await readdir(t.state)).sort()).toEqual(['control.token', 'identity.key', 'identity.pub', 'incarnation']);
+
+    const d2 = await t.start();
+    expect(d2.ready.incarnation).toBe(2);
+    expect(d2.ready.createdIdentity).toBe(false);
+    expect(d2.ready.fingerprint).toBe(d1.ready.fingerprint);
+    await d2.stop();
+    const d3 = await t.start();
+    expect(d3.ready.incarnation).toBe(3);
+    await d3.stop();
+  });
+
+  it('one daemon per state folder; a readable key stops the start before the incarnation grows', async () => {
+    const t = await setup();
+    const d = await t.start();
+    await expect(t.start()).rejects.toThrow(`this process already runs a distkitd on the state folder ${t.state}`);
+    await d.stop();
+    await chmod(join(t.state, 'identity.key'), 0o644);
+    await expect(t.start()).rejects.toThrow('Fix with: chmod 600');
+    expect((await readFile(join(t.state, 'incarnation'), 'utf8')).trim()).toBe('1');
+    expect(await readdir(t.state)).not.toContain('distkitd.pid');
+  });
+
+  it('peers get pinned keys from the config or authorized_nodes; trust and cluster secrets reach the node', async () => {
+    const beta = generateIdentity().publicKey;
+    const gamma = generateIdentity().publicKey;
+    const t = await setup(
+      {},
+      [
+        'name = "alpha"',
+        'cluster_secret_file = "secret"',
+        '[trust]',
+        'mode = "strict"',
+        '[[peers]]',
+        'name = "beta"',
+        'address = "127.0.0.1:5001"',
+        '[[peers]]',
+        'name = "gamma"',
+        'address = "127.0.0.1:5002"',
+        `public_key = "${encodePublicKey(gamma)}"`,
+      ].join('\n'),
+    );
+    const secret = generateClusterSecret();
+    await writeFile(join(t.dir, 'secret'), formatClusterKeyring([secret]), { mode: 0o600 });
+    const d0 = await t.start();
+    await d0.stop();
+    await writeFile(join(t.state, 'authorized_nodes'), `beta ${encodePublicKey(beta)}\n`);
+    const d = await t.start();
+    const o = t.nodes[1]?.options;
+    expect(o?.name).toBe('alpha');
+    expect(o?.trust?.mode).toBe('strict');
+    expect([...(o?.trust?.authorized?.keys() ?? [])]).toEqual(['beta']);
+    expect(o?.peers?.map((p) => [p.name, p.publicKey && fingerprint(p.publicKey)])).toEqual([
+      ['beta', fingerprint(beta)],
+      ['gamma', fingerprint(gamma)],
+    ]);
+    expect(o?.clusterSecrets).toEqual([secret]);
+    await d.stop();
+    await chmod(join(t.dir, 'secret'), 0o640);
+    await expect(t.start()).rejects.toThrow(`cluster secret file ${join(t.dir, 'secret')} has mode 0640`);
+  });
+
+  it('TOFU: a learned key is saved to known_nodes', async () => {
+    const t = await setup();
+    const d = await t.start();
+    const key = generateIdentity().publicKey;
+    t.nodes[0]?.options.trust?.onLearned?.('beta', key);
+    await waitFor(async () => (await readFile(join(t.state, 'known_nodes'), 'utf8').catch(() => '')).includes(`beta ${encodePublicKey(key)}`));
+    await d.stop();
+  });
+
+  it('decision restart: the on_restart hook runs with the facts, then the daemon stops with exit code 75', async () => {
+    const t = await setup({}, `[hooks]\non_restart = "echo $DISTKIT_DECISION $DISTKIT_NODE $DISTKIT_STRATEGY > restart.out"\n`);
+    const d = await t.start();
+    t.nodes[0]?.emit({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: null, theirs: null, at: 1 });
+    expect(await d.done).toBe(75);
+    expect(await readFile(join(t.state, 'restart.out'), 'utf8')).toBe('restart beta keep-majority\n');
+    expect(t.nodes[0]?.stopped).toBe(true);
+    expect(await readdir(t.state)).not.toContain('distkitd.pid');
+  });
+
+  it('events and received messages reach SSE clients; metrics count decisions', async () => {
+    const t = await setup();
+    const d = await t.start();
+    const target = { url: d.ready.control, token: (await readFile(join(t.state, 'control.token'), 'utf8')).trim() };
+    const stream = streamControlEvents(target, ['message', 'partition']);
+    const first = stream.next();
+    await waitFor(async () => d.events.size >= 1);
+    t.nodes[0]?.deliver({ from: 'beta', value: { hello: 'world' } });
+    t.nodes[0]?.emit({ type: 'partition', node: 'beta', incarnation: 4, at: 2 });
+    expect((await first).value).toMatchObject({ type: 'message', data: { from: 'beta', value: { hello: 'world' } } });
+    expect((await stream.next()).value).toMatchObject({ type: 'partition', data: { node: 'beta', incarnation: 4 } });
+    await stream.return(undefined);
+    t.nodes[0]?.emit({ type: 'decision', node: 'beta', strategy: 'keep-oldest', decision: 'stay', mine: null, theirs: null, at: 3 });
+    await waitFor(async () => ((await callControl(target, 'GET', '/metrics')) as string).includes('distkit_decisions_total{decision="stay",strategy="keep-oldest"} 1'));
+    expect(await callControl(target, 'GET', '/v1/status')).toMatchObject({ name: d.ready.name, cluster: 'distkit', pid: process.pid });
+    await d.stop();
+  });
+
+  it('reload (SIGHUP): a shrunk allow list closes only the links it now refuses; peers follow the file; a bad file is ignored', async () => {
+    const peers = '[[peers]]\nname = "beta"\naddress = "127.0.0.1:5001"\n[[peers]]\nname = "gamma"\naddress = "127.0.0.1:5002"\n';
+    const t = await setup({}, peers);
+    const d = await t.start();
+    const node = t.nodes[0] as StandInNode;
+    await node.connectNode('beta');
+    await node.connectNode('gamma');
+    await t.rewrite(`[trust]\ndeny = ["gam*"]\n${peers}[[peers]]\nname = "delta"\naddress = "127.0.0.1:5003"\n`);
+    await d.reload();
+    expect(node.nodes()).toEqual(['beta']);
+    expect(node.calls).toContain('disconnect gamma');
+    expect(node.calls).not.toContain('disconnect beta');
+    expect(node.calls).toContain('removePeer gamma');
+    expect(node.calls).toContain('addPeer delta');
+    // A denied node that links in anyway is closed at once.
+    node.emit({ type: 'nodeup', node: 'gamma', incarnation: 1, direction: 'inbound', hidden: false, at: 1 });
+    await waitFor(async () => node.calls.filter((c) => c === 'disconnect gamma').length === 2);
+    const token = (await readFile(join(t.state, 'control.token'), 'utf8')).trim();
+    await expect(callControl({ url: d.ready.control, token }, 'POST', '/v1/connect', { node: 'gamma' })).rejects.toThrow('403 DENIED');
+    await t.rewrite('listen = "nowhere"\n');
+    await d.reload();
+    expect(node.nodes()).toEqual(['beta']);
+    await d.stop();
+  });
+});
+
+async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
