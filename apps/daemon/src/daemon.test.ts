@@ -20,7 +20,7 @@ async function setup(flags: Record<string, string | string[]> = {}, file?: strin
   const dir = await mkdtemp(join(tmpdir(), 'distkitd-daemon-'));
   const state = join(dir, 'state');
   const load = (): Promise<DaemonConfig> =>
-    loadConfig({ file: file === undefined ? null : join(dir, 'distkitd.toml'), env: {}, flags: { 'state-dir': state, control: '127.0.0.1:0', ...flags }, cwd: dir });
+    loadConfig({ file: file === undefined ? null : join(dir, 'distkitd.toml'), env: {}, flags: { 'state-dir': state, control: '127.0.0.1:0', 'log-level': 'silent', ...flags }, cwd: dir });
   if (file !== undefined) await writeFile(join(dir, 'distkitd.toml'), file);
   const nodes: StandInNode[] = [];
   const createNode = (options: NodeOptions): StandInNode => {
@@ -104,8 +104,10 @@ describe('daemon lifecycle (stand-in node until the kernel lands)', () => {
     const d = await t.start();
     const o = t.nodes[1]?.options;
     expect(o?.name).toBe('alpha');
-    expect(o?.trust?.mode).toBe('strict');
-    expect([...(o?.trust?.authorized?.keys() ?? [])]).toEqual(['beta']);
+    expect(o?.trust?.store.mode).toBe('strict');
+    expect(o?.trust?.store.entries().authorized.map((e) => e.name)).toEqual(['beta']);
+    expect(o?.trust?.store.check('beta', beta)).toBe('trusted');
+    expect(o?.trust?.store.check('beta', gamma)).toBe('changed');
     expect(o?.peers?.map((p) => [p.name, p.publicKey && fingerprint(p.publicKey)])).toEqual([
       ['beta', fingerprint(beta)],
       ['gamma', fingerprint(gamma)],
@@ -120,8 +122,33 @@ describe('daemon lifecycle (stand-in node until the kernel lands)', () => {
     const t = await setup();
     const d = await t.start();
     const key = generateIdentity().publicKey;
+    // What the kernel does on a TOFU handshake: learn in the store, then tell the daemon.
+    t.nodes[0]?.options.trust?.store.learn('beta', key);
     t.nodes[0]?.options.trust?.onLearned?.('beta', key);
     await waitFor(async () => (await readFile(join(t.state, 'known_nodes'), 'utf8').catch(() => '')).includes(`beta ${encodePublicKey(key)}`));
+    await d.stop();
+  });
+
+  it('reload (SIGHUP) swaps the trust the kernel sees; a key no longer authorized loses its link', async () => {
+    const t = await setup({ 'trust-mode': 'strict' });
+    const d = await t.start();
+    const node = t.nodes[0] as StandInNode;
+    const store = node.options.trust?.store;
+    const beta = generateIdentity().publicKey;
+    expect(store?.check('beta', beta)).toBe('refused');
+    await writeFile(join(t.state, 'authorized_nodes'), `beta ${encodePublicKey(beta)}\n`);
+    await d.reload();
+    expect(store?.check('beta', beta)).toBe('trusted');
+    node.peers.set('beta', { name: 'beta', address: { host: '127.0.0.1', port: 1 } });
+    await node.connectNode('beta');
+    await writeFile(join(t.state, 'authorized_nodes'), '# nobody\n');
+    await d.reload();
+    expect(store?.check('beta', beta)).toBe('refused');
+    expect(node.nodes()).toEqual([]);
+    // A malformed trust file on reload keeps the running trust.
+    await writeFile(join(t.state, 'authorized_nodes'), `beta ${encodePublicKey(beta)}\nbroken line here too\n`);
+    await d.reload();
+    expect(store?.check('beta', beta)).toBe('refused');
     await d.stop();
   });
 

@@ -13,13 +13,14 @@ import { DnsPeers } from './dns-peers.ts';
 import { EventHub } from './event-hub.ts';
 import { EXIT } from './exit-codes.ts';
 import { Hooks } from './hooks.ts';
-import { encodePublicKey, fingerprint, parseClusterSecrets, parsePublicKey, sameKey, type Identity, type TrustEntry } from './identity.ts';
+import { encodePublicKey, fingerprint, parseClusterSecrets, parsePublicKey, type Identity } from './identity.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type DaemonMetrics } from './metrics.ts';
 import {
-  acquireLock, bumpIncarnation, checkPrivateFile, ensureStateDir, loadOrCreateIdentity, loadOrCreateToken, readTrustFile, statePaths,
-  upsertTrustEntry, writeControlInfo, type StatePaths,
+  acquireLock, bumpIncarnation, checkPrivateFile, ensureStateDir, loadOrCreateIdentity, loadOrCreateToken, statePaths, writeControlInfo,
+  type StatePaths,
 } from './state.ts';
+import { DaemonTrust } from './trust.ts';
 
 export type CreateNode = (options: NodeOptions) => DistkitNode;
 
@@ -46,14 +47,6 @@ export interface ReadyInfo {
   readonly createdIdentity: boolean;
 }
 
-/**
- * The kernel contract has no way yet to swap trust at runtime; a kernel that offers
- * `setTrust(trust)` gets the reloaded trust on SIGHUP (proposed addition to DistkitNode).
- */
-interface TrustReloadable {
-  setTrust(trust: NonNullable<NodeOptions['trust']>): void;
-}
-
 export class Daemon {
   readonly node: DistkitNode;
   readonly ready: ReadyInfo;
@@ -70,7 +63,7 @@ export class Daemon {
   readonly #dns: DnsPeers | null;
   readonly #release: () => Promise<void>;
   #gate: (name: string) => string | null;
-  #trust: { authorized: TrustEntry[]; known: TrustEntry[] };
+  readonly #trust: DaemonTrust;
   #stopping: Promise<void> | null = null;
   #resolveDone!: (code: number) => void;
 
@@ -84,7 +77,7 @@ export class Daemon {
     hooks: Hooks;
     dns: DnsPeers | null;
     release: () => Promise<void>;
-    trust: { authorized: TrustEntry[]; known: TrustEntry[] };
+    trust: DaemonTrust;
     ready: ReadyInfo;
   }) {
     this.#options = parts.options;
@@ -114,7 +107,7 @@ export class Daemon {
       const { identity, created } = await loadOrCreateIdentity(paths);
       if (created) log.info({ path: paths.identityKey, fingerprint: fingerprint(identity.publicKey) }, 'generated a new identity');
       const token = await loadOrCreateToken(config.control.tokenFile ?? paths.token);
-      const trust = await readTrust(paths);
+      const trust = await DaemonTrust.load(paths, config.trust.mode);
       const clusterSecrets = config.clusterSecretFile === null ? undefined : await readClusterSecrets(config.clusterSecretFile);
       const name = config.name ?? defaultName(identity);
       const incarnation = await bumpIncarnation(paths);
@@ -122,7 +115,6 @@ export class Daemon {
       // Requests may arrive before the Daemon object exists; until then the start-time gate answers.
       let daemon: Daemon | undefined;
 
-      const learned = serialize();
       const node = options.createNode({
         name,
         cluster: config.cluster,
@@ -132,13 +124,10 @@ export class Daemon {
         ...(config.heartbeatListen ? { heartbeatListen: config.heartbeatListen } : {}),
         peers: config.peers.filter((p) => gate(p.name) === null).map((p) => peerConfig(p, trust)),
         trust: {
-          ...kernelTrust(config.trust.mode, trust),
+          store: trust.store,
           onLearned: (peer, publicKey) => {
-            // TOFU: persist the learned key (atomic rewrite, one at a time).
-            void learned(() => upsertTrustEntry(paths.knownNodes, { name: peer, key: publicKey, options: {} }, 'known')).catch((err: unknown) =>
-              log.error({ err, node: peer }, 'cannot save known_nodes'),
-            );
             log.info({ node: peer, fingerprint: fingerprint(publicKey) }, 'learned a new node key (trust on first use)');
+            trust.persistLearned().catch((err: unknown) => log.error({ err, node: peer }, 'cannot save known_nodes'));
           },
         },
         ...(clusterSecrets ? { clusterSecrets } : {}),
@@ -233,14 +222,12 @@ export class Daemon {
     const log = this.#options.log;
     try {
       const config = this.#options.reloadConfig ? await this.#options.reloadConfig() : this.#config;
-      const trust = await readTrust(this.#paths);
+      await this.#trust.reload(config.trust.mode);
+      const trust = this.#trust;
       const previous = this.#config;
       this.#config = config;
-      this.#trust = trust;
       this.#gate = accessGate(config.trust);
       log.level = config.log.level;
-      const reloadable = this.node as unknown as Partial<TrustReloadable>;
-      if (typeof reloadable.setTrust === 'function') reloadable.setTrust(kernelTrust(config.trust.mode, trust));
 
       // First close the links that are no longer allowed, then change the peer list.
       const fingerprints = new Map(this.node.info().map((i) => [i.name, i.fingerprint]));
@@ -258,7 +245,8 @@ export class Daemon {
       if (config.control.listen !== previous.control.listen && JSON.stringify(config.control.listen) !== JSON.stringify(previous.control.listen)) {
         log.warn('control.listen changed: takes effect at the next start');
       }
-      log.info({ authorized: trust.authorized.length, known: trust.known.length, allow: config.trust.allow, deny: config.trust.deny }, 'reloaded');
+      const { authorized, known } = trust.entries();
+      log.info({ authorized: authorized.length, known: known.length, allow: config.trust.allow, deny: config.trust.deny }, 'reloaded');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'reload failed; keeping the running configuration');
     }
@@ -266,7 +254,8 @@ export class Daemon {
 
   /** Why a linked node's key is no longer trusted (strict mode), or null. */
   #untrusted(name: string, presented: string | null): string | null {
-    const pinned = [...this.#trust.authorized, ...(this.#config.trust.mode === 'tofu' ? this.#trust.known : [])].filter((e) => e.name === name);
+    const { authorized, known } = this.#trust.entries();
+    const pinned = [...authorized, ...(this.#config.trust.mode === 'tofu' ? known : [])].filter((e) => e.name === name && !e.options['revoked']);
     if (pinned.length === 0) return this.#config.trust.mode === 'strict' ? `${name} is no longer in authorized_nodes` : null;
     if (presented !== null && !pinned.some((e) => fingerprint(e.key) === presented)) return `${name}'s key is no longer the pinned one`;
     return null;
@@ -277,7 +266,7 @@ export class Daemon {
     for (const name of removed) if (!fixed.has(name)) this.node.removePeer(name);
     for (const peer of upserted) {
       if (fixed.has(peer.name) || this.#gate(peer.name) !== null) continue;
-      const pinned = this.#trust.authorized.find((e) => e.name === peer.name);
+      const pinned = this.#trust.entries().authorized.find((e) => e.name === peer.name && !e.options['revoked']);
       this.node.addPeer(pinned ? { ...peer, publicKey: pinned.key, autoConnect: this.#config.autoConnect } : peer);
     }
   }
@@ -321,24 +310,17 @@ function logEvent(log: Logger, event: KernelEvent): void {
   log[level]({ event: type, ...fields }, type);
 }
 
-async function readTrust(paths: StatePaths): Promise<{ authorized: TrustEntry[]; known: TrustEntry[] }> {
-  return { authorized: await readTrustFile(paths.authorizedNodes), known: await readTrustFile(paths.knownNodes) };
-}
-
 async function readClusterSecrets(path: string): Promise<Uint8Array[]> {
   await checkPrivateFile(path, 'cluster secret file');
   return parseClusterSecrets(await readFile(path, 'utf8'), path);
 }
 
-/** authorized_nodes always pins; in TOFU mode known_nodes pins too. Revoked entries pin nothing. */
-function kernelTrust(mode: 'tofu' | 'strict', trust: { authorized: TrustEntry[]; known: TrustEntry[] }): NonNullable<NodeOptions['trust']> {
-  const authorized = new Map<string, Uint8Array>();
-  for (const e of mode === 'tofu' ? [...trust.known, ...trust.authorized] : trust.authorized) if (!e.options['revoked']) authorized.set(e.name, e.key);
-  return { mode, authorized };
-}
-
-function peerConfig(spec: PeerSpec, trust: { authorized: TrustEntry[]; known: TrustEntry[] }): PeerConfig {
-  const pinned = spec.publicKey !== null ? parsePublicKey(spec.publicKey, `public key of peer ${spec.name}`) : trust.authorized.find((e) => e.name === spec.name)?.key;
+/** A configured peer; its key is pinned from the config, else from authorized_nodes. */
+function peerConfig(spec: PeerSpec, trust: DaemonTrust): PeerConfig {
+  const pinned =
+    spec.publicKey !== null
+      ? parsePublicKey(spec.publicKey, `public key of peer ${spec.name}`)
+      : trust.entries().authorized.find((e) => e.name === spec.name && !e.options['revoked'])?.key;
   return {
     name: spec.name,
     address: spec.address,
@@ -374,13 +356,4 @@ function joinCommand(config: DaemonConfig, name: string, node: DistkitNode, iden
   if (config.cluster !== 'distkit') args.push('--cluster', config.cluster);
   args.push('--peer', `${name}=${hostPort}#${encodePublicKey(identity.publicKey)}`);
   return args.map(shellQuote).join(' ');
-}
-
-/** Serializes async tasks (known_nodes rewrites). */
-function serialize(): (task: () => Promise<void>) => Promise<void> {
-  let chain: Promise<void> = Promise.resolve();
-  return (task) => {
-    chain = chain.then(task, task);
-    return chain;
-  };
 }

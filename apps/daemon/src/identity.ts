@@ -4,7 +4,7 @@
 import {
   decodeKey, encodeKey, fingerprint as handshakeFingerprint, formatPrivateKey, formatPublicKey, formatTrustEntry,
   generateIdentity as handshakeGenerateIdentity, isValidNodeName, parsePrivateKey, parsePublicKey as parsePublicKeyLine,
-  parseClusterKeyring, parseTrustFile as handshakeParseTrustFile, PUBLIC_KEY_TAG, type TrustEntry as HandshakeTrustEntry,
+  parseClusterKeyring, parseTrustFile as handshakeParseTrustFile, PUBLIC_KEY_TAG, TrustStore, type TrustEntry as HandshakeTrustEntry,
 } from '@distkit/handshake';
 import { DaemonError, type DaemonErrorCode } from './errors.ts';
 
@@ -14,6 +14,7 @@ export interface Identity {
 }
 
 export type TrustEntry = HandshakeTrustEntry;
+export { TrustStore };
 
 /** A fresh X25519 key pair. */
 export function generateIdentity(): Identity {
@@ -69,6 +70,14 @@ export function serializeTrustFile(entries: readonly TrustEntry[], header: strin
 /** The cluster secret file: `distkit-cluster-secret <base64>` lines, newest first. */
 export function parseClusterSecrets(text: string, path: string): Uint8Array[] {
   return [...rethrow('KEY_MALFORMED', path, () => parseClusterKeyring(text))];
+}
+
+/** A handshake TrustStore from the two files' text; a bad line names the file and line. */
+export function createTrustStore(mode: 'tofu' | 'strict', files: { readonly authorized: string; readonly known: string }, paths: { readonly authorized: string; readonly known: string }): TrustStore {
+  // Parse first with the real paths, so an error names the file on disk.
+  parseTrustFile(files.authorized, paths.authorized);
+  parseTrustFile(files.known, paths.known);
+  return new TrustStore({ mode, authorizedNodes: files.authorized, knownNodes: files.known });
 }
 
 export function isNodeName(name: string): boolean {
