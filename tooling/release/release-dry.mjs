@@ -2,15 +2,16 @@
 // publishing nothing. The copy holds what `git add -A` would commit (tracked files plus new
 // untracked ones, so a changeset you just wrote counts) and borrows node_modules through
 // symlinks. In the copy: `npm run release:version` (changeset version, deno.json versions synced,
-// lock file updated), the fixed groups checked for lockstep, a build, `npm publish --dry-run`
-// per package, `deno publish --dry-run` per package; then a table of what would ship and one
-// of the CHANGELOG.md files changesets wrote.
+// lock file updated), the fixed groups checked for lockstep, a build, the tarball installs of
+// `npm test` on the new versions, `npm publish --dry-run` per package, `deno publish --dry-run`
+// per package; then a table of what would ship and one of the CHANGELOG.md files changesets wrote.
 //   npm run release:dry [-- --keep]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { exportsSyncProblems } from '../scripts/check-exports-sync.mjs';
+import { tarballProblems } from '../scripts/check-tarballs.mjs';
 import { members, publishable } from '../scripts/workspace.mjs';
 import { dependencyOrder } from './dependency-order.mjs';
 import { jsrPublish } from './jsr-publish.mjs';
@@ -46,6 +47,7 @@ function copyRepository(to) {
   let n = 0;
   for (const file of new Set(listed.split('\0').filter(Boolean))) {
     if (!existsSync(join(repo, file))) continue; // deleted in the working tree
+    if (statSync(join(repo, file)).isDirectory()) continue; // e.g. a node_modules symlink, which `node_modules/` does not ignore
     mkdirSync(dirname(join(to, file)), { recursive: true });
     copyFileSync(join(repo, file), join(to, file));
     n++;
@@ -126,6 +128,11 @@ try {
   linkNodeModules(copy);
   must('build', run(join(copy, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--output-logs=errors-only'], copy));
   console.log('✓ built');
+
+  step('the tarballs of the new versions, each installed on its own (as in npm test)');
+  const installs = await tarballProblems(copy, { tools: copy });
+  failures.push(...installs);
+  if (installs.length > 0) console.log(installs.map((p) => `✗ ${p}`).join('\n'));
 
   step('npm publish --dry-run, per package');
   const ship = dependencyOrder(publishable(copy));
