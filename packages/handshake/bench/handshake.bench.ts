@@ -23,27 +23,43 @@ import {
 const XX = 'Noise_XX_25519_ChaChaPoly_SHA256';
 
 /**
- * Ops/s of each function, measured in alternation (one short sample of each per round, medians
- * over the rounds), so that a ratio between them is not skewed by load that comes and goes on a
- * shared machine.
+ * Ops/s of each function, measured in alternation: every round takes one short sample of each,
+ * and a ratio to the anchor (the first function) is computed per round. Medians over the rounds of
+ * both, so that load coming and going on a shared machine does not skew a ratio.
  */
-function interleaved(fns: Record<string, () => void>, rounds = 9, sampleMs = 150): Record<string, number> {
+interface Interleaved {
+  rate: Record<string, number>;
+  /** Median over rounds of (rate / anchor's rate in the same round). */
+  ratio: Record<string, number>;
+}
+
+function summarize(rates: Record<string, number[]>): Interleaved {
+  const names = Object.keys(rates);
+  const anchor = rates[names[0]!]!;
+  return {
+    rate: Object.fromEntries(names.map((k) => [k, median(rates[k]!)])),
+    ratio: Object.fromEntries(names.map((k) => [k, median(rates[k]!.map((r, i) => r / anchor[i]!))])),
+  };
+}
+
+function interleaved(fns: Record<string, () => void>, rounds = 25, sampleMs = 60): Interleaved {
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
-  for (const fn of Object.values(fns)) opsPerSecond(fn, { samples: 1, sampleMs: 50 });
+  for (const fn of Object.values(fns)) opsPerSecond(fn, { samples: 1, sampleMs: 100 });
   for (let r = 0; r < rounds; r++) {
     for (const [k, fn] of Object.entries(fns)) rates[k]!.push(opsPerSecond(fn, { samples: 1, sampleMs }));
   }
-  return Object.fromEntries(Object.entries(rates).map(([k, xs]) => [k, median(xs)]));
+  return summarize(rates);
 }
 
-async function interleavedAsync(fns: Record<string, () => Promise<void>>, rounds = 5, sampleMs = 600): Promise<Record<string, number>> {
+async function interleavedAsync(fns: Record<string, () => Promise<void>>, rounds = 15, sampleMs = 250): Promise<Interleaved> {
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
   for (const fn of Object.values(fns)) await opsPerSecondAsync(fn, { samples: 1, sampleMs: 200 });
   for (let r = 0; r < rounds; r++) {
     for (const [k, fn] of Object.entries(fns)) rates[k]!.push(await opsPerSecondAsync(fn, { samples: 1, sampleMs }));
   }
-  return Object.fromEntries(Object.entries(rates).map(([k, xs]) => [k, median(xs)]));
+  return summarize(rates);
 }
+
 const results: Result[] = [];
 const record = (name: string, value: number, unit: string) => {
   results.push({ name, value, unit });
@@ -69,11 +85,11 @@ const memory = interleaved({
   },
   native: () => xxPair(nativeProvider, ids.native[0]!, ids.native[1]!),
   noble: () => xxPair(nobleProvider, ids.noble[0]!, ids.noble[1]!),
-}, 9, 200);
-const limit = memory['dh']! / 8;
-const xxNative = memory['native']!;
-const xxNoble = memory['noble']!;
-record('X25519 DH, bare node:crypto (KeyObjects made in advance)', memory['dh']!, 'ops/s');
+});
+const limit = memory.rate['dh']! / 8;
+const xxNative = memory.rate['native']!;
+const xxNoble = memory.rate['noble']!;
+record('X25519 DH, bare node:crypto (KeyObjects made in advance)', memory.rate['dh']!, 'ops/s');
 record('XX limit (DH ops/s / 8)', limit, 'pairs/s');
 record('XX handshake pairs, in memory, native', xxNative, 'pairs/s');
 record('XX handshake pairs, in memory, noble', xxNoble, 'pairs/s');
@@ -182,17 +198,17 @@ const certs = makeCertificates();
 const tlsBench = certs ? await tlsOverTcp(certs.files) : null;
 if (!certs) console.log('  openssl CLI not found: the node:tls anchor (and its target) cannot be measured');
 const tcp = await interleavedAsync({
+  ...(tlsBench ? { tls: tlsBench.run } : {}),
   native: noiseTcp.run,
   noble: nobleTcp.run,
-  ...(tlsBench ? { tls: tlsBench.run } : {}),
 });
 for (const s of [noiseTcp, nobleTcp, ...(tlsBench ? [tlsBench] : [])]) await s.stop();
 if (certs) rmSync(certs.dir, { recursive: true, force: true });
 if (noiseTcp.completed() === 0) throw new Error('no Noise handshake completed on the server side');
 if (tlsBench && tlsBench.completed() === 0) throw new Error('no TLS handshake was mutually authorized');
-const noiseTcpRate = tcp['native']!;
-const nobleTcpRate = tcp['noble']!;
-const tlsRate = tcp['tls'] ?? Number.NaN;
+const noiseTcpRate = tcp.rate['native']!;
+const nobleTcpRate = tcp.rate['noble']!;
+const tlsRate = tcp.rate['tls'] ?? Number.NaN;
 record('XX over loopback TCP (connect+handshake+close), native', noiseTcpRate, 'handshakes/s');
 record('XX over loopback TCP (connect+handshake+close), noble', nobleTcpRate, 'handshakes/s');
 if (tlsBench) record('node:tls TLS 1.3 mTLS over loopback TCP (connect+handshake+close)', tlsRate, 'handshakes/s');
@@ -230,29 +246,49 @@ for (const size of [64, 65_536]) {
     for (const frame of s.a.seal(payload)) for (const p of s.b.open(frame)) sink += p.length;
   };
   const m = interleaved({ bare: () => bareRoundTrip(payload), native: roundTrip(sessions.native), noble: roundTrip(sessions.noble) });
-  for (const [k, v] of Object.entries(m)) transport[`${k} ${label}`] = v;
-  record(`bare node:crypto chacha20-poly1305 encrypt+decrypt, ${label}`, m['bare']!, 'ops/s');
-  record(`session seal+open (framed), native, ${label}`, m['native']!, 'ops/s');
-  record(`session seal+open (framed), noble, ${label}`, m['noble']!, 'ops/s');
+  for (const k of ['native', 'noble']) transport[`${k} ${label}`] = m.ratio[k]!;
+  record(`bare node:crypto chacha20-poly1305 encrypt+decrypt, ${label}`, m.rate['bare']!, 'ops/s');
+  record(`session seal+open (framed), native, ${label}`, m.rate['native']!, 'ops/s');
+  record(`session seal+open (framed), noble, ${label}`, m.rate['noble']!, 'ops/s');
+}
+// Context for the 64 KiB figure: one full Noise message (65519 B plaintext) through a cipher
+// state pair, no chunking, framing or reassembly, against bare calls on the same size.
+{
+  const [i, r] = (() => {
+    const [s1, s2] = [generateIdentity(), generateIdentity()];
+    const hi = createHandshake({ protocolName: XX, initiator: true, staticKeyPair: s1 });
+    const hr = createHandshake({ protocolName: XX, initiator: false, staticKeyPair: s2 });
+    hr.readMessage(hi.writeMessage());
+    hi.readMessage(hr.writeMessage());
+    hr.readMessage(hi.writeMessage());
+    return [hi.split(), hr.split()];
+  })();
+  const full = new Uint8Array(65_519).fill(7);
+  const m = interleaved({ bare: () => bareRoundTrip(full), native: () => { sink += r.receive.decrypt(i.send.encrypt(full)).length; } });
+  record('cipher state encrypt+decrypt, one 65519 B message, native', m.rate['native']!, 'ops/s');
+  transport['cipher state 65519 B'] = m.ratio['native']!;
 }
 if (sink === 42) console.log('');
 
 // --- Ratios and targets -------------------------------------------------------------------------
+// Ratios are medians of per-round ratios (see interleaved), not ratios of the medians above.
+const tcpRatio = (k: string) => (tlsBench ? tcp.ratio[k]! : Number.NaN);
 const ratios: [string, number][] = [
-  ['XX in memory, native / X25519 limit', xxNative / limit],
-  ['XX in memory, noble / X25519 limit', xxNoble / limit],
+  ['XX in memory, native / X25519 limit', memory.ratio['native']! * 8],
+  ['XX in memory, noble / X25519 limit', memory.ratio['noble']! * 8],
   ['XX in memory, native / noble', xxNative / xxNoble],
-  ['XX loopback, native / node:tls mTLS', noiseTcpRate / tlsRate],
-  ['XX loopback, noble / node:tls mTLS', nobleTcpRate / tlsRate],
-  ['session 64 KiB, native / bare', transport['native 64 KiB']! / transport['bare 64 KiB']!],
-  ['session 64 KiB, noble / bare', transport['noble 64 KiB']! / transport['bare 64 KiB']!],
-  ['session 64 B, native / bare', transport['native 64 B']! / transport['bare 64 B']!],
-  ['session 64 B, noble / bare', transport['noble 64 B']! / transport['bare 64 B']!],
+  ['XX loopback, native / node:tls mTLS', tcpRatio('native')],
+  ['XX loopback, noble / node:tls mTLS', tcpRatio('noble')],
+  ['session 64 KiB, native / bare', transport['native 64 KiB']!],
+  ['session 64 KiB, noble / bare', transport['noble 64 KiB']!],
+  ['session 64 B, native / bare', transport['native 64 B']!],
+  ['session 64 B, noble / bare', transport['noble 64 B']!],
+  ['cipher state 65519 B message, native / bare', transport['cipher state 65519 B']!],
 ];
 for (const [name, value] of ratios) results.push({ name, value, unit: 'x' });
 
 writeResults('handshake', results, [
-  target('XX pairs/s in memory (native) / X25519 limit', xxNative / limit, '>=', 0.6),
-  target('XX over loopback TCP (native) / node:tls TLS 1.3 mTLS', noiseTcpRate / tlsRate, '>=', 4),
-  target('session encrypt+decrypt 64 KiB (native) / bare chacha20-poly1305', transport['native 64 KiB']! / transport['bare 64 KiB']!, '>=', 0.8),
+  target('XX pairs/s in memory (native) / X25519 limit', memory.ratio['native']! * 8, '>=', 0.6),
+  target('XX over loopback TCP (native) / node:tls TLS 1.3 mTLS', tcpRatio('native'), '>=', 4),
+  target('session encrypt+decrypt 64 KiB (native) / bare chacha20-poly1305', transport['native 64 KiB']!, '>=', 0.8),
 ]);

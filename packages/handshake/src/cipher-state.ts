@@ -83,6 +83,18 @@ export class NoiseCipherState implements CipherState {
     return out;
   }
 
+  /** A transport message as [ciphertext, tag] (no copy joins them), for large session chunks. */
+  encryptDetached(plaintext: Uint8Array): [Uint8Array, Uint8Array] {
+    if (plaintext.length > MAX_MESSAGE_BYTES - TAG_BYTES) {
+      throw new HandshakeError('BAD_MESSAGE_LENGTH', `plaintext of ${plaintext.length} bytes exceeds ${MAX_MESSAGE_BYTES - TAG_BYTES} (Noise's 65535-byte message limit)`);
+    }
+    if (this.#key === null) throw new HandshakeError('UNEXPECTED_MESSAGE', 'cipher state has no key');
+    if (this.#n >= MAX_NONCE) throw new HandshakeError('NONCE_EXHAUSTED', 'cipher state used every nonce; start a new session');
+    const { ciphertext, tag } = this.#aead.encryptDetached(this.#key, this.#nonceBytes(this.#n), EMPTY, plaintext);
+    this.#n++;
+    return [ciphertext, tag];
+  }
+
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this.#key === null) return ciphertext;
     if (this.#n >= MAX_NONCE) throw new HandshakeError('NONCE_EXHAUSTED', 'cipher state used every nonce; start a new session');

@@ -11,6 +11,8 @@ import type { TransportCiphers } from './handshake.ts';
  * copy of the payload to prepend one) is needed.
  */
 export const CHUNK_BYTES: number = MAX_MESSAGE_BYTES - TAG_BYTES;
+/** Chunks at least this large are sealed without joining ciphertext and tag (copying costs more). */
+const DETACH_FROM = 4096;
 /** Default: both directions rekey (Noise §11.3) every 2^16 messages. */
 export const DEFAULT_REKEY_INTERVAL = 65_536;
 /** Default largest reassembled payload: 16 MiB. */
@@ -26,7 +28,11 @@ export interface SessionOptions {
 }
 
 export interface Session {
-  /** Frames (each: 2-byte length + Noise message) carrying `payload`; write them in order. */
+  /**
+   * The bytes carrying `payload`, as arrays to write in order: their concatenation is one or more
+   * frames (2-byte length + Noise message). A small payload is one array; a large chunk is three
+   * (header, ciphertext, tag), so that it is never copied (use writev / cork, or write each).
+   */
   seal(payload: Uint8Array): Uint8Array[];
   /** Feeds stream bytes; returns every payload they complete, in order. */
   open(chunk: Uint8Array): Uint8Array[];
@@ -100,11 +106,17 @@ class NoiseSession implements Session {
       for (let at = 0; ; at += CHUNK_BYTES) {
         const chunk = payload.subarray(at, at + CHUNK_BYTES);
         if (this.#sent > 0 && this.#sent % this.#rekeyInterval === 0) this.#send.rekey();
-        const frame = this.#send.encryptFramed(chunk, EMPTY, FRAME_HEADER_BYTES);
-        const length = frame.length - FRAME_HEADER_BYTES;
-        frame[0] = length >>> 8;
-        frame[1] = length & 0xff;
-        frames.push(frame);
+        if (chunk.length < DETACH_FROM) {
+          const frame = this.#send.encryptFramed(chunk, EMPTY, FRAME_HEADER_BYTES);
+          frame[0] = (chunk.length + TAG_BYTES) >>> 8;
+          frame[1] = (chunk.length + TAG_BYTES) & 0xff;
+          frames.push(frame);
+        } else {
+          // Large chunk: header, ciphertext and tag as three arrays, so the payload is not copied.
+          const [ciphertext, tag] = this.#send.encryptDetached(chunk);
+          const length = chunk.length + TAG_BYTES;
+          frames.push(new Uint8Array([length >>> 8, length & 0xff]), ciphertext, tag);
+        }
         this.#sent++;
         if (chunk.length < CHUNK_BYTES) return frames;
       }

@@ -129,6 +129,19 @@ function nativeAead(name: CipherName, algorithm: string): AeadFunction {
       out.set(c.getAuthTag(), headroom + plaintext.length);
       return out;
     },
+    encryptDetached(key, nonce, ad, plaintext) {
+      const c = aeadCipher(algorithm, key, nonce);
+      if (ad.length) c.setAAD(ad);
+      let ciphertext = plaintext.length ? c.update(plaintext) : EMPTY;
+      const rest = c.final(); // empty for these stream-mode AEADs; kept for correctness
+      if (rest.length) {
+        const joined = new Uint8Array(ciphertext.length + rest.length);
+        joined.set(ciphertext);
+        joined.set(rest, ciphertext.length);
+        ciphertext = joined;
+      }
+      return { ciphertext: plain(ciphertext), tag: plain(c.getAuthTag()) };
+    },
     decrypt(key, nonce, ad, ciphertext) {
       if (ciphertext.length < 16) return null;
       const d = aeadDecipher(algorithm, key, nonce);

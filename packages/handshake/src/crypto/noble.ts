@@ -52,6 +52,10 @@ function nobleAead(
       make(key, nonce, ad).encrypt(plaintext, out.subarray(headroom));
       return out;
     },
+    encryptDetached(key, nonce, ad, plaintext) {
+      const sealed = make(key, nonce, ad).encrypt(plaintext);
+      return { ciphertext: sealed.subarray(0, plaintext.length), tag: sealed.subarray(plaintext.length) };
+    },
     decrypt(key, nonce, ad, ciphertext) {
       if (ciphertext.length < 16) return null;
       try {

@@ -37,6 +37,11 @@ export interface AeadFunction {
    * bytes (zero) before the ciphertext, so a caller can write a frame header there without a copy.
    */
   encrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, headroom?: number): Uint8Array;
+  /**
+   * encrypt() with the ciphertext and the tag returned apart, as the implementation produced them:
+   * a large payload can then go to the socket without being copied next to its tag.
+   */
+  encryptDetached(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array };
   /** The plaintext, or null when the tag does not verify. */
   decrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
 }
