@@ -1,5 +1,5 @@
 import { type Command, type Io, NODE_HELP, NODE_OPTIONS, configFrom, nodeFlags } from './command.ts';
-import type { CreateNode, ReadyInfo } from '../daemon.ts';
+import type { CreateNode, Daemon as DaemonType, ReadyInfo } from '../daemon.ts';
 import { DaemonError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
 import { daemonVersion } from '../version.ts';
@@ -27,28 +27,31 @@ export const runCommand: Command = {
     // Loaded here so that the other commands start without the daemon's weight (pino, prom-client).
     const [{ Daemon }, { createLogger }] = await Promise.all([import('../daemon.ts'), import('../log.ts')]);
     const log = createLogger(config.log);
-    const daemon = await Daemon.start({ config, createNode, log, reloadConfig: load, version: daemonVersion() });
-    printBanner(ctx.io, daemon.ready);
-    log.info({ ...daemon.ready }, 'ready');
-
-    let stopping = false;
+    // Handlers first: a signal that arrives while starting (or right after `ready`) must not hit
+    // the default action, which would kill the process without a graceful stop.
+    let daemon: DaemonType | null = null;
+    let stopRequested = false;
     const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
+      if (stopRequested) {
         log.warn({ signal }, 'second signal while stopping: exiting now');
         process.exit(EXIT.FAILURE);
       }
-      stopping = true;
+      stopRequested = true;
       log.info({ signal }, 'graceful stop');
-      void daemon.stop(EXIT.OK);
+      if (daemon) void daemon.stop(EXIT.OK);
     };
     const reload = (): void => {
       log.info({ signal: 'SIGHUP' }, 'reloading');
-      void daemon.reload();
+      if (daemon) void daemon.reload();
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     process.on('SIGHUP', reload);
     try {
+      daemon = await Daemon.start({ config, createNode, log, reloadConfig: load, version: daemonVersion() });
+      printBanner(ctx.io, daemon.ready);
+      log.info({ ...daemon.ready }, 'ready');
+      if (stopRequested) void daemon.stop(EXIT.OK);
       return await daemon.done;
     } finally {
       process.off('SIGTERM', stop);
