@@ -103,7 +103,7 @@ export async function tarballProblems(root, { tools = root, log = console.log, k
         ...(closure.length > 0 && { overrides: Object.fromEntries(closure.map((n) => [n, spec(n)])) }),
       };
       writeFileSync(join(dir, 'package.json'), `${JSON.stringify(project, null, 2)}\n`);
-      projects.push({ m, dir, closure, size: tarballs.get(m.name).size, ok: true, notes: [] });
+      projects.push({ m, dir, closure, size: tarballs.get(m.name).size, ok: true });
     }
 
     const fail = (p, why) => {
