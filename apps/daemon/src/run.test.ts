@@ -96,15 +96,27 @@ describe('distkitd run (real kernel, separate processes)', () => {
       const g = nodes.find((n) => n.name === 'gamma');
       return g?.connected === true && g.incarnation === gammaInc + 1;
     });
-    for (const d of [alpha, beta, gamma]) expect(await d.stop()).toBe(0);
+
+    // SIGHUP reloads without dropping good links.
+    const before = events.filter((e) => e.type === 'nodedown').length;
+    alpha.process.kill('SIGHUP');
+    await alpha.waitForLog((l) => l.msg === 'reloaded');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.filter((e) => e.type === 'nodedown')).toHaveLength(before);
+
+    // SIGTERM: a graceful stop; the peers see the link closed with reason `shutdown`.
+    expect(await gamma.stop()).toBe(0);
+    await until(async () => events.some((e) => e.type === 'nodedown' && (e.data as { node: string }).node === 'gamma' && (e.data as { reason: string }).reason === 'shutdown'));
+    for (const d of [alpha, beta]) expect(await d.stop()).toBe(0);
     await sse;
   });
 });
 
 async function until(cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
+  const where = new Error('timed out waiting').stack?.split('\n')[2]?.trim() ?? '';
   while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out');
+    if (Date.now() > end) throw new Error(`timed out waiting (${where})`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
