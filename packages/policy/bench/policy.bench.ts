@@ -173,6 +173,19 @@ function bytesPerPeer(n: number): number {
   return (after - before - modesOnly) / n;
 }
 const perPeer = median([bytesPerPeer(PEERS * 10), bytesPerPeer(PEERS * 10), bytesPerPeer(PEERS * 10)]);
+// Anchor for the memory figure: the name strings themselves, which the kernel holds anyway.
+function bytesPerName(n: number): number {
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const ns = Array.from({ length: n }, (_, i) => `mem-${i}@host-${i % 97}`);
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  sink += ns.length;
+  return (after - before) / n;
+}
+const perName = median([bytesPerName(PEERS * 10), bytesPerName(PEERS * 10), bytesPerName(PEERS * 10)]);
 if (sink === 42) console.log('');
 
 console.log('event mix:', Object.entries(mix).map(([k, v]) => `${k} ${((100 * v) / events.length).toFixed(1)}%`).join(', '));
@@ -183,6 +196,7 @@ writeResults(
     { name: 'Map lookup + switch per event (anchor)', value: anchor, unit: 'events/s' },
     { name: 'engine / anchor', value: ours / anchor, unit: 'ratio' },
     { name: 'state per peer (100k peers, names excluded)', value: perPeer, unit: 'bytes' },
+    { name: 'a node name string + array slot (anchor)', value: perName, unit: 'bytes' },
   ],
   [target('events/s, 10k peers, mixed stream', ours, '>=', 1_000_000), target('bytes of state per peer', perPeer, '<=', 512)],
 );
