@@ -46,6 +46,8 @@ describe('verdicts', () => {
     }
     expect(probes.map((p) => p.to).sort()).toEqual(['c', 'd']);
     expect(probes.every((p) => p.target === 'b')).toBe(true);
+    // The request carries the last heartbeat we had from b, for the helpers to compare.
+    expect(probes[0]).toMatchObject({ incarnation: 1, seq: d.status('b', 22_000)!.heartbeat!.seq });
     expect(d.verdict('b')).toBe('up');
     for (const p of probes) d.probeAnswer(p.to, { type: 'probe-answer', id: p.id, target: 'b', alive: false }, 22_600);
     expect(d.verdict('b')).toBe('down');
@@ -172,11 +174,16 @@ describe('heartbeat targets and probes', () => {
     expect(seen.size).toBe(5);
   });
 
-  it('answers "alive" only for a peer it hears and does not suspect', () => {
+  it('answers "alive" only for a peer it heard newer than the asker and does not suspect', () => {
     const { d } = running();
-    expect(d.probeRequest('c', { type: 'probe', id: 7, target: 'b' }, 20_100)).toEqual({ type: 'probe-answer', id: 7, target: 'b', alive: true });
-    expect(d.probeRequest('c', { type: 'probe', id: 8, target: 'zz' }, 20_100).alive).toBe(false);
-    expect(d.probeRequest('c', { type: 'probe', id: 9, target: 'b' }, 25_000).alive).toBe(false);
+    const last = d.status('b', 20_100)!.heartbeat!;
+    const ask = (id: number, target: string, at: number, seq = last.seq - 1) => d.probeRequest('c', { type: 'probe', id, target, incarnation: 1, seq }, at);
+    expect(ask(7, 'b', 20_100)).toEqual({ type: 'probe-answer', id: 7, target: 'b', alive: true });
+    // Nothing newer than what the asker has: no evidence to give.
+    expect(ask(8, 'b', 20_100, last.seq).alive).toBe(false);
+    expect(ask(9, 'zz', 20_100).alive).toBe(false);
+    // Heard newer, but so long ago that we suspect it too.
+    expect(ask(10, 'b', 25_000).alive).toBe(false);
   });
 });
 

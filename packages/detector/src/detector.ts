@@ -28,16 +28,22 @@ export interface HeartbeatInput {
 }
 
 /**
- * "Do you still hear `target`?": sent by the kernel to another node over the authenticated
- * datagram channel. `id` is this detector's round number; the answer must echo it.
+ * "Do you still hear `target`? The last I heard from it was (incarnation, seq)": sent by the kernel
+ * to another node over the authenticated datagram channel. `id` is this detector's round number;
+ * the answer must echo it. (-1, -1): the asker never heard it.
  */
 export interface ProbeRequest {
   readonly type: 'probe';
   readonly id: number;
   readonly target: PeerKey;
+  readonly incarnation: number;
+  readonly seq: number;
 }
 
-/** The answer: `alive` when the answering node hears `target` and does not suspect it itself. */
+/**
+ * The answer: `alive` when the answering node has heard `target` send something newer than the
+ * asker's (incarnation, seq), recently enough that it does not suspect it itself.
+ */
 export interface ProbeAnswer {
   readonly type: 'probe-answer';
   readonly id: number;
@@ -449,7 +455,7 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
     p.confirmed = 0;
     p.refuted = 0;
     for (const to of chosen) {
-      probesOut.push({ to, request: { type: 'probe', id: p.round, target: p.name } });
+      probesOut.push({ to, request: { type: 'probe', id: p.round, target: p.name, incarnation: p.hbIncarnation, seq: p.hbSeq } });
       counters.probesSent++;
     }
   }
@@ -463,12 +469,20 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
 
   function probeRequest(from: PeerKey, request: ProbeRequest, at: number): ProbeAnswer {
     checkTime(at, 'at');
-    if (request === null || typeof request !== 'object' || typeof request.target !== 'string' || typeof request.id !== 'number') {
-      throw new DetectorError('INVALID_INPUT', 'request', 'request must be a ProbeRequest { type, id, target }');
+    if (
+      request === null || typeof request !== 'object' || typeof request.target !== 'string' || typeof request.id !== 'number' ||
+      typeof request.incarnation !== 'number' || typeof request.seq !== 'number'
+    ) {
+      throw new DetectorError('INVALID_INPUT', 'request', 'request must be a ProbeRequest { type, id, target, incarnation, seq }');
     }
     counters.probesAnswered++;
     const p = peers.get(request.target);
-    const alive = p !== undefined && request.target !== from && hears(p, at);
+    // Evidence of life must be newer than what the asker already has: if we only hold the same last
+    // heartbeat, we know nothing it does not, and a crashed peer is confirmed at the asker's own
+    // deadline rather than at the slowest helper's. Sequence numbers come from one counter per
+    // sender, so they compare across receivers.
+    const newer = p !== undefined && (p.hbIncarnation > request.incarnation || (p.hbIncarnation === request.incarnation && p.hbSeq > request.seq));
+    const alive = newer && request.target !== from && hears(p, at);
     return { type: 'probe-answer', id: request.id, target: request.target, alive };
   }
 

@@ -88,13 +88,17 @@ export async function createCluster(options: ClusterOptions): Promise<SimCluster
     });
   }
 
-  function encodeProbe(kind: 0 | 1, id: number, target: number, alive: boolean): Uint8Array {
-    const b = new Uint8Array(9);
+  /** [0xc1, kind, alive, id u32, target u16, incarnation i32, seq f64]: the fields a kernel message must carry. */
+  function encodeProbe(kind: 0 | 1, id: number, target: number, alive: boolean, incarnation = -1, seq = -1): Uint8Array {
+    const b = new Uint8Array(21);
+    const dv = new DataView(b.buffer);
     b[0] = PROBE;
     b[1] = kind;
     b[2] = alive ? 1 : 0;
-    new DataView(b.buffer).setUint32(3, id >>> 0);
-    new DataView(b.buffer).setUint16(7, target);
+    dv.setUint32(3, id >>> 0);
+    dv.setUint16(7, target);
+    dv.setInt32(9, incarnation);
+    dv.setFloat64(13, seq);
     return b;
   }
 
@@ -109,7 +113,8 @@ export async function createCluster(options: ClusterOptions): Promise<SimCluster
       for (const t of out.targets) n.socket.send(bytes, addresses[index.get(t)!]!);
     }
     for (const p of out.probes) {
-      n.socket?.send(encodeProbe(0, p.request.id, index.get(p.request.target)!, false), addresses[index.get(p.to)!]!);
+      const r = p.request;
+      n.socket?.send(encodeProbe(0, r.id, index.get(r.target)!, false, r.incarnation, r.seq), addresses[index.get(p.to)!]!);
     }
     arm(n);
   }
@@ -123,7 +128,7 @@ export async function createCluster(options: ClusterOptions): Promise<SimCluster
       const id = dv.getUint32(3);
       const target = names[dv.getUint16(7)]!;
       if (bytes[1] === 0) {
-        const req: ProbeRequest = { type: 'probe', id, target };
+        const req: ProbeRequest = { type: 'probe', id, target, incarnation: dv.getInt32(9), seq: dv.getFloat64(13) };
         const ans = n.detector.probeRequest(from.host, req, now);
         n.socket?.send(encodeProbe(1, ans.id, dv.getUint16(7), ans.alive), from);
       } else {

@@ -151,6 +151,8 @@ export interface FalseAlarmOptions {
   /** Silence (ms) after which the plain per-pair rule would declare a peer down (the anchor). */
   readonly plainSilence: number;
   readonly detector?: DetectorConfig;
+  /** Called after every simulated hour. */
+  readonly progress?: (simulatedMs: number) => void;
 }
 
 export interface FalseAlarmResult {
@@ -188,7 +190,11 @@ export async function falseAlarms(o: FalseAlarmOptions): Promise<FalseAlarmResul
       last[k] = at;
     },
   });
-  network.runSync(o.duration);
+  for (let t = Math.min(o.duration, 3_600_000); ; t = Math.min(o.duration, t + 3_600_000)) {
+    network.runSync(t);
+    o.progress?.(t);
+    if (t >= o.duration) break;
+  }
   // Pairs silent at the very end count too.
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j && o.duration - last[i * n + j]! > o.plainSilence) plain++;
   let probes = 0;
