@@ -151,6 +151,11 @@ export interface NodeOptions {
   readonly strategy?: 'keep-majority' | 'keep-oldest' | 'static-quorum' | 'keep-referee' | 'down-all' | 'manual';
   readonly referee?: string;
   readonly quorum?: number;
+  /**
+   * Inbound handshakes accepted per second from one IP address (bursts of twice that pass).
+   * Beyond it, connections are closed before any crypto. Default 20.
+   */
+  readonly handshakesPerSecondPerAddress?: number;
   /** Fine-tuning of the partition detector (phi threshold, probes, stableAfter, fanout...). */
   readonly detector?: DetectorConfig;
   /** Wall-clock start time of this node (ms); default transport.wallTime() at start. */

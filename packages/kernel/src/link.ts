@@ -20,6 +20,9 @@ export const LINK_PATTERNS: { readonly XX: 1; readonly XXpsk3: 2; readonly IK: 3
 } as const;
 export type LinkPattern = keyof typeof LINK_PATTERNS;
 
+/** A batch is flushed at once when it reaches this size (else at the end of the current turn). */
+const BATCH_BYTES = 256 * 1024;
+
 const SECRET_ID_BYTES = 4;
 const SECRET_ID_LABEL = new TextEncoder().encode('distkit/1 cluster secret id');
 
@@ -275,7 +278,23 @@ export class Link {
     });
   }
 
-  #onPayload(bytes: Uint8Array): void {
+  /** A session payload is a batch: frames, each behind a 4-byte big-endian length. */
+  #onPayload(batch: Uint8Array): void {
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+    let at = 0;
+    while (at < batch.length) {
+      if (this.state === 'closed') return;
+      const length = at + 4 <= batch.length ? view.getUint32(at) : -1;
+      if (length < 0 || at + 4 + length > batch.length) {
+        this.close('protocol_error', 'truncated frame in a batch');
+        return;
+      }
+      this.#onFrameBytes(batch.subarray(at + 4, at + 4 + length));
+      at += 4 + length;
+    }
+  }
+
+  #onFrameBytes(bytes: Uint8Array): void {
     let frame: Frame;
     try {
       frame = decodeFrame(bytes, this.ctx.frameLimits);
@@ -301,9 +320,39 @@ export class Link {
     this.#sendFrame(frame);
   }
 
+  // Frames sent in one turn of the event loop travel as one batch: one encryption pass and one
+  // write for many small messages (as TLS coalesces records), flushed in a microtask.
+  #outbox: Uint8Array[] = [];
+  #outboxBytes = 0;
+  #flushQueued = false;
+
   #sendFrame(frame: Frame): void {
     const bytes = encodeFrame({ ...frame, counter: this.#counter++ } as Frame, this.ctx.frameLimits);
-    for (const framed of this.#session!.seal(bytes)) this.stream.write(framed);
+    this.#outbox.push(bytes);
+    this.#outboxBytes += 4 + bytes.length;
+    if (this.#outboxBytes >= BATCH_BYTES) this.#flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      const t = this.ctx.transport;
+      if (t.defer) t.defer(() => this.#flush());
+      else t.setTimer(0, () => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#outbox.length === 0 || this.#state === 'closed' || !this.#session) return;
+    const batch = new Uint8Array(this.#outboxBytes);
+    const view = new DataView(batch.buffer);
+    let at = 0;
+    for (const frame of this.#outbox) {
+      view.setUint32(at, frame.length);
+      batch.set(frame, at + 4);
+      at += 4 + frame.length;
+    }
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    for (const framed of this.#session.seal(batch)) this.stream.write(framed);
     this.#lastSent = this.ctx.transport.now();
   }
 
@@ -317,6 +366,7 @@ export class Link {
     if (wasUp && notify) {
       try {
         this.sendFrame({ kind: 'control', counter: 0, op: 'disconnect', reason });
+        this.#flush();
       } catch {
         // the peer will see the stream close instead
       }

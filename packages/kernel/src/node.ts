@@ -512,8 +512,10 @@ class KernelNode implements DistkitNode {
   #handleDetector(out: TickOutput): void {
     for (const target of out.targets) this.#sendHeartbeat(target);
     for (const probe of out.probes) {
+      const r = probe.request;
       this.#sendDatagram(probe.to, encodeProbe({
-        kind: 'request', cluster: this.#o.cluster, from: this.publicKey, id: probe.request.id, target: probe.request.target,
+        kind: 'request', cluster: this.#o.cluster, from: this.publicKey, id: r.id, target: r.target,
+        last: r.incarnation >= 0 && r.seq >= 0 ? { incarnation: r.incarnation, seq: r.seq } : null,
       }));
     }
     for (const e of out.events) this.#onDetectorEvent(e);
@@ -598,7 +600,8 @@ class KernelNode implements DistkitNode {
         if (probe.cluster !== this.#o.cluster) return this.#drop('foreign_cluster');
         if (!equal(probe.from, p.key)) return this.#drop('unauthenticated');
         if (probe.kind === 'request') {
-          const answer = this.#detector.probeRequest(p.name, { type: 'probe', id: probe.id, target: probe.target }, now);
+          const last = probe.last ?? { incarnation: -1, seq: -1 };
+          const answer = this.#detector.probeRequest(p.name, { type: 'probe', id: probe.id, target: probe.target, ...last }, now);
           this.#sendDatagram(p.name, encodeProbe({
             kind: 'answer', cluster: this.#o.cluster, from: this.publicKey, id: answer.id, target: answer.target, alive: answer.alive,
           }));

@@ -120,6 +120,6 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     referee: o.referee ?? null,
     quorum: o.quorum ?? null,
     maxMessageBytes: DEFAULTS.maxMessageBytes,
-    handshakesPerSecondPerAddress: DEFAULTS.handshakesPerSecondPerAddress,
+    handshakesPerSecondPerAddress: positive(o.handshakesPerSecondPerAddress, 'handshakesPerSecondPerAddress', DEFAULTS.handshakesPerSecondPerAddress),
   };
 }

@@ -55,6 +55,12 @@ export interface Clock {
   wallTime(): number;
   /** Calls `fn` once after `delayMs` (>= 0). */
   setTimer(delayMs: number, fn: () => void): TimerHandle;
+  /**
+   * Optional: calls `fn` once the current task is done, before any I/O or timer (a microtask on a
+   * real runtime). Used to batch frames. Without it the kernel uses `setTimer(0, fn)`, which is the
+   * same instant in a simulator.
+   */
+  defer?(fn: () => void): void;
 }
 
 export interface Transport extends Clock {

@@ -76,6 +76,9 @@ export function seeded(label: string, numRuns: number): { seed: number; numRuns:
 }
 
 export const probeArb: fc.Arbitrary<Probe> = fc.oneof(
-  fc.record({ kind: fc.constant('request' as const), cluster: fc.string({ minLength: 1, maxLength: 21 }), from: bytes(32), id: uint, target: name }),
+  fc.record({
+    kind: fc.constant('request' as const), cluster: fc.string({ minLength: 1, maxLength: 21 }), from: bytes(32), id: uint, target: name,
+    last: fc.option(fc.record({ incarnation: uint, seq: uint }), { nil: null }),
+  }),
   fc.record({ kind: fc.constant('answer' as const), cluster: fc.string({ minLength: 1, maxLength: 21 }), from: bytes(32), id: uint, target: name, alive: fc.boolean() }),
 );
