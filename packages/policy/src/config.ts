@@ -14,9 +14,9 @@ export interface SelfConfig {
   /** This node's name, as peers know it. */
   readonly name: string;
   /** This node's id (public key); used only to break simultaneous connects. */
-  readonly id?: NodeKey;
+  readonly id?: NodeKey | undefined;
   /** A hidden node does not take part in the mesh (`learned` is ignored). */
-  readonly hidden?: boolean;
+  readonly hidden?: boolean | undefined;
 }
 
 /** Exponential backoff with full jitter for redials under `always`. All delays in milliseconds. */
@@ -45,21 +45,21 @@ export interface Limits {
 export interface PolicyConfig {
   readonly self: SelfConfig;
   /** Default mode for every peer. Default `always`, as in Erlang. */
-  readonly mode?: Mode;
+  readonly mode?: Mode | undefined;
   /** Per-peer overrides of `mode`. */
-  readonly modes?: Readonly<Record<string, Mode>>;
+  readonly modes?: Readonly<Record<string, Mode>> | undefined;
   /** Peers dialled at `start` (under `always` and `once`). */
-  readonly peers?: readonly string[];
+  readonly peers?: readonly string[] | undefined;
   /** Only these nodes may link (either direction). Absent or null: every node; `[]`: none. */
-  readonly allow?: readonly string[] | null;
+  readonly allow?: readonly string[] | null | undefined;
   /** These nodes may never link. Must not overlap `allow`. */
-  readonly deny?: readonly string[];
+  readonly deny?: readonly string[] | undefined;
   /** Nodes known to be hidden: never learned transitively, never reached through the mesh. */
-  readonly hidden?: readonly string[];
+  readonly hidden?: readonly string[] | undefined;
   /** Erlang's `connect_all`: a node learned from a peer is auto-connected, subject to its mode. */
-  readonly mesh?: boolean;
-  readonly backoff?: Partial<BackoffConfig>;
-  readonly limits?: Partial<Limits>;
+  readonly mesh?: boolean | undefined;
+  readonly backoff?: Partial<BackoffConfig> | undefined;
+  readonly limits?: Partial<Limits> | undefined;
 }
 
 /** What `configure` may change: everything but `self`. Lists given replace the old ones. */

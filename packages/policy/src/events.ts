@@ -21,7 +21,7 @@ export type PolicyEvent =
    */
   | { readonly type: 'connectRequested'; readonly node: string; readonly kind: 'explicit' | 'auto'; readonly message?: unknown }
   /** Optional: the kernel started the dial it was told to, with this connection handle. */
-  | { readonly type: 'dialStarted'; readonly node: string; readonly connection?: ConnectionId }
+  | { readonly type: 'dialStarted'; readonly node: string; readonly connection?: ConnectionId | undefined }
   /** The dial to `node` failed (refused, unreachable, handshake failed) before a link was up. */
   | { readonly type: 'dialFailed'; readonly node: string; readonly reason: string }
   /** A link is up (handshake done). `incarnation` and `id` come from the peer's hello. */
@@ -31,8 +31,8 @@ export type PolicyEvent =
       readonly connection: ConnectionId;
       readonly direction: Direction;
       readonly incarnation: number;
-      readonly id?: NodeKey;
-      readonly hidden?: boolean;
+      readonly id?: NodeKey | undefined;
+      readonly hidden?: boolean | undefined;
     }
   /** A link (or an accepted inbound that was not up yet) went away, for `reason`. */
   | { readonly type: 'disconnected'; readonly node: string; readonly connection: ConnectionId; readonly reason: string }
@@ -44,18 +44,18 @@ export type PolicyEvent =
   | {
       readonly type: 'inboundAttempt';
       readonly connection: ConnectionId;
-      readonly node?: string;
-      readonly address?: string;
-      readonly incarnation?: number;
-      readonly id?: NodeKey;
-      readonly hidden?: boolean;
+      readonly node?: string | undefined;
+      readonly address?: string | undefined;
+      readonly incarnation?: number | undefined;
+      readonly id?: NodeKey | undefined;
+      readonly hidden?: boolean | undefined;
     }
   /** An inbound stream accepted without a name failed before the handshake named the peer. */
   | { readonly type: 'inboundFailed'; readonly connection: ConnectionId; readonly reason: string }
   /** A heartbeat from `node` arrived (the UDP "I am here"), with the sender's incarnation. */
   | { readonly type: 'heard'; readonly node: string; readonly incarnation: number }
   /** Peer `via` told us of `node` (Erlang's global node lists): a mesh candidate. */
-  | { readonly type: 'learned'; readonly node: string; readonly via: string; readonly hidden?: boolean }
+  | { readonly type: 'learned'; readonly node: string; readonly via: string; readonly hidden?: boolean | undefined }
   /** Time passed: due redials start. Call at `policy.nextWakeup()`. */
   | { readonly type: 'tick' };
 
