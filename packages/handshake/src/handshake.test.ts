@@ -75,6 +75,29 @@ describe('handshake engine', () => {
   });
 });
 
+describe('handshake fuzz', () => {
+  it('random messages at any step only ever produce a HandshakeError', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('XX', 'XXpsk3', 'IK', 'IKpsk2'), fc.nat(2), fc.uint8Array({ maxLength: 200 }), (pattern, step, junk) => {
+        const p = pair(`Noise_${pattern}_25519_ChaChaPoly_SHA256`, nativeProvider);
+        let i = 0;
+        try {
+          for (; i < step && !p.init.isComplete; i++) {
+            const [w, r] = p.init.nextAction === 'write' ? [p.init, p.resp] : [p.resp, p.init];
+            r.readMessage(w.writeMessage());
+          }
+          if (p.init.isComplete) return;
+          const reader = p.init.nextAction === 'read' ? p.init : p.resp;
+          reader.readMessage(junk);
+        } catch (err) {
+          expect(isHandshakeError(err)).toBe(true);
+        }
+      }),
+      seeded('handshake fuzz', 300),
+    );
+  });
+});
+
 describe('handshake failures', () => {
   it('a different prologue (another cluster) fails with DECRYPT_FAILED', () => {
     const p = pair(XX, nativeProvider, { resp: { prologue: text('distkit/1\0other') } });

@@ -149,6 +149,20 @@ describe('session', () => {
     expect(thrown(() => b.seal(new Uint8Array(100_001))).code).toBe('FRAME_TOO_LARGE');
   });
 
+  it('random bytes from a peer only ever produce a HandshakeError (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 8 }), (chunks) => {
+        const s = sessions().b;
+        try {
+          for (const c of chunks) expect(s.open(c)).toEqual([]);
+        } catch (err) {
+          expect((err as { name?: string }).name).toBe('HandshakeError');
+        }
+      }),
+      seeded('session fuzz', 200),
+    );
+  });
+
   it('sessions only accept cipher states from split()', () => {
     expect(thrown(() => createSession({ send: {} as never, receive: {} as never })).code).toBe('INVALID_CONFIG');
   });
