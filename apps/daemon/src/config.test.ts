@@ -201,3 +201,13 @@ describe('line scans', () => {
     expect(jsonKeyLine('{\n"log": {\n "level": 1\n},\n"level": 2}', ['log', 'level'])).toBe(3);
   });
 });
+
+describe('the shipped example', () => {
+  it('contrib/distkitd.toml is a valid config', async () => {
+    const file = new URL('../contrib/distkitd.toml', import.meta.url).pathname;
+    const c = await loadConfig(sources({ file }));
+    expect(c.name).toBe('db-1');
+    expect(c.control.listen).toEqual({ kind: 'unix', path: '/run/distkit/control.sock' });
+    expect(c.dns?.srv).toEqual(['_distkit._tcp.db.prod.svc.cluster.local']);
+  });
+});
