@@ -372,8 +372,11 @@ class Engine implements Policy {
       if (p.phase !== 'queued') continue;
       const refusal = p.dialReason === 'explicit' ? p.deny : this.autoRefusal(p);
       if (refusal !== null) {
+        // Things changed while it queued (a bar, a mode, the lists): say so, since a kernel may be
+        // holding messages on the `wait` it got.
         p.wanted = false;
         this.setPhase(p, 'idle');
+        out.push({ type: 'refuse', node: p.name, connection: null, reason: refusal });
         continue;
       }
       if (!this.linkRoomLeft()) {

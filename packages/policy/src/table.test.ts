@@ -357,6 +357,17 @@ describe('limits', () => {
     expect(p.stats().dialsInFlight).toBe(2);
   });
 
+  it('a queued auto dial whose node turned never is refused when its turn comes', () => {
+    const p = policy({ limits: { maxDialsInFlight: 1 } });
+    p.handle({ type: 'connectRequested', node: 'b', kind: 'auto' }, 0);
+    expect(kinds(p.handle({ type: 'connectRequested', node: 'c', kind: 'auto' }, 0))).toEqual(['wait:queued']);
+    p.handle({ type: 'configure', config: { modes: { c: 'never' } } }, 1);
+    expect(p.handle({ type: 'dialFailed', node: 'b', reason: 'x' }, 2).filter((d) => d.node === 'c')).toEqual([
+      { type: 'refuse', node: 'c', connection: null, reason: 'never' },
+    ]);
+    expect(p.state('c')?.phase).toBe('idle');
+  });
+
   it('maxPendingInbound: unnamed inbound streams beyond the limit are refused', () => {
     const p = policy({ limits: { maxPendingInbound: 2 } });
     const d = [1, 2, 3].flatMap((c) => p.handle({ type: 'inboundAttempt', connection: c, address: '10.0.0.9:4000' }, 0));
