@@ -22,6 +22,8 @@ export interface Relay {
   setTarget(name: string, tcp: Address, udp: Address): void;
   /** Cuts all traffic between the two groups: open TCP connections are destroyed, datagrams dropped. */
   cut(groupA: string[], groupB: string[]): void;
+  /** Like a cable pulled without a reset: connections stay open but carry nothing, datagrams dropped. */
+  stall(groupA: string[], groupB: string[]): void;
   heal(): void;
   close(): Promise<void>;
   readonly dropped: number;
@@ -55,8 +57,9 @@ export async function createRelay(names: string[]): Promise<Relay> {
         };
         client.on('error', end).on('close', end);
         upstream.on('error', end).on('close', end);
-        client.pipe(upstream);
-        upstream.pipe(client);
+        // Forward byte by byte decision: a stalled pair loses what it sends, the sockets stay open.
+        client.on('data', (d) => { if (!isCut(from, to)) upstream.write(d); });
+        upstream.on('data', (d) => { if (!isCut(from, to)) client.write(d); });
       });
       const udp = createSocket('udp4');
       await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', () => r()));
@@ -100,6 +103,9 @@ export async function createRelay(names: string[]): Promise<Relay> {
           open.delete(p);
         }
       }
+    },
+    stall(groupA, groupB) {
+      blocked = [new Set(groupA), new Set(groupB)];
     },
     heal() {
       blocked = null;
