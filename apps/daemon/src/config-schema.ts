@@ -99,6 +99,19 @@ const CONFIG_SCHEMA = v.strictObject({
   referee: v.optional(nodeName),
   quorum: v.optional(v.pipe(v.number((i) => `must be a positive integer (got ${i.received})`), v.integer('must be a positive integer'), v.minValue(1, 'must be a positive integer'))),
   cluster_secret_file: v.optional(text('a file path')),
+  detector: v.optional(
+    v.strictObject({
+      threshold: v.optional(v.pipe(v.number((i) => `must be a number (got ${i.received})`), v.minValue(0.5, 'must be at least 0.5'))),
+      max_silence: v.optional(duration),
+      acceptable_pause: v.optional(v.union([v.literal(0), duration], DURATION_MESSAGE)),
+      stable_after: v.optional(duration),
+      probes: v.optional(v.pipe(v.number((i) => `must be an integer >= 0 (got ${i.received})`), v.integer('must be an integer >= 0'), v.minValue(0, 'must be an integer >= 0'))),
+      fanout: v.optional(
+        v.union([v.literal('all'), v.pipe(v.number(), v.integer(), v.minValue(1))], (i) => `must be "all" or a positive integer (got ${i.received})`),
+      ),
+    }),
+    {},
+  ),
   peers: v.optional(v.array(peer, (issue) => `must be a list of peer tables ([[peers]]) (got ${issue.received})`), []),
   trust: v.optional(
     v.strictObject({
@@ -191,6 +204,15 @@ export interface FileConfig {
   readonly referee: string | null;
   readonly quorum: number | null;
   readonly clusterSecretFile: string | null;
+  /** Partition detector tuning, passed to the kernel as NodeOptions.detector (absent keys: its defaults). */
+  readonly detector: {
+    readonly threshold?: number;
+    readonly maxSilence?: number;
+    readonly acceptablePause?: number;
+    readonly stableAfter?: number;
+    readonly probes?: number;
+    readonly fanout?: 'all' | number;
+  };
   readonly peers: readonly PeerSpec[];
   readonly trust: { readonly mode: 'tofu' | 'strict'; readonly allow: readonly string[]; readonly deny: readonly string[] };
   readonly dns: {
@@ -325,6 +347,14 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
     referee: raw.referee ?? null,
     quorum: raw.quorum ?? null,
     clusterSecretFile: raw.cluster_secret_file ?? null,
+    detector: {
+      ...(raw.detector.threshold !== undefined ? { threshold: raw.detector.threshold } : {}),
+      ...(raw.detector.max_silence !== undefined ? { maxSilence: parseDuration(raw.detector.max_silence) } : {}),
+      ...(raw.detector.acceptable_pause !== undefined ? { acceptablePause: parseDuration(raw.detector.acceptable_pause) } : {}),
+      ...(raw.detector.stable_after !== undefined ? { stableAfter: parseDuration(raw.detector.stable_after) } : {}),
+      ...(raw.detector.probes !== undefined ? { probes: raw.detector.probes } : {}),
+      ...(raw.detector.fanout !== undefined ? { fanout: raw.detector.fanout } : {}),
+    },
     peers: raw.peers.map((p) => ({
       name: p.name,
       address: parseHostPort(p.address),

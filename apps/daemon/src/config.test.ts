@@ -202,6 +202,19 @@ describe('line scans', () => {
   });
 });
 
+describe('detector tuning', () => {
+  it('[detector] keys and DISTKIT_DETECTOR_* reach the resolved config in milliseconds', async () => {
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, '[detector]\nstable_after = "2s"\nfanout = 3\nthreshold = 10\n');
+    const c = await loadConfig(sources({ file, env: { DISTKIT_DETECTOR_MAX_SILENCE: '1500', DISTKIT_DETECTOR_THRESHOLD: '9.5' } }));
+    expect(c.detector).toEqual({ stableAfter: 2000, fanout: 3, threshold: 9.5, maxSilence: 1500 });
+    expect((await loadConfig(sources())).detector).toEqual({});
+    const e = await failure(loadConfig(sources({ env: { DISTKIT_DETECTOR_FANOUT: 'some' } })));
+    expect(e.message).toContain('detector.fanout: must be "all" or a positive integer (got "some")');
+  });
+});
+
 describe('the shipped example', () => {
   it('contrib/distkitd.toml is a valid config', async () => {
     const file = new URL('../contrib/distkitd.toml', import.meta.url).pathname;

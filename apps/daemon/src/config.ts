@@ -10,7 +10,7 @@ import { type FileConfig, type SchemaIssue, validateConfig } from './config-sche
 import { DaemonError } from './errors.ts';
 
 /** Where a config value can come from, for the environment and flag layers. */
-type ValueKind = 'string' | 'int' | 'bool' | 'duration' | 'list' | 'peers';
+type ValueKind = 'string' | 'number' | 'bool' | 'duration' | 'list' | 'peers';
 
 interface Override {
   readonly path: readonly string[];
@@ -35,15 +35,21 @@ export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_SETUP_TIME: { path: ['setup_time'], kind: 'duration' },
   DISTKIT_STRATEGY: { path: ['strategy'], kind: 'string' },
   DISTKIT_REFEREE: { path: ['referee'], kind: 'string' },
-  DISTKIT_QUORUM: { path: ['quorum'], kind: 'int' },
+  DISTKIT_QUORUM: { path: ['quorum'], kind: 'number' },
   DISTKIT_CLUSTER_SECRET_FILE: { path: ['cluster_secret_file'], kind: 'string' },
   DISTKIT_PEERS: { path: ['peers'], kind: 'peers' },
+  DISTKIT_DETECTOR_THRESHOLD: { path: ['detector', 'threshold'], kind: 'number' },
+  DISTKIT_DETECTOR_MAX_SILENCE: { path: ['detector', 'max_silence'], kind: 'duration' },
+  DISTKIT_DETECTOR_ACCEPTABLE_PAUSE: { path: ['detector', 'acceptable_pause'], kind: 'duration' },
+  DISTKIT_DETECTOR_STABLE_AFTER: { path: ['detector', 'stable_after'], kind: 'duration' },
+  DISTKIT_DETECTOR_PROBES: { path: ['detector', 'probes'], kind: 'number' },
+  DISTKIT_DETECTOR_FANOUT: { path: ['detector', 'fanout'], kind: 'number' },
   DISTKIT_TRUST_MODE: { path: ['trust', 'mode'], kind: 'string' },
   DISTKIT_TRUST_ALLOW: { path: ['trust', 'allow'], kind: 'list' },
   DISTKIT_TRUST_DENY: { path: ['trust', 'deny'], kind: 'list' },
   DISTKIT_DNS_SRV: { path: ['discovery', 'dns', 'srv'], kind: 'list' },
   DISTKIT_DNS_A: { path: ['discovery', 'dns', 'a'], kind: 'list' },
-  DISTKIT_DNS_PORT: { path: ['discovery', 'dns', 'port'], kind: 'int' },
+  DISTKIT_DNS_PORT: { path: ['discovery', 'dns', 'port'], kind: 'number' },
   DISTKIT_DNS_SERVERS: { path: ['discovery', 'dns', 'servers'], kind: 'list' },
   DISTKIT_DNS_REFRESH: { path: ['discovery', 'dns', 'refresh'], kind: 'duration' },
   DISTKIT_DNS_NAME: { path: ['discovery', 'dns', 'name'], kind: 'string' },
@@ -243,9 +249,9 @@ function coerce(value: string, kind: ValueKind): unknown {
   switch (kind) {
     case 'bool':
       return /^(true|1|yes|on)$/i.test(value) ? true : /^(false|0|no|off)$/i.test(value) ? false : value;
-    case 'int':
+    case 'number':
     case 'duration':
-      return /^\d+$/.test(value) ? Number(value) : value;
+      return /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
     case 'list':
       return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
     default:

@@ -139,6 +139,7 @@ export class Daemon {
         strategy: config.strategy,
         ...(config.referee !== null ? { referee: config.referee } : {}),
         ...(config.quorum !== null ? { quorum: config.quorum } : {}),
+        ...(Object.keys(config.detector).length > 0 ? { detector: config.detector } : {}),
       });
       await node.start();
       cleanup.unshift(() => node.stop());
