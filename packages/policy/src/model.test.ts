@@ -52,6 +52,8 @@ const setup = fc.record({
   peers: fc.subarray([...NODES]),
   mesh: fc.boolean(),
   maxDialsInFlight: fc.integer({ min: 1, max: 3 }),
+  maxLinks: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 2 })),
+  hidden: fc.subarray([...NODES], { maxLength: 1 }),
   seed: fc.integer(),
 });
 
@@ -77,9 +79,11 @@ class Harness {
   deny = new Set<Node>();
   allow: Set<Node> | null = null;
   readonly explicitOutstanding = new Set<Node>();
+  readonly hidden: Set<Node>;
 
   constructor(s: Setup) {
     this.modes = { b: s.overrides.b ?? s.mode, c: s.overrides.c ?? s.mode };
+    this.hidden = new Set(s.hidden);
     this.p = createPolicy(
       {
         self: { name: 'a' },
@@ -88,7 +92,8 @@ class Harness {
         peers: s.peers,
         mesh: s.mesh,
         backoff: { base: 100, factor: 2, cap: CAP, stableAfter: 10_000 },
-        limits: { maxDialsInFlight: s.maxDialsInFlight },
+        hidden: s.hidden,
+        limits: { maxDialsInFlight: s.maxDialsInFlight, maxLinks: s.maxLinks },
       },
       { random: prng(s.seed) },
     );
@@ -104,9 +109,11 @@ class Harness {
   }
 
   /** Feeds an event, checks the decisions against the model, and carries them out. */
-  feed(event: PolicyEvent): readonly Decision[] {
+  /** `settle` lets the model take in what it can only know from the decisions (a limit). */
+  feed(event: PolicyEvent, settle?: (ds: readonly Decision[]) => void): readonly Decision[] {
     const barredBefore = { ...this.barred };
     const ds = this.p.handle(event, this.now);
+    settle?.(ds);
     const follow: PolicyEvent[] = [];
     for (const d of ds) {
       switch (d.type) {
@@ -193,6 +200,8 @@ class Harness {
     expect(new Set(links.map((l) => l.node)).size).toBe(links.length);
     expect(this.p.stats().dialsInFlight).toBe(this.dialing.size);
     expect(this.dialing.size).toBeLessThanOrEqual(this.p.config.limits.maxDialsInFlight);
+    const st = this.p.stats();
+    expect(st.links + st.accepting + st.dialsInFlight).toBeLessThanOrEqual(this.p.config.limits.maxLinks);
   }
 
   run(cmd: Command): void {
@@ -201,16 +210,18 @@ class Harness {
         const ds = this.feed({ type: 'connectRequested', node: cmd.n, kind: 'auto', message: 'm' });
         const expected = this.modes[cmd.n] === 'never' ? 'never' : this.barred[cmd.n] && this.modes[cmd.n] === 'once' ? 'barred'
           : this.deny.has(cmd.n) ? 'denied' : !this.permitted(cmd.n) ? 'notAllowed' : null;
-        if (expected === null) expect(ds.some((d) => d.type === 'drop')).toBe(false);
+        // With nothing in the way but a full maxLinks, the drop says so.
+        if (expected === null) expect(ds.filter((d) => d.type === 'drop').every((d) => d.reason === 'maxLinks')).toBe(true);
         else expect(ds).toEqual([{ type: 'drop', node: cmd.n, message: 'm', reason: expected }]);
         return;
       }
       case 'connect':
-        if (this.permitted(cmd.n)) {
-          this.barred[cmd.n] = false;
-          this.explicitOutstanding.add(cmd.n);
-        }
-        this.feed({ type: 'connectRequested', node: cmd.n, kind: 'explicit' });
+        if (this.permitted(cmd.n)) this.explicitOutstanding.add(cmd.n);
+        this.feed({ type: 'connectRequested', node: cmd.n, kind: 'explicit' }, (ds) => {
+          // An explicit connect lifts the bar, unless it was refused (lists or maxLinks).
+          if (ds.some((d) => d.type === 'refuse')) this.explicitOutstanding.delete(cmd.n);
+          else this.barred[cmd.n] = false;
+        });
         return;
       case 'dialOk':
         if (!this.dialing.has(cmd.n)) return;
@@ -228,8 +239,13 @@ class Harness {
       case 'inbound': {
         const id = this.nextConn++;
         this.conns.set(id, { node: cmd.n, dir: 'in', up: false });
-        if (this.permitted(cmd.n)) this.barred[cmd.n] = false;
-        const ds = this.feed({ type: 'inboundAttempt', connection: id, node: cmd.n, incarnation: this.inc[cmd.n] });
+        const ds = this.feed({ type: 'inboundAttempt', connection: id, node: cmd.n, incarnation: this.inc[cmd.n] }, (ds) => {
+          // An accepted inbound lifts the bar; a refused one (lists, maxLinks) does not.
+          if (ds.some((d) => d.type === 'accept' && d.connection === id)) {
+            expect(this.permitted(cmd.n)).toBe(true);
+            this.barred[cmd.n] = false;
+          }
+        });
         // Every mode accepts inbound from an allowed peer that has no other connection.
         if (this.permitted(cmd.n) && this.p.state(cmd.n)?.connection === id) {
           expect(ds.some((d) => d.type === 'accept' && d.connection === id)).toBe(true);
@@ -259,9 +275,12 @@ class Harness {
       case 'heard':
         this.feed({ type: 'heard', node: cmd.n, incarnation: this.inc[cmd.n] });
         return;
-      case 'learned':
-        this.feed({ type: 'learned', node: cmd.n, via: cmd.via });
+      case 'learned': {
+        const ds = this.feed({ type: 'learned', node: cmd.n, via: cmd.via });
+        // Hidden nodes are never reached through the mesh, nor is what they tell us.
+        if (this.hidden.has(cmd.n) || this.hidden.has(cmd.via)) expect(ds.some((d) => d.type === 'dial')).toBe(false);
         return;
+      }
       case 'advance':
         this.now += cmd.ms;
         this.feed({ type: 'tick' });
