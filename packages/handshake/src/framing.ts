@@ -3,6 +3,9 @@
 import { MAX_MESSAGE_BYTES } from './cipher-state.ts';
 import { HandshakeError } from './errors.ts';
 
+/** Unread chunks held before they are joined into one (bounds memory and work per byte). */
+const MAX_PENDING_CHUNKS = 64;
+
 /** Bytes of the length prefix. */
 export const FRAME_HEADER_BYTES = 2;
 
@@ -19,17 +22,21 @@ export function frameMessage(message: Uint8Array): Uint8Array {
 }
 
 /**
- * Splits a byte stream into messages, whatever the chunking. A length above `maxFrameBytes` is
- * refused as soon as its two header bytes arrive, before any of its body is buffered; the decoder
- * is then dead (every later push throws the same error). Messages may share memory with the
- * pushed chunk; copy them if you keep them past the chunk's life.
+ * Splits a byte stream into messages, whatever the chunking. `feed` stores chunks (as views, no
+ * copy); `next` returns one message at a time, checking each length against `maxFrameBytes` as
+ * soon as its two header bytes are there, before its body is awaited. `push` does both and returns
+ * every complete message. Pulling one message at a time lets a caller change the limit between
+ * messages (small during a handshake, 65535 after). After a refusal the decoder is dead: every
+ * later call throws the same error. A message may share memory with a fed chunk; copy it if you
+ * keep it past the chunk's life.
  */
 export class FrameDecoder {
-  /** Largest message accepted (at most 65535). Lower it during a handshake if you like. */
+  /** Largest message accepted (at most 65535). */
   maxFrameBytes: number;
-  #header = -1; // first header byte when only one has arrived
-  #body: Uint8Array | null = null;
-  #filled = 0;
+  #chunks: Uint8Array[] = [];
+  #head = 0; // first unread chunk
+  #offset = 0; // read position in #chunks[#head]
+  #available = 0;
   #failure: HandshakeError | null = null;
 
   constructor(maxFrameBytes: number = MAX_MESSAGE_BYTES) {
@@ -39,53 +46,103 @@ export class FrameDecoder {
     this.maxFrameBytes = maxFrameBytes;
   }
 
-  /** Bytes held for an incomplete message (header included). */
+  /** Bytes received and not yet returned as messages. */
   get buffered(): number {
-    return (this.#header >= 0 ? 1 : 0) + (this.#body ? FRAME_HEADER_BYTES + this.#filled : 0);
+    return this.#available;
   }
 
-  /** Feeds bytes; returns every message they complete, in order. */
-  push(chunk: Uint8Array): Uint8Array[] {
+  /** Stores a chunk; call `next` to take messages out. */
+  feed(chunk: Uint8Array): void {
     if (this.#failure) throw this.#failure;
-    const out: Uint8Array[] = [];
+    if (chunk.length) {
+      this.#chunks.push(chunk);
+      this.#available += chunk.length;
+      // A peer trickling one byte at a time must not make us hold (and walk) thousands of views.
+      if (this.#chunks.length - this.#head > MAX_PENDING_CHUNKS) this.#compact();
+    }
+  }
+
+  #compact(): void {
+    const all = new Uint8Array(this.#available);
     let at = 0;
-    while (at < chunk.length) {
-      if (this.#body) {
-        const n = Math.min(this.#body.length - this.#filled, chunk.length - at);
-        this.#body.set(chunk.subarray(at, at + n), this.#filled);
-        this.#filled += n;
-        at += n;
-        if (this.#filled === this.#body.length) {
-          out.push(this.#body);
-          this.#body = null;
-        }
-        continue;
+    for (let i = this.#head; i < this.#chunks.length; i++) {
+      const c = i === this.#head ? this.#chunks[i]!.subarray(this.#offset) : this.#chunks[i]!;
+      all.set(c, at);
+      at += c.length;
+    }
+    this.#chunks = [all];
+    this.#head = 0;
+    this.#offset = 0;
+  }
+
+  /** The next complete message, or null until more bytes arrive. */
+  next(): Uint8Array | null {
+    if (this.#failure) throw this.#failure;
+    if (this.#available < FRAME_HEADER_BYTES) return null;
+    const length = (this.#byteAt(0) << 8) | this.#byteAt(1);
+    if (length > this.maxFrameBytes) {
+      this.#failure = new HandshakeError('FRAME_TOO_LARGE', `frame of ${length} bytes announced, limit is ${this.maxFrameBytes}`);
+      throw this.#failure;
+    }
+    if (this.#available < FRAME_HEADER_BYTES + length) return null;
+    this.#skip(FRAME_HEADER_BYTES);
+    return this.#take(length);
+  }
+
+  /** feed() then every complete message, in order. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    this.feed(chunk);
+    const out: Uint8Array[] = [];
+    for (let m = this.next(); m !== null; m = this.next()) out.push(m);
+    return out;
+  }
+
+  #byteAt(i: number): number {
+    let at = this.#offset + i;
+    for (let k = this.#head; k < this.#chunks.length; k++) {
+      const c = this.#chunks[k]!;
+      if (at < c.length) return c[at]!;
+      at -= c.length;
+    }
+    throw new RangeError('read past the buffered bytes');
+  }
+
+  #skip(n: number): void {
+    this.#available -= n;
+    while (n > 0) {
+      const first = this.#chunks[this.#head]!;
+      const left = first.length - this.#offset;
+      if (n < left) {
+        this.#offset += n;
+        return;
       }
-      let length: number;
-      if (this.#header >= 0) {
-        length = (this.#header << 8) | chunk[at]!;
-        this.#header = -1;
-        at += 1;
-      } else if (chunk.length - at >= FRAME_HEADER_BYTES) {
-        length = (chunk[at]! << 8) | chunk[at + 1]!;
-        at += FRAME_HEADER_BYTES;
-      } else {
-        this.#header = chunk[at]!;
-        at += 1;
-        break;
-      }
-      if (length > this.maxFrameBytes) {
-        this.#failure = new HandshakeError('FRAME_TOO_LARGE', `frame of ${length} bytes announced, limit is ${this.maxFrameBytes}`);
-        throw this.#failure;
-      }
-      if (chunk.length - at >= length) {
-        // The whole message is in this chunk: hand out a view, no copy.
-        out.push(chunk.subarray(at, at + length));
-        at += length;
-      } else {
-        this.#body = new Uint8Array(length);
-        this.#filled = 0;
-      }
+      n -= left;
+      this.#head++;
+      this.#offset = 0;
+    }
+    if (this.#head === this.#chunks.length) {
+      this.#chunks = [];
+      this.#head = 0;
+    }
+  }
+
+  #take(n: number): Uint8Array {
+    const first = this.#chunks[this.#head];
+    if (n === 0 || !first) return new Uint8Array(0);
+    if (first.length - this.#offset >= n) {
+      // Within one chunk: a view, no copy.
+      const view = first.subarray(this.#offset, this.#offset + n);
+      this.#skip(n);
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.#chunks[this.#head]!;
+      const part = c.subarray(this.#offset, this.#offset + Math.min(n - filled, c.length - this.#offset));
+      out.set(part, filled);
+      filled += part.length;
+      this.#skip(part.length);
     }
     return out;
   }

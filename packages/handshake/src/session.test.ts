@@ -6,6 +6,8 @@ import {
 } from './index.ts';
 import { hex, seeded, thrown } from './bytes.test-support.ts';
 
+const text = (s: string) => new TextEncoder().encode(s);
+
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -67,13 +69,25 @@ describe('frame decoder', () => {
     const err = thrown(() => d.push(new Uint8Array([101])));
     expect(err.code).toBe('FRAME_TOO_LARGE');
     expect(err.message).toContain('101');
-    expect(d.buffered).toBe(0);
+    expect(d.buffered).toBe(2); // the header only: nothing of the body was awaited
     expect(thrown(() => d.push(new Uint8Array([0, 1, 7])))).toBe(err);
+    expect(thrown(() => d.next())).toBe(err);
     // The default limit is Noise's 65535: such a header is accepted and its body awaited.
     const open = new FrameDecoder();
     expect(open.push(new Uint8Array([0xff, 0xff, 1]))).toEqual([]);
     expect(open.buffered).toBe(3);
     expect(thrown(() => new FrameDecoder(65536)).code).toBe('INVALID_CONFIG');
+  });
+
+  it('a peer trickling one byte at a time gets its frames through, in bounded work', () => {
+    const message = Uint8Array.from({ length: 65535 }, (_, i) => i & 0xff);
+    const stream = concat([frameMessage(message), frameMessage(message.subarray(0, 10))]);
+    const d = new FrameDecoder();
+    const got: Uint8Array[] = [];
+    for (let i = 0; i < stream.length; i++) got.push(...d.push(stream.subarray(i, i + 1)));
+    expect(got.map((m) => m.length)).toEqual([65535, 10]);
+    expect(hex(got[0]!) === hex(message)).toBe(true);
+    expect(d.buffered).toBe(0);
   });
 
   it('frameMessage refuses messages over 65535 bytes', () => {
@@ -161,6 +175,30 @@ describe('session', () => {
       }),
       seeded('session fuzz', 200),
     );
+  });
+
+  it('continues on the handshake decoder: transport bytes that arrive with the last handshake message are not lost', () => {
+    const i = createDistkitHandshake({ initiator: true, clusterId: 'c', identity: generateIdentity() });
+    const r = createDistkitHandshake({ initiator: false, clusterId: 'c', identity: generateIdentity() });
+    const decoder = new FrameDecoder(1024); // the responder's, small while handshaking
+    r.readMessage(decoder.push(frameMessage(i.writeMessage()))[0]!);
+    i.readMessage(r.writeMessage());
+    const m3Frame = frameMessage(i.writeMessage());
+    const tx = createSession(i.split());
+    // Message 3, a whole payload and part of the next one, in one chunk.
+    const stream = concat([m3Frame, ...tx.seal(text('first')), ...tx.seal(new Uint8Array(3000).fill(9))]);
+    const cutAt = stream.length - 1000;
+    // Pull one message at a time while handshaking: the small limit applies to handshake frames only.
+    decoder.feed(stream.subarray(0, cutAt));
+    r.readMessage(decoder.next()!);
+    expect(r.isComplete).toBe(true);
+    decoder.maxFrameBytes = 65535; // transport frames may be large
+    const rx = createSession(r.split(), { decoder });
+    expect(rx.open(new Uint8Array(0)).map((p) => new TextDecoder().decode(p))).toEqual(['first']);
+    expect(rx.open(stream.subarray(cutAt)).map((p) => p.length)).toEqual([3000]);
+    // With push, the same stream would have hit the handshake limit on the 3016-byte frame.
+    const eager = new FrameDecoder(1024);
+    expect(thrown(() => eager.push(stream)).code).toBe('FRAME_TOO_LARGE');
   });
 
   it('sessions only accept cipher states from split()', () => {
