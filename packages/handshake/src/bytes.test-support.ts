@@ -38,15 +38,20 @@ export function pair(
   const patternName = protocolName.split('_')[1]!;
   const dh = provider.dh(protocolName.split('_')[2] as '25519' | '448')!;
   const keys = { init: dh.generateKeyPair(), resp: dh.generateKeyPair() };
-  const psks = Array.from({ length: handshakePattern(patternName).pskCount }, (_, i) => new Uint8Array(32).fill(i + 1));
+  const pattern = handshakePattern(patternName);
+  const psks = Array.from({ length: pattern.pskCount }, (_, i) => new Uint8Array(32).fill(i + 1));
+  // The peer's static key, where the pattern gives the peer one (as a pre-message or in a message).
+  const hasStatic = (role: 'initiator' | 'responder') =>
+    pattern.preMessages[role].includes('s') || pattern.messages.some((m) => m.from === role && m.tokens.includes('s'));
+  const remote = (role: 'initiator' | 'responder', key: Uint8Array) => (hasStatic(role) ? { remoteStaticKey: key } : {});
   const e = dh.generateKeyPair();
   const fallback = patternName.includes('fallback');
   const init = createHandshake({
-    protocolName, initiator: true, staticKeyPair: keys.init, remoteStaticKey: keys.resp.publicKey, psks, provider,
+    protocolName, initiator: true, staticKeyPair: keys.init, ...remote('responder', keys.resp.publicKey), psks, provider,
     ...(fallback ? { ephemeralKeyPair: e } : {}), ...overrides.init,
   });
   const resp = createHandshake({
-    protocolName, initiator: false, staticKeyPair: keys.resp, remoteStaticKey: keys.init.publicKey, psks,
+    protocolName, initiator: false, staticKeyPair: keys.resp, ...remote('initiator', keys.init.publicKey), psks,
     provider: overrides.respProvider ?? provider,
     ...(fallback ? { remoteEphemeralKey: e.publicKey } : {}), ...overrides.resp,
   });

@@ -199,6 +199,8 @@ describe('handshake failures', () => {
       [{ protocolName: 'Noise_XXpsk3_25519_ChaChaPoly_SHA256', staticKeyPair: kp, psks: [new Uint8Array(16)] }, 'INVALID_CONFIG', 'psks[0]'],
       [{ protocolName: 'Noise_XXpsk3_25519_ChaChaPoly_SHA256', staticKeyPair: kp, psks: [[]] }, 'INVALID_CONFIG', 'psks[0]'],
       [{ protocolName: XX, staticKeyPair: kp, prologue: 'text' }, 'INVALID_CONFIG', 'prologue'],
+      // A pin on a peer that never shows a static key would authenticate nothing: refused.
+      [{ protocolName: 'Noise_NN_25519_ChaChaPoly_SHA256', remoteStaticKey: kp.publicKey }, 'INVALID_CONFIG', 'responder has no static key'],
     ];
     for (const [o, code, words] of cases) {
       const err = thrown(() => createHandshake({ initiator: true, provider: nativeProvider, ...o } as never));

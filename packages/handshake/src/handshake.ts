@@ -163,6 +163,12 @@ class NoiseHandshake implements Handshake {
     if (mine.includes('e') && !this.#e) throw config(`ephemeralKeyPair is required: pattern ${spec.pattern.name} has it as a pre-message`);
     if (theirs.includes('s') && !remoteStatic) throw config(`remoteStaticKey is required: pattern ${spec.pattern.name} has it as a pre-message`);
     if (theirs.includes('e') && !this.#re) throw config(`remoteEphemeralKey is required: pattern ${spec.pattern.name} has it as a pre-message`);
+    const peerRole = this.initiator ? 'responder' : 'initiator';
+    const peerSendsS = this.#messages.some((m) => m.from === peerRole && m.tokens.includes('s'));
+    if (remoteStatic && !theirs.includes('s') && !peerSendsS) {
+      // Silently ignoring a pin would let a caller believe an unauthenticated peer was checked.
+      throw config(`remoteStaticKey cannot be used: in pattern ${spec.pattern.name} the ${peerRole} has no static key`);
+    }
     this.#rs = theirs.includes('s') ? remoteStatic : null;
     this.#pinned = theirs.includes('s') ? null : remoteStatic;
 
