@@ -167,6 +167,7 @@ const CONFIG_SCHEMA = v.strictObject({
       on_partition: v.optional(hookCommand),
       timeout: v.optional(duration, '30s'),
       restart_exit: v.optional(bool, true),
+      restart_delay: v.optional(duration),
     }),
     {},
   ),
@@ -231,6 +232,8 @@ export interface FileConfig {
     readonly onPartition: HookCommand | null;
     readonly timeoutMs: number;
     readonly restartExit: boolean;
+    /** How long the node keeps running after a restart decision before it exits (default 2 heartbeat intervals). */
+    readonly restartDelayMs: number;
   };
 }
 
@@ -375,6 +378,7 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
       onPartition: raw.hooks.on_partition ?? null,
       timeoutMs: parseDuration(raw.hooks.timeout),
       restartExit: raw.hooks.restart_exit,
+      restartDelayMs: raw.hooks.restart_delay === undefined ? 2 * parseDuration(raw.heartbeat_interval) : parseDuration(raw.hooks.restart_delay),
     },
   };
 }

@@ -63,6 +63,7 @@ export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_HOOKS_ON_PARTITION: { path: ['hooks', 'on_partition'], kind: 'string' },
   DISTKIT_HOOKS_TIMEOUT: { path: ['hooks', 'timeout'], kind: 'duration' },
   DISTKIT_HOOKS_RESTART_EXIT: { path: ['hooks', 'restart_exit'], kind: 'bool' },
+  DISTKIT_HOOKS_RESTART_DELAY: { path: ['hooks', 'restart_delay'], kind: 'duration' },
 });
 
 /** Flags of `run` and `check-config` that set config keys (flags beat the environment). */

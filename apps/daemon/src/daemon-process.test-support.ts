@@ -25,8 +25,13 @@ export interface RunningDaemon {
   readonly exited: Promise<number | null>;
 }
 
-export async function startDaemon(args: readonly string[], options: { cwd: string; env: Record<string, string>; stateDir: string }): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [...CLI_ENTRY, 'run', ...args], { cwd: options.cwd, env: { ...options.env, DISTKIT_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startDaemon(
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string>; stateDir: string; /** A command the daemon runs under, e.g. ip netns exec NS. */ wrap?: readonly string[] },
+): Promise<RunningDaemon> {
+  const argv = [process.execPath, ...CLI_ENTRY, 'run', ...args];
+  const [file, ...rest] = [...(options.wrap ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(file, rest, { cwd: options.cwd, env: { ...options.env, DISTKIT_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';

@@ -153,7 +153,7 @@ describe('daemon lifecycle (stand-in node until the kernel lands)', () => {
   });
 
   it('decision restart: the on_restart hook runs with the facts, then the daemon stops with exit code 75', async () => {
-    const t = await setup({}, `[hooks]\non_restart = "echo $DISTKIT_DECISION $DISTKIT_NODE $DISTKIT_STRATEGY > restart.out"\n`);
+    const t = await setup({}, `[hooks]\nrestart_delay = "50ms"\non_restart = "echo $DISTKIT_DECISION $DISTKIT_NODE $DISTKIT_STRATEGY > restart.out"\n`);
     const d = await t.start();
     t.nodes[0]?.emit({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: null, theirs: null, at: 1 });
     expect(await d.done).toBe(75);

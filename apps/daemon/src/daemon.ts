@@ -65,6 +65,7 @@ export class Daemon {
   #gate: (name: string) => string | null;
   readonly #trust: DaemonTrust;
   #stopping: Promise<void> | null = null;
+  #exiting = false;
   #resolveDone!: (code: number) => void;
 
   private constructor(parts: {
@@ -287,11 +288,15 @@ export class Daemon {
             void this.node.disconnectNode(event.node).catch(() => {});
           }
         }
-        void this.#hooks.handle(event).then((action) => {
-          if (action === 'exit') {
-            log.warn({ node: (event as { node?: string }).node, code: EXIT.RESTART }, 'partition resolved against this node: restarting (exit for the supervisor)');
-            void this.stop(EXIT.RESTART);
-          }
+        void this.#hooks.handle(event).then(async (action) => {
+          if (action !== 'exit' || this.#exiting) return;
+          this.#exiting = true;
+          const delayMs = this.#config.hooks.restartDelayMs;
+          log.warn({ node: (event as { node?: string }).node, code: EXIT.RESTART, delayMs }, 'partition resolved against this node: exiting for the supervisor to restart it');
+          // Keep heartbeating a little longer, so the other side sees the same partition and
+          // reaches its own (matching) decision before this node disappears.
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          await this.stop(EXIT.RESTART);
         });
       }
     })().catch((err: unknown) => log.error({ err }, 'event stream failed'));
