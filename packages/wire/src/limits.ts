@@ -13,7 +13,7 @@ export interface WireLimits {
  * minimum datagram size (RFC 9000 §14), a common safe bound. The kernel adds a 16-byte tag.
  */
 export const MAX_DATAGRAM_BYTES = 1200;
-/** Poly1305 tag appended by the kernel when it seals a heartbeat. */
+/** Authentication tag appended by the kernel when it seals a heartbeat (HMAC-SHA256 truncated to 16 bytes, keyed by the pair). */
 export const HEARTBEAT_TAG_BYTES = 16;
 /** Room left for the encoded heartbeat body itself. */
 export const MAX_HEARTBEAT_BODY_BYTES: number = MAX_DATAGRAM_BYTES - HEARTBEAT_TAG_BYTES;
