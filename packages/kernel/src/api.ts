@@ -105,6 +105,12 @@ export interface DistkitNode {
   nodes(options?: { readonly hidden?: boolean }): string[];
   /** Everything known about every peer (configured, learned or connected). */
   info(): NodeInfo[];
+  /**
+   * The visible nodes `name` is connected to, asked over the link (itself included): how a hidden
+   * client connected to one daemon sees the cluster. Rejects if not connected or no answer comes
+   * within the setup time.
+   */
+  remoteNodes(name: string): Promise<string[]>;
   /** Sends a value (auto-connecting per policy). Rejects with a KernelError when it cannot. */
   send(name: string, value: unknown): Promise<void>;
   messages(): AsyncIterable<IncomingMessage>;

@@ -40,6 +40,9 @@ describe('three kernels on loopback', () => {
       expect(bigGot.every((x, i) => x === big[i])).toBe(true);
       expect(got['a']!.map((m) => m.from).sort()).toEqual(['b', 'c']);
 
+      // A peer tells what it is connected to (how a hidden client sees the cluster).
+      expect(await a.remoteNodes('b')).toEqual(['a', 'b', 'c']);
+
       // Explicit disconnect: both sides report reason `disconnect`.
       await a.disconnectNode('b');
       await until(() => rb.events.some((e) => e.type === 'nodedown' && e.node === 'a'), 5000, 'b sees a down');

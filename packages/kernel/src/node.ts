@@ -331,9 +331,10 @@ class KernelNode implements DistkitNode {
     onPeer: (link, hello, remoteKey) => this.#onPeer(link, hello, remoteKey),
     onUp: (link) => this.#onUp(link),
     onFrame: (link, frame) => {
-      if (frame.kind !== 'message') return;
       const from = link.remoteHello?.name;
       if (!from) return;
+      if (frame.kind === 'system') return this.#onSystem(link, frame.op, frame.body);
+      if (frame.kind !== 'message') return;
       this.#stats.messagesReceived++;
       this.#messages.publish({ from, value: frame.value });
     },
@@ -616,6 +617,44 @@ class KernelNode implements DistkitNode {
       // A detector input error means the datagram was not something we can use.
       this.#drop('malformed');
     }
+  }
+
+  // ---- kernel-to-kernel requests ------------------------------------------------------------------
+
+  readonly #pendingQueries = new Map<number, { resolve: (nodes: string[]) => void; reject: (e: Error) => void; timer: TimerHandle }>();
+  #queryIds = 0;
+
+  #onSystem(link: Link, op: string, body: unknown): void {
+    const b = body as { id?: unknown; nodes?: unknown } | null;
+    if (op === 'nodes?' && typeof b?.id === 'number') {
+      const nodes = [this.name, ...this.nodes()].sort();
+      try {
+        link.sendFrame({ kind: 'system', counter: 0, op: 'nodes', body: { id: b.id, nodes: this.#o.hidden ? [] : nodes } });
+      } catch {
+        // link closing: the asker times out
+      }
+    } else if (op === 'nodes' && typeof b?.id === 'number' && Array.isArray(b.nodes)) {
+      const q = this.#pendingQueries.get(b.id);
+      if (!q) return;
+      this.#pendingQueries.delete(b.id);
+      q.timer.cancel();
+      q.resolve(b.nodes.filter((n): n is string => typeof n === 'string'));
+    }
+    // Unknown ops are ignored: a newer peer may ask for more.
+  }
+
+  remoteNodes(name: string): Promise<string[]> {
+    const link = this.#peers.get(name)?.link;
+    if (!link || link.state !== 'up') return Promise.reject(new KernelError('NOT_CONNECTED', `not connected to ${name}`));
+    const id = ++this.#queryIds;
+    return new Promise<string[]>((resolve, reject) => {
+      const timer = this.#t.setTimer(this.#o.setupTimeMs, () => {
+        this.#pendingQueries.delete(id);
+        reject(new KernelError('SEND_FAILED', `${name} did not answer within ${this.#o.setupTimeMs} ms`));
+      });
+      this.#pendingQueries.set(id, { resolve, reject, timer });
+      link.sendFrame({ kind: 'system', counter: 0, op: 'nodes?', body: { id } });
+    });
   }
 
   // ---- the API ---------------------------------------------------------------------------------

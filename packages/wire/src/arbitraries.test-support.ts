@@ -55,6 +55,7 @@ export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     op: fc.string({ minLength: 1, maxLength: 20 }),
     reason: fc.option(fc.string({ minLength: 1, maxLength: 40 }), { nil: null }),
   }),
+  fc.record({ kind: fc.constant('system' as const), counter: uint, op: fc.string({ minLength: 1, maxLength: 20 }), body: userValue }),
 );
 
 /** Buffer (Node) and Uint8Array compare unequal in deep equality; normalise decoded binaries. */

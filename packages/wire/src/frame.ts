@@ -9,12 +9,14 @@ export type Frame =
   /** A link tick (Erlang's net_ticktime): proves the link is alive when no message flows. */
   | { readonly kind: 'tick'; readonly counter: number }
   /** Link control, e.g. `{ op: 'disconnect', reason: 'shutdown' }`. */
-  | { readonly kind: 'control'; readonly counter: number; readonly op: string; readonly reason: string | null };
+  | { readonly kind: 'control'; readonly counter: number; readonly op: string; readonly reason: string | null }
+  /** Kernel-to-kernel requests and replies (e.g. `nodes?` / `nodes`): never delivered as user messages. */
+  | { readonly kind: 'system'; readonly counter: number; readonly op: string; readonly body: unknown };
 
 export type FrameKind = Frame['kind'];
 
 // Kind codes are part of the protocol.
-const KIND_CODE = { message: 0, tick: 1, control: 2 } as const;
+const KIND_CODE = { message: 0, tick: 1, control: 2, system: 3 } as const;
 const MAX_OP_BYTES = 64;
 const MAX_REASON_BYTES = 255;
 
@@ -33,6 +35,9 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
       checkString(frame.op, 'op', MAX_OP_BYTES);
       if (frame.reason !== null) checkString(frame.reason, 'reason', MAX_REASON_BYTES);
       return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, [frame.op, frame.reason]], limits);
+    case 'system':
+      checkString(frame.op, 'op', MAX_OP_BYTES);
+      return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.system, [frame.op, frame.body]], limits);
     default:
       throw new WireError('INVALID_VALUE', `unknown frame kind ${String((frame as { kind: unknown }).kind)}`);
   }
@@ -57,6 +62,10 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
         op: readString(body[0], 'op', MAX_OP_BYTES),
         reason: body[1] === null ? null : readString(body[1], 'reason', MAX_REASON_BYTES),
       };
+    }
+    case KIND_CODE.system: {
+      if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'system body must be [op, body]');
+      return { kind: 'system', counter, op: readString(body[0], 'op', MAX_OP_BYTES), body: body[1] };
     }
     default:
       throw new WireError('UNKNOWN_TYPE', `unknown frame kind ${kind}`);
