@@ -5,17 +5,19 @@
 //    are linked to it and exchange heartbeats at the default 5 s interval, vs the same daemon idle.
 // Run: npm run bench -w @distkit/daemon (needs `npm run build`: it runs bin/distkitd.js on dist/).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatTrustEntry, generateIdentity, TrustStore } from '@distkit/handshake';
 import { createNode, type DistkitNode } from '@distkit/kernel';
 import { median, writeResults, type Result } from '../../../tooling/bench/report.ts';
+import { callControl } from '../src/control-client.ts';
+import { writeIdentity } from '../src/state.ts';
 
 const BIN = fileURLToPath(new URL('../bin/distkitd.js', import.meta.url));
 const PEERS = Number(process.env['DISTKIT_BENCH_PEERS'] ?? 200);
-const WINDOW_MS = Number(process.env['DISTKIT_BENCH_WINDOW_MS'] ?? 30_000);
+const WINDOW_MS = Number(process.env['DISTKIT_BENCH_WINDOW_MS'] ?? 20_000);
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s.
 
 function env(): NodeJS.ProcessEnv {
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
   await stop((await startDaemon(state)).child); // first start generates the identity
   const starts: number[] = [];
   const bares: number[] = [];
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < 5; i++) {
     bares.push(await bareNodeMs());
     const s = await startDaemon(state);
     starts.push(s.ms);
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   }
   const start = median(starts);
   const bare = median(bares);
-  results.push({ name: 'start to ready (median of 7)', value: start, unit: 'ms' });
+  results.push({ name: 'start to ready (median of 5)', value: start, unit: 'ms' });
   results.push({ name: "anchor: node -e '' spawn to exit", value: bare, unit: 'ms' });
   results.push({ name: 'start to ready / bare node', value: start / bare, unit: 'x' });
 
@@ -118,44 +120,55 @@ async function main(): Promise<void> {
   anchor.kill();
   results.push({ name: 'idle RSS after ready', value: rss, unit: 'MiB' });
   results.push({ name: 'anchor: idle bare node RSS', value: rssBare, unit: 'MiB' });
-  const idleCpu = await cpuShare(idle.child.pid ?? 0, Math.min(WINDOW_MS, 10_000));
+  const idleCpu = await cpuShare(idle.child.pid ?? 0, 5_000);
   results.push({ name: 'CPU share, idle daemon (no peers)', value: idleCpu, unit: '% of a core' });
   await stop(idle.child);
 
-  // 3. CPU share with PEERS linked peers sending heartbeats at the default interval.
-  const loaded = await startDaemon(join(root, 'loaded'), ['--auto-connect', 'always']);
-  const [host, port] = loaded.ready.listen.split(':') as [string, string];
-  const daemonKey = new Uint8Array(Buffer.from(loaded.ready.publicKey, 'base64'));
-  const daemonTrust = formatTrustEntry({ name: loaded.ready.name, key: daemonKey, options: {} });
+  // 3. CPU share with PEERS peers, configured on both sides (each knows where the other's
+  //    heartbeats go), linked, exchanging heartbeats at the default interval. The peers listen
+  //    first (port 0), then the daemon starts with all of them in its config and dials them.
+  const loadedState = join(root, 'loaded');
+  mkdirSync(loadedState, { recursive: true, mode: 0o700 });
+  const daemonIdentity = generateIdentity();
+  await writeIdentity(join(loadedState, 'identity.key'), join(loadedState, 'identity.pub'), daemonIdentity);
+  const daemonTrust = formatTrustEntry({ name: 'bench-daemon', key: daemonIdentity.publicKey, options: {} });
   const nodes: DistkitNode[] = [];
-  const t0 = performance.now();
   for (let i = 0; i < PEERS; i++) {
     const node = createNode({
       name: `peer-${i}`,
       cluster: 'distkit',
       identity: generateIdentity(),
       incarnation: 1,
-      peers: [{ name: loaded.ready.name, address: { host, port: Number(port) } }],
+      listen: { host: '127.0.0.1', port: 0 },
       trust: { store: new TrustStore({ mode: 'strict', authorizedNodes: daemonTrust }) },
       autoConnect: 'always',
     });
     await node.start();
     nodes.push(node);
-    // Under the daemon's per-address handshake limit (20/s from one address, here all loopback).
-    if (i % 10 === 9) await sleep(600);
   }
+  writeFileSync(
+    join(loadedState, 'distkitd.toml'),
+    `name = "bench-daemon"\nauto_connect = "always"\n${nodes.map((n) => `[[peers]]\nname = "${n.name}"\naddress = "127.0.0.1:${n.address.port}"\n`).join('')}`,
+  );
+  const t0 = performance.now();
+  const loaded = await startDaemon(loadedState, ['--config', join(loadedState, 'distkitd.toml')]);
+  const [host, port] = loaded.ready.listen.split(':') as [string, string];
+  for (const node of nodes) node.addPeer({ name: 'bench-daemon', address: { host, port: Number(port) } });
   const linked = async (): Promise<number> => nodes.filter((n) => n.nodes().length > 0).length;
   while ((await linked()) < PEERS && performance.now() - t0 < 60_000) await sleep(500);
   const links = await linked();
   await sleep(6000); // one heartbeat round in both directions after the last link
-  const hb0 = nodes.reduce((s, n) => s + n.stats().heartbeatsReceived, 0);
+  const target = { url: loaded.ready.control, token: readFileSync(join(root, 'loaded', 'control.token'), 'utf8').trim() };
+  type Stats = { stats: { heartbeatsReceived: number; heartbeatsSent: number } };
+  const s0 = (await callControl(target, 'GET', '/v1/status')) as Stats;
   const share = await cpuShare(loaded.child.pid ?? 0, WINDOW_MS);
-  const hb1 = nodes.reduce((s, n) => s + n.stats().heartbeatsReceived, 0);
+  const s1 = (await callControl(target, 'GET', '/v1/status')) as Stats;
   const loadedRss = rssMiB(loaded.child.pid ?? 0);
   results.push({ name: `peers linked to the daemon (of ${PEERS})`, value: links, unit: 'links' });
   results.push({ name: `CPU share, ${PEERS} peers, 5 s heartbeats (${WINDOW_MS / 1000} s window)`, value: share, unit: '% of a core' });
   results.push({ name: 'CPU share loaded / idle', value: share / Math.max(idleCpu, 0.01), unit: 'x' });
-  results.push({ name: 'heartbeats from the daemon received by the peers', value: ((hb1 - hb0) * 1000) / WINDOW_MS, unit: '/s' });
+  results.push({ name: 'heartbeats received by the daemon', value: ((s1.stats.heartbeatsReceived - s0.stats.heartbeatsReceived) * 1000) / WINDOW_MS, unit: '/s' });
+  results.push({ name: 'heartbeats sent by the daemon', value: ((s1.stats.heartbeatsSent - s0.stats.heartbeatsSent) * 1000) / WINDOW_MS, unit: '/s' });
   results.push({ name: `RSS with ${PEERS} links`, value: loadedRss, unit: 'MiB' });
   await Promise.all(nodes.map((n) => n.stop()));
   await stop(loaded.child);
