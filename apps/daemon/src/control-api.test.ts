@@ -1,5 +1,5 @@
-// Control API over real loopback sockets and a Unix socket. The node behind it is
-// StandInNode: a stand-in until the kernel lands (the lead switches these to createNode).
+// Control API over real loopback sockets and a Unix socket, in front of real kernel nodes
+// (createNode from @distkit/kernel): alpha, served by the API, and beta, its peer.
 import { request } from 'node:http';
 import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,23 +11,34 @@ import { startControlApi, type ControlServer } from './control-api.ts';
 import { isDaemonError } from './errors.ts';
 import { EventHub } from './event-hub.ts';
 import { createMetrics } from './metrics.ts';
-import { StandInNode } from './node-stand-in.test-support.ts';
+import { createNode, type DistkitNode, type IncomingMessage } from '@distkit/kernel';
+import { generateIdentity } from './identity.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const servers: ControlServer[] = [];
+const nodes: DistkitNode[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
+  for (const n of nodes.splice(0)) await n.stop();
 });
 
 async function setup(listen: ControlListen = { kind: 'tcp', host: '127.0.0.1', port: 0 }, allowRemote = false) {
-  const node = new StandInNode({
+  const beta = createNode({ name: 'beta', cluster: 'test', identity: generateIdentity(), incarnation: 1, heartbeatIntervalMs: 200 });
+  await beta.start();
+  nodes.push(beta);
+  const identity = generateIdentity();
+  const node = createNode({
     name: 'alpha',
     cluster: 'test',
-    identity: { publicKey: new Uint8Array(32).fill(7), privateKey: new Uint8Array(32) },
+    identity,
     incarnation: 4,
-    peers: [{ name: 'beta', address: { host: '127.0.0.1', port: 5001 } }],
+    // Explicit connects only, so a send before `connect` is refused rather than auto-connected.
+    autoConnect: 'never',
+    heartbeatIntervalMs: 200,
+    peers: [{ name: 'beta', address: beta.address }],
   });
   await node.start();
+  nodes.push(node);
   const events = new EventHub();
   const metrics = createMetrics(node, { processMetrics: false });
   const server = await startControlApi({
@@ -41,7 +52,7 @@ async function setup(listen: ControlListen = { kind: 'tcp', host: '127.0.0.1', p
     refuse: (name) => (name.startsWith('evil') ? `${name} is denied by trust.deny` : null),
   });
   servers.push(server);
-  return { node, events, metrics, server, target: { url: server.url, token: TOKEN } };
+  return { node, beta, identity, events, metrics, server, target: { url: server.url, token: TOKEN } };
 }
 
 function raw(url: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -93,23 +104,29 @@ describe('control API: authentication', () => {
   });
 });
 
-describe('control API: routes (stand-in node until the kernel lands)', () => {
+describe('control API: routes (real kernel nodes)', () => {
   it('status and nodes', async () => {
-    const { target } = await setup();
+    const { target, identity } = await setup();
     const status = (await callControl(target, 'GET', '/v1/status')) as Record<string, unknown>;
-    expect(status).toMatchObject({ name: 'alpha', incarnation: 4, cluster: 'test', publicKey: Buffer.alloc(32, 7).toString('base64') });
+    expect(status).toMatchObject({ name: 'alpha', incarnation: 4, cluster: 'test', publicKey: Buffer.from(identity.publicKey).toString('base64') });
     const { nodes } = (await callControl(target, 'GET', '/v1/nodes')) as { nodes: Array<{ name: string }> };
     expect(nodes.map((n) => n.name)).toEqual(['beta']);
   });
 
   it('connect, send, disconnect reach the node; kernel errors keep their code', async () => {
-    const { target, node } = await setup();
-    await expect(callControl(target, 'POST', '/v1/send', { node: 'beta', value: { hi: 1 } })).rejects.toThrow('409 NOT_CONNECTED');
+    const { target, node, beta } = await setup();
+    const received: IncomingMessage[] = [];
+    void (async () => {
+      for await (const m of beta.messages()) received.push(m);
+    })();
+    await expect(callControl(target, 'POST', '/v1/send', { node: 'beta', value: { hi: 1 } })).rejects.toThrow(/409 (AUTO_CONNECT_REFUSED|NOT_CONNECTED)/);
     await callControl(target, 'POST', '/v1/connect', { node: 'beta' });
+    expect(node.nodes()).toEqual(['beta']);
     await callControl(target, 'POST', '/v1/send', { node: 'beta', value: { hi: 1 } });
-    expect(node.sent).toEqual([{ to: 'beta', value: { hi: 1 } }]);
+    await waitFor(() => received.length === 1);
+    expect(received[0]).toEqual({ from: 'alpha', value: { hi: 1 } });
     await callControl(target, 'POST', '/v1/disconnect', { node: 'beta' });
-    expect(node.calls).toEqual(['start', 'connect beta', 'disconnect beta']);
+    await waitFor(() => node.nodes().length === 0);
     await expect(callControl(target, 'POST', '/v1/connect', { node: 'nobody' })).rejects.toThrow('404 UNKNOWN_NODE');
     await expect(callControl(target, 'POST', '/v1/connect', { node: 'evil-1' })).rejects.toThrow('403 DENIED: evil-1 is denied by trust.deny');
     await expect(callControl(target, 'POST', '/v1/connect', {})).rejects.toThrow('400 BAD_REQUEST');
@@ -146,19 +163,25 @@ describe('control API: routes (stand-in node until the kernel lands)', () => {
   });
 
   it('metrics: links, heartbeats, drops by reason, handshakes by outcome, verdicts, decisions', async () => {
-    const { target, metrics } = await setup();
+    const { target, metrics, node } = await setup();
+    await callControl(target, 'POST', '/v1/connect', { node: 'beta' });
     metrics.observe({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: null, theirs: null, at: 1 });
     metrics.observe({ type: 'verdict', node: 'beta', verdict: 'partitioned', previous: 'up', at: 1 });
+    await new Promise((r) => setTimeout(r, 500)); // a few heartbeat rounds
     const text = (await callControl(target, 'GET', '/metrics')) as string;
-    expect(text).toContain('distkit_links 0');
-    expect(text).toContain('distkit_heartbeats_sent_total 12');
-    expect(text).toContain('distkit_heartbeat_drops_total{reason="unauthenticated"} 3');
-    expect(text).toContain('distkit_handshakes_total{outcome="failed"} 1');
-    expect(text).toContain('distkit_nodes{verdict="unknown"} 1');
-    expect(text).toContain('distkit_verdicts_total{verdict="partitioned"} 1');
-    expect(text).toContain('distkit_decisions_total{decision="restart",strategy="keep-majority"} 1');
-    // Scraping twice does not double the kernel's totals.
-    expect((await callControl(target, 'GET', '/metrics')) as string).toContain('distkit_heartbeats_sent_total 12');
+    const value = (line: string): number => Number(new RegExp(`^${line.replace(/[{}"=,]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('distkit_links')).toBe(1);
+    expect(value('distkit_heartbeats_sent_total')).toBeGreaterThan(0);
+    expect(value('distkit_handshakes_total{outcome="ok"}')).toBeGreaterThanOrEqual(1);
+    expect(text).toContain('# TYPE distkit_heartbeat_drops_total counter');
+    expect(value('distkit_nodes{verdict="up"}')).toBe(1);
+    expect(value('distkit_verdicts_total{verdict="partitioned"}')).toBe(1);
+    expect(value('distkit_decisions_total{decision="restart",strategy="keep-majority"}')).toBe(1);
+    // Scraping again mirrors the kernel's total; it does not add it up twice.
+    const again = (await callControl(target, 'GET', '/metrics')) as string;
+    const sent = Number(/^distkit_heartbeats_sent_total (\S+)$/m.exec(again)?.[1]);
+    expect(sent).toBeGreaterThanOrEqual(value('distkit_heartbeats_sent_total'));
+    expect(sent).toBeLessThanOrEqual(node.stats().heartbeatsSent);
   });
 
   it('serves on a Unix socket, 0600', async () => {
