@@ -1,6 +1,6 @@
 // keygen, fingerprint, trust and the client commands, each run as a separate process. The client
-// commands talk to a control API served in this test over a StandInNode: a stand-in until the
-// kernel lands (the lead switches these to a real daemon).
+// commands talk to a control API served in this test in front of real kernel nodes (alpha, and
+// beta its peer), so the test can watch what arrives at beta.
 import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { startControlApi, type ControlServer } from './control-api.ts';
 import { EventHub } from './event-hub.ts';
 import { fingerprint, generateIdentity, encodePublicKey } from './identity.ts';
 import { createMetrics } from './metrics.ts';
-import { StandInNode } from './node-stand-in.test-support.ts';
+import { createNode, type DistkitNode, type IncomingMessage } from '@distkit/kernel';
 import { ensureStateDir, loadOrCreateToken, statePaths, writeControlInfo } from './state.ts';
 
 let root: string;
@@ -97,9 +97,11 @@ describe('trust add | list | remove', () => {
   });
 });
 
-describe('client commands against a control API (stand-in node until the kernel lands)', () => {
+describe('client commands against a control API (real kernel nodes)', () => {
   let server: ControlServer;
-  let node: StandInNode;
+  let node: DistkitNode;
+  let beta: DistkitNode;
+  const received: IncomingMessage[] = [];
   let events: EventHub;
   let state: string;
   beforeAll(async () => {
@@ -107,12 +109,18 @@ describe('client commands against a control API (stand-in node until the kernel 
     await ensureStateDir(state);
     const paths = statePaths(state);
     const token = await loadOrCreateToken(paths.token);
-    node = new StandInNode({
+    beta = createNode({ name: 'beta', cluster: 'test', identity: generateIdentity(), incarnation: 1 });
+    await beta.start();
+    void (async () => {
+      for await (const m of beta.messages()) received.push(m);
+    })();
+    node = createNode({
       name: 'alpha',
       cluster: 'test',
       identity: generateIdentity(),
       incarnation: 3,
-      peers: [{ name: 'beta', address: { host: '127.0.0.1', port: 5002 } }],
+      autoConnect: 'never',
+      peers: [{ name: 'beta', address: beta.address }],
     });
     await node.start();
     events = new EventHub();
@@ -121,6 +129,8 @@ describe('client commands against a control API (stand-in node until the kernel 
   });
   afterAll(async () => {
     await server.close();
+    await node.stop();
+    await beta.stop();
   });
 
   it('status and nodes: tables for people, JSON for scripts', async () => {
@@ -132,19 +142,22 @@ describe('client commands against a control API (stand-in node until the kernel 
     expect(JSON.parse(j.stdout)).toMatchObject({ name: 'alpha', incarnation: 3 });
     const n = await runCli(['nodes', '--state-dir', state], { cwd: root, env });
     expect(n.stdout.split('\n')[0]).toMatch(/^NAME\s+LINK\s+VERDICT\s+INCARNATION\s+DIRECTION\s+ADDRESS\s+FINGERPRINT$/);
-    expect(n.stdout.split('\n')[1]).toMatch(/^beta\s+down\s+unknown\s+-\s+-\s+127\.0\.0\.1:5002\s+-$/);
+    expect(n.stdout.split('\n')[1]).toMatch(new RegExp(`^beta\\s+down\\s+\\w+\\s+-\\s+-\\s+127\\.0\\.0\\.1:${beta.address.port}\\s+`));
+    const nj = await runCli(['nodes', '--state-dir', state, '--json'], { cwd: root, env });
+    expect(JSON.parse(nj.stdout)).toMatchObject([{ name: 'beta', connected: false, address: { host: '127.0.0.1', port: beta.address.port } }]);
   });
 
   it('connect, send (JSON or text), disconnect; a refusal exits 1 with the reason', async () => {
     const refused = await runCli(['send', 'beta', '{"x":1}', '--state-dir', state], { cwd: root, env });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('409 NOT_CONNECTED');
+    expect(refused.stderr).toMatch(/409 (AUTO_CONNECT_REFUSED|NOT_CONNECTED)/);
     expect((await runCli(['connect', 'beta', '--state-dir', state], { cwd: root, env })).stdout).toBe('connected to beta\n');
     expect((await runCli(['send', 'beta', '{"x":1}', '--state-dir', state], { cwd: root, env })).code).toBe(0);
     expect((await runCli(['send', 'beta', 'hello there', '--state-dir', state], { cwd: root, env })).code).toBe(0);
-    expect(node.sent).toEqual([
-      { to: 'beta', value: { x: 1 } },
-      { to: 'beta', value: 'hello there' },
+    await waitFor(() => received.length === 2);
+    expect(received).toEqual([
+      { from: 'alpha', value: { x: 1 } },
+      { from: 'alpha', value: 'hello there' },
     ]);
     expect((await runCli(['disconnect', 'beta', '--state-dir', state, '--json'], { cwd: root, env })).stdout).toContain('"ok": true');
   });
@@ -170,3 +183,11 @@ describe('client commands against a control API (stand-in node until the kernel 
     expect(none.stderr).toContain('cannot reach distkitd at http://127.0.0.1:1');
   });
 });
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,6 +1,8 @@
 // The daemon's composition in process: state folder, node options, control API, hooks, reload.
-// The node is StandInNode: a stand-in until the kernel lands (the lead switches these to
-// createNode from @distkit/kernel; the process-level tests of `distkitd run` need the kernel).
+// The node is StandInNode, an in-test DistkitNode: it records the options the daemon builds and
+// lets the test inject what the real kernel only reports after real faults (a `decision`, a
+// `nodeup` from a denied node). The same paths run on the real kernel in run.test.ts (separate
+// processes) and partition.test.ts (a real partition in network namespaces).
 import { chmod, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +36,7 @@ async function setup(flags: Record<string, string | string[]> = {}, file?: strin
 
 const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
 
-describe('daemon lifecycle (stand-in node until the kernel lands)', () => {
+describe('daemon composition (in-test node)', () => {
   it('first start: identity 0600, token 0600, incarnation 1, control.json; every restart: incarnation + 1', async () => {
     const t = await setup();
     const d1 = await t.start();

@@ -1,6 +1,7 @@
-// A small in-test implementation of the kernel's DistkitNode contract: STAND-IN UNTIL THE KERNEL
-// LANDS. It records what the daemon asks of it and lets a test push events and messages. Tests
-// that use it say so; the lead switches them to the real kernel once createNode exists.
+// A small in-test implementation of the kernel's DistkitNode contract. It records what the daemon
+// asks of it (options, calls) and lets a test push events and messages that the real kernel only
+// emits after real faults. Written before the kernel existed; daemon.test.ts still uses it for
+// that injection, everything else runs on the real kernel.
 import { KernelError, type Address, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelStats, type NodeInfo, type NodeOptions, type PeerConfig } from '@distkit/kernel';
 
 class Channel<T> {
