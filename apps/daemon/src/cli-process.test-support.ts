@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SRC = fileURLToPath(new URL('.', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/distkitd.js', import.meta.url));
-const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const DIST = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./distkitd-entry.test-support.ts', import.meta.url));
 // tsx's "import" entry (its loader), as a file URL so it resolves from any cwd.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
