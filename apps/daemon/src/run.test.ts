@@ -76,6 +76,11 @@ describe('distkitd run (real kernel, separate processes)', () => {
       return nodes.filter((n) => n.connected).map((n) => n.name).sort().join() === 'beta,gamma';
     });
     expect(events.some((e) => e.type === 'nodeup')).toBe(true);
+    // Trust on first use (the default): alpha wrote the keys it learned to known_nodes.
+    await until(async () => {
+      const known = await readFile(join(home, 'alpha', 'known_nodes'), 'utf8').catch(() => '');
+      return /^beta [A-Za-z0-9+/]{43}=$/m.test(known) && /^gamma [A-Za-z0-9+/]{43}=$/m.test(known);
+    });
 
     await callControl(await beta.target(), 'POST', '/v1/send', { node: 'alpha', value: { hello: 'from beta' } });
     await until(async () => events.some((e) => e.type === 'message'));
