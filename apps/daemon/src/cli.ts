@@ -59,6 +59,13 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       io.err(`distkitd: ${err.message}\n`);
       return err.exitCode;
     }
+    // A coded error of another distkit package (KernelError, HandshakeError): its message is meant
+    // for people, the stack is not.
+    if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && /^(Kernel|Handshake|Wire)Error$/.test(err.name)) {
+      const hint = /EADDRINUSE/.test(err.message) ? ' (another distkitd on this address? choose another with --listen)' : '';
+      io.err(`distkitd: ${err.message}${hint}\n`);
+      return EXIT.FAILURE;
+    }
     io.err(`distkitd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return EXIT.FAILURE;
   }

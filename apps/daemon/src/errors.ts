@@ -38,7 +38,6 @@ function exitCodeFor(code: DaemonErrorCode): number {
     case 'CONFIG_NOT_FOUND':
     case 'CONFIG_SYNTAX':
     case 'CONFIG_INVALID':
-    case 'CONTROL_BIND':
     case 'TRUST_FILE':
       return EXIT.CONFIG;
     case 'KEY_PERMISSIONS':

@@ -5,7 +5,8 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanEnv } from './cli-process.test-support.ts';
+import { createServer } from 'node:net';
+import { cleanEnv, runCli } from './cli-process.test-support.ts';
 import { callControl, streamControlEvents, type StreamedEvent } from './control-client.ts';
 import { freePort, startDaemon, type RunningDaemon } from './daemon-process.test-support.ts';
 
@@ -23,6 +24,24 @@ async function launch(home: string, stateDir: string, args: readonly string[], e
 }
 
 describe('distkitd run (real kernel, separate processes)', () => {
+  it('a listen address in use: exit 1 with the reason, no stack trace, the lock released', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'distkitd-busy-'));
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = await runCli(['run', '--state-dir', join(home, 's'), '--listen', `127.0.0.1:${port}`, '--control', '127.0.0.1:0'], { cwd: home, env: cleanEnv(home) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+      expect(r.stderr).toContain('choose another with --listen');
+      expect(r.stderr).not.toContain('    at ');
+      await expect(stat(join(home, 's', 'distkitd.pid'))).rejects.toThrow();
+    } finally {
+      busy.close();
+    }
+  });
+
+
   it('starts with no config: fresh identity and state folder with the right modes; restart: incarnation + 1', async () => {
     const home = await mkdtemp(join(tmpdir(), 'distkitd-run-'));
     // No --config, no --state-dir: the default folder, which is ~/.local/state/distkit, or
