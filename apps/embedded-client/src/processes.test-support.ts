@@ -18,8 +18,13 @@ export interface Proc {
   readonly child: ChildProcess;
   readonly lines: Line[];
   stderr(): string;
-  /** Resolves with the first line (already seen or still to come) matching; rejects past `ms`. */
+  /**
+   * Resolves with the first stdout line (already seen or still to come) matching; rejects past
+   * `ms` or when the process exits first. Re-checked on every stdout or stderr chunk.
+   */
   waitFor(what: string, match: (line: Line) => boolean, ms?: number): Promise<Line>;
+  /** Resolves once stderr matches `pattern`; same deadline rules as `waitFor`. */
+  waitForStderr(what: string, pattern: RegExp, ms?: number): Promise<void>;
   readonly exited: Promise<number | null>;
   /** SIGKILL if still running (for `finally`). */
   kill(): void;
@@ -45,32 +50,39 @@ export function start(command: string, args: readonly string[], cwd: string = RO
     }
     for (const w of waiters) w();
   });
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+    for (const w of waiters) w(); // a condition may be about stderr
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
     done = true;
     for (const w of waiters) w();
     resolve(code);
   }));
+  const until = <T>(what: string, found: () => T | undefined, ms = 45_000) => new Promise<T>((resolve, reject) => {
+    const check = () => {
+      const value = found();
+      if (value === undefined && !done) return;
+      waiters.delete(check);
+      clearTimeout(timer);
+      if (value !== undefined) resolve(value);
+      else reject(new Error(`${command} ${args.join(' ')} exited before ${what}${describe()}`));
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}${describe()}`));
+    }, ms);
+    waiters.add(check);
+    check();
+  });
   const describe = () => `\nstdout:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${err}`;
   return {
     child, lines, exited,
     stderr: () => err,
-    waitFor: (what, match, ms = 45_000) => new Promise((resolve, reject) => {
-      const check = () => {
-        const found = lines.find(match);
-        if (!found && !done) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        if (found) resolve(found);
-        else reject(new Error(`${command} ${args.join(' ')} exited before ${what}${describe()}`));
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}${describe()}`));
-      }, ms);
-      waiters.add(check);
-      check();
-    }),
+    waitFor: (what, match, ms) => until(what, () => lines.find(match), ms),
+    waitForStderr: async (what, pattern, ms) => {
+      await until(what, () => (pattern.test(err) ? true : undefined), ms);
+    },
     kill: () => {
       if (!done) child.kill('SIGKILL');
     },
