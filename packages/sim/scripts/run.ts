@@ -177,7 +177,7 @@ async function scaleScenario(): Promise<void> {
   for (let k = 4; k <= 8; k++) {
     const hb = { ...hb0, seq: k };
     const s = performance.now();
-    for (const det of detectors) for (let i = 0; i < names.length; i++) det.heartbeat(names[i]!, hb, k * interval + i);
+    for (let i = 0; i < names.length; i++) for (const det of detectors) det.heartbeat(names[i]!, hb, k * interval + i);
     samples.push(((performance.now() - s) * 1000) / (detectors.length * names.length));
   }
   const interleaved = median(samples);

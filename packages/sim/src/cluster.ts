@@ -142,7 +142,10 @@ export async function createCluster(options: ClusterOptions): Promise<SimCluster
         hb = decodeHeartbeat(bytes);
         decoded.set(bytes, hb);
       }
-      if (n.detector.heartbeat(hb.from.name, hb, now) && options.onHeartbeat) options.onHeartbeat(n.index, sender, now);
+      // The sender's canonical name string (not the decoded copy): the detector's Map then matches
+      // it by identity. Authentication (the kernel's job) is what ties hb.from to the address.
+      if (hb.from.name !== names[sender]) return;
+      if (n.detector.heartbeat(names[sender]!, hb, now) && options.onHeartbeat) options.onHeartbeat(n.index, sender, now);
     }
     if (n.detector.nextWakeup() < n.armedAt) arm(n);
   }
