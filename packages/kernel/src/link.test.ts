@@ -12,7 +12,7 @@ const transport = createNodeTransport();
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ctx(name: string, identity: KeyPair, over: Partial<LinkContext> = {}): LinkContext {
-  const hello: Hello = { name, incarnation: 1, hidden: false, versions: [1], startedAt: 0 };
+  const hello: Hello = { name, incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null };
   return {
     transport, identity, cluster: 'test', hello, clusterSecrets: [], setupTimeMs: 2000, tickTimeMs: 60_000,
     tickIntensity: 4, frameLimits: { ...DEFAULT_FRAME_LIMITS, maxBytes: 4 << 20 }, maxMessageBytes: 4 << 20, ...over,

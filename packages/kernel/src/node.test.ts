@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DistkitNode, IncomingMessage } from './api.ts';
-import { members, nodeFor, portBase, record, until } from './cluster.test-support.ts';
+import { members, nodeFor, portBase, record, trustAll, until } from './cluster.test-support.ts';
 import { KernelError } from './errors.ts';
 
 // Test 1 of the kernel issue: three kernels on real loopback sockets.
@@ -59,6 +59,23 @@ describe('three kernels on loopback', () => {
       ra.stop();
       rb.stop();
       await Promise.all([a.stop(), b.stop(), c.stop()]);
+    }
+  });
+
+  it('a peer that links in without being configured is heartbeated both ways (its hello names its port)', async () => {
+    const ms = members(['a', 'j'], portBase(2));
+    const a = nodeFor(ms[0]!, [ms[0]!], { heartbeatIntervalMs: 100, trust: { store: trustAll(ms) } }); // a knows no peers
+    const j = nodeFor(ms[1]!, ms, { heartbeatIntervalMs: 100 });
+    try {
+      await Promise.all([a.start(), j.start()]);
+      await until(() => a.nodes().length === 1, 5000, 'j links in');
+      // (heartbeats j sent before its link was up were rightly unknown to a)
+      const unknownBefore = a.stats().drops.unknown_sender;
+      await until(() => a.stats().heartbeatsReceived >= 3 && j.stats().heartbeatsReceived >= 3, 5000, 'heartbeats both ways');
+      expect(a.stats().drops.unknown_sender).toBe(unknownBefore);
+      expect(a.info().find((n) => n.name === 'j')?.verdict).toBe('up');
+    } finally {
+      await Promise.all([a.stop(), j.stop()]);
     }
   });
 

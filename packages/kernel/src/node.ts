@@ -27,6 +27,8 @@ type DropReason = keyof KernelStats['drops'];
 interface Peer {
   name: string;
   config: PeerConfig | null;
+  /** Where its heartbeats go and come from: configured, or learned from its hello on a link. */
+  heartbeat: Address | null;
   /** The key this peer is trusted with (configured, authorized, or learned), if any. */
   key: Uint8Array | null;
   pairwise: Uint8Array | null;
@@ -72,7 +74,7 @@ class KernelNode implements DistkitNode {
   readonly publicKey: Uint8Array;
   readonly fingerprint: string;
   readonly incarnation: number;
-  readonly #hello: Hello;
+  #hello: Hello;
   readonly #selfHex: string;
 
   constructor(options: NodeOptions) {
@@ -86,7 +88,7 @@ class KernelNode implements DistkitNode {
     this.#rate = new AddressRateLimiter(this.#o.handshakesPerSecondPerAddress);
     this.#frameLimits = { ...DEFAULT_FRAME_LIMITS, maxBytes: this.#o.maxMessageBytes };
     this.#startedAt = options.startedAt ?? this.#t.wallTime();
-    this.#hello = { name: this.name, incarnation: this.incarnation, hidden: this.#o.hidden, versions: [1], startedAt: this.#startedAt };
+    this.#hello = { name: this.name, incarnation: this.incarnation, hidden: this.#o.hidden, versions: [1], startedAt: this.#startedAt, heartbeatPort: null };
     const modes: Record<string, 'always' | 'once' | 'never'> = {};
     for (const p of this.#o.peers) if (p.autoConnect) modes[p.name] = p.autoConnect;
     this.#policy = createPolicy(
@@ -126,7 +128,7 @@ class KernelNode implements DistkitNode {
     let p = this.#peers.get(name);
     if (!p) {
       const pinned = this.#storedKey(name);
-      p = { name, config: null, key: pinned, pairwise: null, hidden: false, incarnation: null, startedAt: null, link: null, waiters: [], queue: [] };
+      p = { name, config: null, heartbeat: null, key: pinned, pairwise: null, hidden: false, incarnation: null, startedAt: null, link: null, waiters: [], queue: [] };
       if (pinned) p.pairwise = this.#pairwise(pinned);
       this.#peers.set(name, p);
     }
@@ -154,20 +156,25 @@ class KernelNode implements DistkitNode {
 
   addPeer(config: PeerConfig): void {
     const p = this.#peer(config.name);
-    if (p.config) this.#byHeartbeatAddress.delete(addressKey(p.config.heartbeat ?? p.config.address));
+    this.#setHeartbeatAddress(p, config.heartbeat ?? config.address);
     p.config = config;
     if (config.publicKey && !p.key) {
       p.key = config.publicKey;
       p.pairwise = this.#pairwise(config.publicKey);
     }
-    this.#byHeartbeatAddress.set(addressKey(config.heartbeat ?? config.address), p);
     if (!p.hidden) this.#detector.addPeer(config.name);
+  }
+
+  #setHeartbeatAddress(p: Peer, address: Address | null): void {
+    if (p.heartbeat) this.#byHeartbeatAddress.delete(addressKey(p.heartbeat));
+    p.heartbeat = address;
+    if (address) this.#byHeartbeatAddress.set(addressKey(address), p);
   }
 
   removePeer(name: string): void {
     const p = this.#peers.get(name);
     if (!p) return;
-    if (p.config) this.#byHeartbeatAddress.delete(addressKey(p.config.heartbeat ?? p.config.address));
+    this.#setHeartbeatAddress(p, null);
     p.config = null;
     this.#detector.removePeer(name);
   }
@@ -185,6 +192,8 @@ class KernelNode implements DistkitNode {
       await this.#listener.close();
       throw err;
     }
+    // A hidden node takes no heartbeats; others tell their heartbeat port in the hello.
+    if (!this.#o.hidden) this.#hello = { ...this.#hello, heartbeatPort: this.#udp.address.port };
     this.#state = 'running';
     this.#updateView();
     this.#apply(this.#policy.handle({ type: 'start' }, this.#t.now()));
@@ -412,6 +421,8 @@ class KernelNode implements DistkitNode {
     if (p.link && p.link !== link) p.link.close('replaced', 'replaced by a newer link', false);
     p.link = link;
     p.hidden = hello.hidden;
+    // A peer that linked in without being configured: heartbeat it where its hello says.
+    if (!p.config && hello.heartbeatPort !== null) this.#setHeartbeatAddress(p, { host: link.stream.remote.host, port: hello.heartbeatPort });
     p.incarnation = hello.incarnation;
     p.startedAt = hello.startedAt;
     const now = this.#t.now();
@@ -545,8 +556,8 @@ class KernelNode implements DistkitNode {
 
   #sendDatagram(to: string, body: Uint8Array): boolean {
     const p = this.#peers.get(to);
-    if (!p?.pairwise || !p.config || !this.#udp) return false;
-    this.#udp.send(sealHeartbeat(p.pairwise, body), p.config.heartbeat ?? p.config.address);
+    if (!p?.pairwise || !p.heartbeat || !this.#udp) return false;
+    this.#udp.send(sealHeartbeat(p.pairwise, body), p.heartbeat);
     return true;
   }
 

@@ -34,6 +34,7 @@ export async function createRelay(names: string[]): Promise<Relay> {
   const lanes = new Map<string, Lane>();
   const open = new Set<{ a: Socket; b: Socket; from: string; to: string }>();
   let blocked: [Set<string>, Set<string>] | null = null;
+  let cutting = false;
   let dropped = 0;
   const isCut = (x: string, y: string) =>
     blocked !== null && ((blocked[0].has(x) && blocked[1].has(y)) || (blocked[1].has(x) && blocked[0].has(y)));
@@ -50,7 +51,9 @@ export async function createRelay(names: string[]): Promise<Relay> {
         const upstream = connect(target.tcp.port, target.tcp.host);
         const pair = { a: client, b: upstream, from, to };
         open.add(pair);
+        // While stalled, a close on one side does not reach the other (a pulled cable carries no FIN).
         const end = () => {
+          if (blocked !== null && !cutting && isCut(from, to)) return;
           open.delete(pair);
           client.destroy();
           upstream.destroy();
@@ -96,6 +99,7 @@ export async function createRelay(names: string[]): Promise<Relay> {
     },
     cut(groupA, groupB) {
       blocked = [new Set(groupA), new Set(groupB)];
+      cutting = true;
       for (const p of [...open]) {
         if (isCut(p.from, p.to)) {
           p.a.destroy();
@@ -106,14 +110,17 @@ export async function createRelay(names: string[]): Promise<Relay> {
     },
     stall(groupA, groupB) {
       blocked = [new Set(groupA), new Set(groupB)];
+      cutting = false;
     },
     heal() {
       blocked = null;
+      cutting = false;
     },
     get dropped() {
       return dropped;
     },
     async close() {
+      blocked = null;
       for (const p of open) {
         p.a.destroy();
         p.b.destroy();

@@ -27,6 +27,7 @@ export const helloArb: fc.Arbitrary<Hello> = fc.record({
   hidden: fc.boolean(),
   versions: fc.array(fc.nat(1000), { minLength: 1, maxLength: 8 }),
   startedAt: fc.maxSafeNat(),
+  heartbeatPort: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: null }),
 });
 
 // User values: what JSON-like data plus binary can express. No -0 (msgpack has no negative zero

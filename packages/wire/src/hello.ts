@@ -1,5 +1,5 @@
 import {
-  MessageType, checkNumber, checkString, checkUint, packEnvelope, readNumber, readString, readUint,
+  MessageType, checkNumber, checkString, checkUint, isUint, packEnvelope, readNumber, readString, readUint,
   unpackEnvelope,
 } from './codec.ts';
 import { WireError } from './errors.ts';
@@ -18,6 +18,12 @@ export interface Hello {
   readonly versions: readonly number[];
   /** Wall-clock start time of the sender, ms since epoch ("oldest member" resolution). */
   readonly startedAt: number;
+  /**
+   * The UDP port the sender receives heartbeats on, at the address its link comes from; null for
+   * a node that takes no heartbeats (a hidden client). Lets a node heartbeat peers that linked in
+   * without being configured.
+   */
+  readonly heartbeatPort: number | null;
 }
 
 const MAX_VERSIONS = 8;
@@ -31,12 +37,21 @@ export function encodeHello(hello: Hello): Uint8Array {
   }
   hello.versions.forEach((v, i) => checkUint(v, `versions[${i}]`));
   checkNumber(hello.startedAt, 'startedAt');
+  if (hello.heartbeatPort !== null && !(Number.isInteger(hello.heartbeatPort) && hello.heartbeatPort > 0 && hello.heartbeatPort < 65536)) {
+    throw new WireError('INVALID_VALUE', 'heartbeatPort must be a port number 1..65535 or null');
+  }
   const flags = hello.hidden ? FLAG_HIDDEN : 0;
-  return packEnvelope(MessageType.hello, [hello.name, hello.incarnation, flags, hello.versions, hello.startedAt], DATAGRAM_LIMITS);
+  return packEnvelope(
+    MessageType.hello,
+    [hello.name, hello.incarnation, flags, hello.versions, hello.startedAt, hello.heartbeatPort],
+    DATAGRAM_LIMITS,
+  );
 }
 
 export function decodeHello(bytes: Uint8Array, limits: WireLimits = DATAGRAM_LIMITS): Hello {
-  const f = unpackEnvelope(bytes, MessageType.hello, 5, limits);
+  const f = unpackEnvelope(bytes, MessageType.hello, 6, limits);
+  const port = f[5];
+  if (port !== null && !(isUint(port) && port > 0 && port < 65536)) throw new WireError('MALFORMED', 'heartbeatPort must be a port number or nil');
   const flags = readUint(f[2], 'flags');
   const versions = f[3];
   if (!Array.isArray(versions) || versions.length === 0 || versions.length > MAX_VERSIONS) {
@@ -49,5 +64,6 @@ export function decodeHello(bytes: Uint8Array, limits: WireLimits = DATAGRAM_LIM
     hidden: (flags & FLAG_HIDDEN) !== 0,
     versions: versions.map((v, i) => readUint(v, `versions[${i}]`)),
     startedAt: readNumber(f[4], 'startedAt'),
+    heartbeatPort: port as number | null,
   };
 }
