@@ -14,7 +14,7 @@ const flag = (name: string, fallback: number): number => {
 /** Multiplies every run count (e.g. 0.1 for a quick look). */
 const runsScale = flag('runs-scale', 1);
 // `all` must stay within ~10 minutes on a shared 2-core machine: it runs the long experiments
-// shorter (false-alarms 6 h instead of 24 h, scale 1 simulated minute instead of 10, one N=500
+// shorter (false-alarms 12 h instead of 24 h, scale 1 simulated minute instead of 10, one N=500
 // partition run instead of 3) and says so in the results. Each scenario alone runs full size.
 const short = scenario === 'all';
 const runs = (n: number) => Math.max(1, Math.round(n * runsScale));
@@ -95,7 +95,7 @@ async function crashScenario(): Promise<void> {
 }
 
 async function falseAlarmScenario(): Promise<void> {
-  const hours = flag('hours', short ? 6 : 24);
+  const hours = flag('hours', short ? 12 : 24);
   const n = 50;
   const loss = 0.05;
   const jitter = 200;
