@@ -7,14 +7,11 @@
 //   calls on the same sizes. Target: >= 0.8x at 64 KiB.
 // - noble figures beside the native ones.
 // Run: npm run bench -w @distkit/handshake  (writes bench/results/handshake.json)
-import { execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, diffieHellman, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { median, opsPerSecond, opsPerSecondAsync, target, writeResults, type Result } from '../../../tooling/bench/report.ts';
+import { mutualTlsCertificates } from '../../../tooling/bench/tls.ts';
 import {
   FrameDecoder, createHandshake, createSession, frameMessage, generateIdentity, nativeProvider, nobleProvider,
   type CryptoProvider, type KeyPair,
@@ -142,27 +139,6 @@ async function noiseOverTcp(provider: CryptoProvider): Promise<{ run: () => Prom
   return { run, stop: () => new Promise((r) => srv.close(() => r())), completed: () => completed };
 }
 
-function makeCertificates(): { dir: string; files: Record<string, string> } | null {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'distkit-bench-'));
-  const files: Record<string, string> = {};
-  for (const who of ['server', 'client']) {
-    // ECDSA P-256 self-signed certificates, each side trusting exactly the other's (mTLS pinning).
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', `/CN=${who}`, '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(dir, `${who}.key`), '-out', join(dir, `${who}.crt`),
-    ], { stdio: 'ignore' });
-    files[`${who}Key`] = readFileSync(join(dir, `${who}.key`), 'utf8');
-    files[`${who}Cert`] = readFileSync(join(dir, `${who}.crt`), 'utf8');
-  }
-  return { dir, files };
-}
-
 async function tlsOverTcp(f: Record<string, string>): Promise<{ run: () => Promise<void>; stop: () => Promise<void>; completed: () => number }> {
   let completed = 0;
   const srv = tls.createServer({
@@ -194,8 +170,8 @@ async function tlsOverTcp(f: Record<string, string>): Promise<{ run: () => Promi
 
 const noiseTcp = await noiseOverTcp(nativeProvider);
 const nobleTcp = await noiseOverTcp(nobleProvider);
-const certs = makeCertificates();
-const tlsBench = certs ? await tlsOverTcp(certs.files) : null;
+const certs = mutualTlsCertificates();
+const tlsBench = certs ? await tlsOverTcp(certs as unknown as Record<string, string>) : null;
 if (!certs) console.log('  openssl CLI not found: the node:tls anchor (and its target) cannot be measured');
 const tcp = await interleavedAsync({
   ...(tlsBench ? { tls: tlsBench.run } : {}),
@@ -203,7 +179,6 @@ const tcp = await interleavedAsync({
   noble: nobleTcp.run,
 });
 for (const s of [noiseTcp, nobleTcp, ...(tlsBench ? [tlsBench] : [])]) await s.stop();
-if (certs) rmSync(certs.dir, { recursive: true, force: true });
 if (noiseTcp.completed() === 0) throw new Error('no Noise handshake completed on the server side');
 if (tlsBench && tlsBench.completed() === 0) throw new Error('no TLS handshake was mutually authorized');
 const noiseTcpRate = tcp.rate['native']!;

@@ -4,36 +4,20 @@
 //   - 128-byte messages, messages/s, same batching target >= 1x node:tls
 //   - connectNode -> nodeup latency               target <= 1x a TLS 1.3 mTLS connect
 //   - memory per idle link
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { pack, unpack } from 'msgpackr';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { TrustStore, formatTrustEntry, generateIdentity } from '@distkit/handshake';
 import { median, target, writeResults, type Result } from '../../../tooling/bench/report.ts';
+import { mutualTlsCertificates } from '../../../tooling/bench/tls.ts';
 import { createNode, type DistkitNode } from '../src/index.ts';
 
 const ROUNDS = 7;
 
 // ---- anchors: a byte pipe over plain TCP or TLS 1.3 with mutual certificates ----------------
-function certificates(): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'distkit-kernel-bench-'));
-  const files: Record<string, string> = {};
-  for (const who of ['server', 'client']) {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', `/CN=${who}`, '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(dir, `${who}.key`), '-out', join(dir, `${who}.crt`),
-    ], { stdio: 'ignore' });
-    files[`${who}Key`] = readFileSync(join(dir, `${who}.key`), 'utf8');
-    files[`${who}Cert`] = readFileSync(join(dir, `${who}.crt`), 'utf8');
-  }
-  rmSync(dir, { recursive: true, force: true });
-  return files;
-}
-const certs = certificates();
+const tlsFiles = mutualTlsCertificates();
+if (!tlsFiles) throw new Error('the openssl CLI is needed for the node:tls anchors (apt-get install openssl)');
+const certs = tlsFiles as unknown as Record<string, string>;
 
 interface Pipe {
   send(chunk: Uint8Array): void;
