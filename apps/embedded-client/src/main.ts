@@ -112,7 +112,8 @@ async function main(): Promise<number> {
   await node.start();
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= node.stop());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());
+  // First signal: graceful stop (links closed with reason `shutdown`); a second one: exit now.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping ? process.exit(EXIT.FAILED) : void stop()));
 
   const printing = (async () => {
     for (let e = await events.next(); !e.done; e = await events.next()) printEvent(e.value);
