@@ -49,7 +49,7 @@ function manifestsOnly(): string {
     cpSync(join(m.dir, 'package.json'), join(root, rel, 'package.json'));
     if (m.deno) {
       cpSync(join(m.dir, 'deno.json'), join(root, rel, 'deno.json'));
-      const targets = typeof m.deno.exports === 'string' ? [m.deno.exports] : Object.values(m.deno.exports as object);
+      const targets = typeof m.deno.exports === 'string' ? [m.deno.exports] : Object.values((m.deno.exports ?? {}) as object);
       for (const t of targets as string[]) write(root, join(rel, t), 'export {};\n');
     }
   }
