@@ -1,6 +1,6 @@
 // What a user meets when something is wrong: bad flags, a key file others can read, a daemon
 // that is not the one pinned, a daemon that does not trust the client. Each has its exit code.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,17 @@ describe('distkit-client', () => {
     } finally {
       chmodSync(join(dir, 'ok', 'client.key'), 0o600);
     }
+  });
+
+  it('names the key file when it is not a key (exit 1), and leaves it alone', async () => {
+    const bad = join(dir, 'bad');
+    const make = client(['--show-key', '--state-dir', bad]);
+    expect(await exitCode(make)).toBe(0);
+    writeFileSync(join(bad, 'client.key'), 'not a key\n', { mode: 0o600 });
+    const p = client(linkArgs('client@ok', 'bad'));
+    expect(await exitCode(p)).toBe(1);
+    expect(p.stderr()).toContain(`${join(bad, 'client.key')}: private key file must start with 'distkit-x25519-private'`);
+    expect(readFileSync(join(bad, 'client.key'), 'utf8')).toBe('not a key\n');
   });
 
   it('links, lists and exits 0 with --once when trusted and the pinned key is right', async () => {

@@ -1,7 +1,7 @@
 // distkit-client: a hidden distkit node with auto-connect `never` that links to one daemon whose key
 // it pins. The same file runs on Node (built with tsup, or tsx) and Deno (`deno run`), unchanged:
 // it only uses node: built-ins that both runtimes provide.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import {
@@ -21,7 +21,8 @@ class ExitError extends Error {
 /** Write-to-temp, fsync, rename, fsync the folder: a crash leaves the old file or the new one, never half. */
 function writeAtomic(path: string, text: string, mode: number): void {
   const temp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'w', mode);
+  rmSync(temp, { force: true }); // a leftover would keep its old mode: create it afresh
+  const fd = openSync(temp, 'wx', mode);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -56,7 +57,11 @@ function loadOrCreateKey(dir: string, name: string) {
     writeAtomic(join(dir, 'client.pub'), formatPublicKey(identity.publicKey, name), 0o644);
     return { identity, created: true };
   }
-  return { identity: parsePrivateKey(text), created: false };
+  try {
+    return { identity: parsePrivateKey(text), created: false };
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
 }
 
 /** base64, `distkit-x25519 <base64> [comment]`, or @FILE holding such a line. */
