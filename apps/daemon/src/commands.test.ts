@@ -1,11 +1,12 @@
 // keygen, fingerprint, trust and the client commands, each run as a separate process. The client
 // commands talk to a control API served in this test in front of real kernel nodes (alpha, and
 // beta its peer), so the test can watch what arrives at beta.
+import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli } from './cli-process.test-support.ts';
+import { CLI_ENTRY, cleanEnv, runCli } from './cli-process.test-support.ts';
 import { startControlApi, type ControlServer } from './control-api.ts';
 import { EventHub } from './event-hub.ts';
 import { fingerprint, generateIdentity, encodePublicKey } from './identity.ts';
@@ -171,6 +172,22 @@ describe('client commands against a control API (real kernel nodes)', () => {
     const r = await run;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).type)).toEqual(['nodedown', 'decision']);
+  });
+
+  it('events without --count follows the stream until stopped (no limit)', async () => {
+    const child = spawn(process.execPath, [...CLI_ENTRY, 'events', '--state-dir', state, '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitFor(() => events.size > 0, 15_000);
+      for (let i = 0; i < 3; i++) events.publish({ type: 'nodedown', node: `n${i}`, reason: 'connection_closed', at: i });
+      await waitFor(() => out.trim().split('\n').filter(Boolean).length === 3, 15_000);
+      expect(child.exitCode).toBeNull(); // still following
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const bad = await runCli(['events', '--state-dir', state, '--count', '0'], { cwd: root, env });
+    expect(bad.code).toBe(78);
   });
 
   it('a wrong token file exits 1 with 401; no daemon exits 69', async () => {

@@ -184,7 +184,7 @@ export const eventsCommand: Command = {
   async run(ctx) {
     const countText = ctx.values['count'] as string | undefined;
     const limit = countText === undefined ? Number.POSITIVE_INFINITY : Number(countText);
-    if (!Number.isInteger(limit) || limit < 1) {
+    if (countText !== undefined && (!Number.isInteger(limit) || limit < 1)) {
       throw new DaemonError('BAD_FLAG', `--count: must be a positive integer (got ${JSON.stringify(countText)})`);
     }
     const types = ((ctx.values['type'] as string[] | undefined) ?? []).flatMap((t) => t.split(','));
