@@ -39,7 +39,8 @@ export type KernelEvent =
   | { readonly type: 'nodeup'; readonly node: string; readonly incarnation: number; readonly direction: 'inbound' | 'outbound'; readonly hidden: boolean; readonly at: number }
   | { readonly type: 'nodedown'; readonly node: string; readonly reason: NodedownReason; readonly at: number; readonly detail?: string }
   | { readonly type: 'verdict'; readonly node: string; readonly verdict: Verdict; readonly previous: Verdict; readonly at: number }
-  | { readonly type: 'partition'; readonly node: string; readonly incarnation: number; readonly at: number }
+  /** `via`: the peer that reported it (a hidden node hears of its daemon's partitions this way). */
+  | { readonly type: 'partition'; readonly node: string; readonly incarnation: number; readonly at: number; readonly via?: string }
   | { readonly type: 'restarted'; readonly node: string; readonly incarnation: number; readonly at: number }
   | { readonly type: 'degraded'; readonly node: string; readonly at: number }
   | {
@@ -50,6 +51,7 @@ export type KernelEvent =
       readonly mine: unknown;
       readonly theirs: unknown;
       readonly at: number;
+      readonly via?: string;
     }
   | { readonly type: 'key-changed'; readonly node: string; readonly expected: string; readonly presented: string; readonly at: number }
   | { readonly type: 'refused'; readonly node: string | null; readonly remote: string; readonly reason: string; readonly at: number }

@@ -644,6 +644,17 @@ class KernelNode implements DistkitNode {
       } catch {
         // link closing: the asker times out
       }
+    } else if (op === 'event' && this.#o.hidden) {
+      // A forwarded partition or decision from the node we are linked to; checked field by field.
+      const e = body as Record<string, unknown> | null;
+      const via = link.remoteHello?.name;
+      if (!e || typeof e['node'] !== 'string' || !via) return;
+      const at = this.#t.now();
+      if (e['type'] === 'partition' && typeof e['incarnation'] === 'number') {
+        this.#events.publish({ type: 'partition', node: e['node'], incarnation: e['incarnation'], at, via });
+      } else if (e['type'] === 'decision' && (e['decision'] === 'stay' || e['decision'] === 'restart') && typeof e['strategy'] === 'string') {
+        this.#events.publish({ type: 'decision', node: e['node'], strategy: e['strategy'], decision: e['decision'], mine: e['mine'], theirs: e['theirs'], at, via });
+      }
     } else if (op === 'nodes' && typeof b?.id === 'number' && Array.isArray(b.nodes)) {
       const q = this.#pendingQueries.get(b.id);
       if (!q) return;
@@ -672,6 +683,19 @@ class KernelNode implements DistkitNode {
 
   #emit(e: KernelEvent): void {
     this.#events.publish(e);
+    // Hidden nodes run no detector: tell the hidden peers linked to us (embedded clients) what ours
+    // concludes, so they can report partitions and decisions too.
+    if ((e.type === 'partition' || e.type === 'decision') && e.via === undefined) {
+      for (const p of this.#peers.values()) {
+        if (!p.hidden || p.link?.state !== 'up') continue;
+        const { at: _at, ...rest } = e;
+        try {
+          p.link.sendFrame({ kind: 'system', counter: 0, op: 'event', body: rest });
+        } catch {
+          // closing link
+        }
+      }
+    }
   }
 
   #requireRunning(): void {

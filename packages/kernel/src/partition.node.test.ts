@@ -11,7 +11,7 @@ const NAMES = ['a', 'b', 'c', 'd', 'e'];
 const MAJORITY = ['a', 'b', 'c'];
 const MINORITY = ['d', 'e'];
 
-function start(m: Member, all: Member[], relay: Relay, mode: AutoConnect, incarnation: number): DistkitNode {
+function start(m: Member, all: Member[], relay: Relay, mode: AutoConnect, incarnation: number, extra: Member[]): DistkitNode {
   return createNode({
     name: m.name,
     cluster: 'partition-test',
@@ -19,7 +19,7 @@ function start(m: Member, all: Member[], relay: Relay, mode: AutoConnect, incarn
     incarnation,
     listen: { host: '127.0.0.1', port: m.port },
     peers: all.filter((x) => x !== m).map((x) => ({ name: x.name, ...relay.route(m.name, x.name) })),
-    trust: { store: trustAll(all) },
+    trust: { store: trustAll([...all, ...extra]) },
     autoConnect: mode,
     heartbeatIntervalMs: 150,
     tickTimeMs: 3000,
@@ -27,7 +27,8 @@ function start(m: Member, all: Member[], relay: Relay, mode: AutoConnect, incarn
   });
 }
 
-async function cluster(mode: AutoConnect, offset: number) {
+/** `extra`: members the cluster trusts without linking to them (a hidden client). */
+async function cluster(mode: AutoConnect, offset: number, extra: Member[] = []) {
   const ms = members(NAMES, portBase(offset));
   const relay = await createRelay(NAMES);
   for (const m of ms) relay.setTarget(m.name, { host: '127.0.0.1', port: m.port }, { host: '127.0.0.1', port: m.port });
@@ -35,7 +36,7 @@ async function cluster(mode: AutoConnect, offset: number) {
   const log = new Map<string, KernelEvent[]>();
   const recorders: { stop(): void }[] = [];
   const launch = async (m: Member, incarnation: number) => {
-    const node = start(m, ms, relay, mode, incarnation);
+    const node = start(m, ms, relay, mode, incarnation, extra);
     const r = record(node);
     recorders.push(r);
     log.set(`${m.name}#${incarnation}`, r.events);
@@ -55,9 +56,20 @@ async function cluster(mode: AutoConnect, offset: number) {
 
 describe('partition cycle through a fault-injecting relay (real TCP + UDP)', () => {
   it('once: cut -> nodedown; heal -> partitioned on both sides -> one decision -> the minority restarts -> whole', async () => {
-    const c = await cluster('once', 31);
+    // A hidden client (as apps/embedded-client) linked to `a` only: it runs no detector, and hears
+    // of a's partitions and decisions over its link.
+    const [hm] = members(['h'], portBase(33));
+    const c = await cluster('once', 31, [hm!]);
+    const client = createNode({
+      name: 'h', cluster: 'partition-test', identity: hm!.identity, incarnation: 1, hidden: true, autoConnect: 'never',
+      peers: [{ name: 'a', address: { host: '127.0.0.1', port: c.ms[0]!.port }, publicKey: c.ms[0]!.identity.publicKey }],
+      trust: { store: trustAll([...c.ms, hm!]) },
+    });
+    const rh = record(client);
     try {
       await until(c.whole, 10_000, 'the mesh forms at startup');
+      await client.start();
+      await client.connectNode('a');
       await new Promise((r) => setTimeout(r, 800)); // heartbeats flowing, views stable
 
       c.relay.cut(MAJORITY, MINORITY);
@@ -90,6 +102,9 @@ describe('partition cycle through a fault-injecting relay (real TCP + UDP)', () 
       expect(MAJORITY.map((n) => decisions.get(n))).toEqual(['stay', 'stay', 'stay']);
       expect(MINORITY.map((n) => decisions.get(n))).toEqual(['restart', 'restart']);
       expect(c.nodes.get('a')!.nodes()).toEqual(['b', 'c']); // still partitioned: no link was re-made behind our back
+      await until(() => rh.events.some((e) => e.type === 'decision'), 5000, 'the hidden client hears of the decision');
+      expect(rh.events.find((e) => e.type === 'partition')).toMatchObject({ via: 'a' });
+      expect(rh.events.find((e) => e.type === 'decision')).toMatchObject({ via: 'a', decision: 'stay' });
 
       // The losers restart with incarnation + 1 and connect at startup; the survivors accept.
       for (const n of MINORITY) {
@@ -100,6 +115,8 @@ describe('partition cycle through a fault-injecting relay (real TCP + UDP)', () 
       const upAgain = c.log.get('a#1')!.filter((e) => e.type === 'nodeup').slice(-2);
       expect(upAgain.map((e) => (e as { incarnation: number }).incarnation)).toEqual([2, 2]);
     } finally {
+      rh.stop();
+      await client.stop();
       await c.dispose();
     }
   }, 60_000);
