@@ -3,7 +3,8 @@
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
-import { x448 } from '@noble/curves/ed448.js';
+import { montgomery } from '@noble/curves/abstract/montgomery.js';
+import { pow } from '@noble/curves/abstract/modular.js';
 import { blake2b } from '@noble/hashes/blake2b.js';
 import { blake2s } from '@noble/hashes/blake2s.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -11,6 +12,21 @@ import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import type {
   AeadFunction, CipherName, CryptoProvider, DhFunction, DhName, HashFunction, HashName, KeyPair,
 } from './provider.ts';
+
+// X448 built from noble's Montgomery-ladder factory with the curve448 constants of RFC 7748 §4.2
+// and §5, instead of importing @noble/curves/ed448.js: that module sets up all of Ed448 on import
+// (about 130 ms), which every process paid at startup although links use X25519.
+const P448 = 2n ** 448n - 2n ** 224n - 1n;
+const x448 = montgomery({
+  P: P448,
+  type: 'x448',
+  powPminus2: (x: bigint) => pow(x, P448 - 2n, P448),
+  adjustScalarBytes: (bytes: Uint8Array) => {
+    bytes[0]! &= 252; // RFC 7748 §5 decodeScalar448: clear the two low bits...
+    bytes[55]! |= 128; // ...and set the high bit
+    return bytes;
+  },
+});
 
 type Curve = { getPublicKey(priv: Uint8Array): Uint8Array; getSharedSecret(priv: Uint8Array, pub: Uint8Array): Uint8Array };
 // deno-lint-ignore no-explicit-any
