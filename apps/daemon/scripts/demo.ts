@@ -4,8 +4,6 @@
 // refreshing table of nodes and verdicts shows it live; the script exits 0 when the mesh is whole.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +11,7 @@ import { callControl, streamControlEvents, type ControlTarget } from '../src/con
 import { encodePublicKey, generateIdentity } from '../src/identity.ts';
 import { writeIdentity } from '../src/state.ts';
 import { DemoRelay } from './demo-relay.ts';
+import { freePort } from '../src/free-port.ts';
 
 const BIN = fileURLToPath(new URL('../bin/distkitd.js', import.meta.url));
 if (!existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)))) {
@@ -33,21 +32,6 @@ function note(line: string): void {
   if (!TTY) console.log(`${stamp}  ${line}`);
 }
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as { port: number }).port;
-    await new Promise<void>((r) => server.close(() => r()));
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((r) => udp.close(() => r()));
-    if (ok) return port;
-  }
-}
 
 interface Daemon {
   name: Name;

@@ -1,7 +1,5 @@
 // Starts `distkitd run` as a separate process (real kernel, real sockets) and follows its JSON log.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI_ENTRY } from './cli-process.test-support.ts';
@@ -93,19 +91,7 @@ export async function startDaemon(
   };
 }
 
+import { freePort } from './free-port.ts';
+
 /** A port free for both TCP and UDP on 127.0.0.1 (links and heartbeats share it). */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    await new Promise<void>((r) => server.close(() => r()));
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((r) => udp.close(() => r()));
-    if (ok) return port;
-  }
-}
+export { freePort };
