@@ -61,6 +61,8 @@ export interface LinkOwner {
   /** Both sides are done: frames may flow. */
   onUp(link: Link): void;
   onFrame(link: Link, frame: Frame): void;
+  /** Optional: the send buffer drained (see `Link.congested`). */
+  onDrain?(link: Link): void;
   /** The link is gone (called once, also for links that never came up). */
   onDown(link: Link, reason: NodedownReason, detail: string): void;
 }
@@ -103,6 +105,10 @@ export class Link {
     stream.setHandlers({
       onData: (chunk) => this.#onData(chunk),
       onClose: (error) => this.#onStreamClosed(error),
+      onDrain: () => {
+        this.#congested = false;
+        this.owner.onDrain?.(this);
+      },
     });
     if (options.role === 'initiator') this.#startInitiator(options.remoteKey);
   }
@@ -352,8 +358,15 @@ export class Link {
     }
     this.#outbox = [];
     this.#outboxBytes = 0;
-    for (const framed of this.#session.seal(batch)) this.stream.write(framed);
+    for (const framed of this.#session.seal(batch)) if (this.stream.write(framed) === false) this.#congested = true;
     this.#lastSent = this.ctx.transport.now();
+  }
+
+  #congested = false;
+
+  /** The transport's send buffer is over its high-water mark: senders should wait for `onDrain`. */
+  get congested(): boolean {
+    return this.#congested;
   }
 
   /**

@@ -24,6 +24,7 @@ class NodeStream implements Stream {
       else this.#pending.push(chunk);
     });
     socket.on('error', (error) => this.#finish(error));
+    socket.on('drain', () => this.#handlers?.onDrain?.());
     socket.on('close', () => this.#finish());
   }
 
@@ -41,8 +42,8 @@ class NodeStream implements Stream {
 
   #corked = false;
 
-  write(chunk: Uint8Array): void {
-    if (this.#closed || this.socket.destroyed) return;
+  write(chunk: Uint8Array): boolean {
+    if (this.#closed || this.socket.destroyed) return true;
     // Everything written in one turn of the event loop leaves in one syscall (writev): many small
     // frames cost one write, not one each.
     if (!this.#corked) {
@@ -53,7 +54,7 @@ class NodeStream implements Stream {
         this.socket.uncork();
       });
     }
-    this.socket.write(chunk);
+    return this.socket.write(chunk);
   }
 
   close(): void {

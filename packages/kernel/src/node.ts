@@ -347,8 +347,14 @@ class KernelNode implements DistkitNode {
       this.#stats.messagesReceived++;
       this.#messages.publish({ from, value: frame.value });
     },
+    onDrain: (link) => {
+      for (const w of this.#drainWaiters.get(link)?.splice(0) ?? []) w.resolve();
+    },
     onDown: (link, reason, detail) => this.#onDown(link, reason, detail),
   };
+
+  /** send() calls waiting for a congested link's buffer to drain (back-pressure). */
+  readonly #drainWaiters = new Map<Link, { resolve: () => void; reject: (e: Error) => void }[]>();
 
   #trust(name: string, key: Uint8Array): PeerVerdict {
     const p = this.#peer(name);
@@ -436,6 +442,9 @@ class KernelNode implements DistkitNode {
 
   #onDown(link: Link, reason: NodedownReason, detail: string): void {
     this.#links.delete(link.id);
+    const draining = this.#drainWaiters.get(link);
+    this.#drainWaiters.delete(link);
+    for (const w of draining ?? []) w.reject(new KernelError('SEND_FAILED', `link went down (${reason}) before the message left the send buffer`));
     const dialled = this.#dialing.get(link.id);
     this.#dialing.delete(link.id);
     const name = link.remoteHello?.name ?? dialled;
@@ -751,7 +760,13 @@ class KernelNode implements DistkitNode {
     try {
       link.sendFrame({ kind: 'message', counter: 0, value });
       this.#stats.messagesSent++;
-      return Promise.resolve();
+      if (!link.congested) return Promise.resolve();
+      // Back-pressure: the socket buffer is over its high-water mark; resolve when it drains.
+      return new Promise<void>((resolve, reject) => {
+        let waiters = this.#drainWaiters.get(link);
+        if (!waiters) this.#drainWaiters.set(link, (waiters = []));
+        waiters.push({ resolve, reject });
+      });
     } catch (err) {
       return Promise.reject(err instanceof KernelError ? err : new KernelError('SEND_FAILED', (err as Error).message, { cause: err }));
     }

@@ -24,6 +24,8 @@ export interface Relay {
   cut(groupA: string[], groupB: string[]): void;
   /** Like a cable pulled without a reset: connections stay open but carry nothing, datagrams dropped. */
   stall(groupA: string[], groupB: string[]): void;
+  /** Stops reading the connections between the groups, so TCP flow control pushes back on senders. */
+  pause(groupA: string[], groupB: string[]): void;
   heal(): void;
   close(): Promise<void>;
   readonly dropped: number;
@@ -111,6 +113,16 @@ export async function createRelay(names: string[]): Promise<Relay> {
     stall(groupA, groupB) {
       blocked = [new Set(groupA), new Set(groupB)];
       cutting = false;
+    },
+    pause(groupA, groupB) {
+      const a = new Set(groupA);
+      const b = new Set(groupB);
+      for (const p of open) {
+        if ((a.has(p.from) && b.has(p.to)) || (b.has(p.from) && a.has(p.to))) {
+          p.a.pause();
+          p.b.pause();
+        }
+      }
     },
     heal() {
       blocked = null;

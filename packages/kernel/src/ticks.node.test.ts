@@ -39,3 +39,41 @@ describe('link ticks', () => {
     }
   });
 });
+
+describe('back-pressure', () => {
+  it('send() stops resolving while the link cannot carry more, and rejects when the link dies', async () => {
+    const ms = members(['a', 'b'], portBase(52));
+    const relay = await createRelay(['a', 'b']);
+    for (const m of ms) relay.setTarget(m.name, { host: '127.0.0.1', port: m.port }, { host: '127.0.0.1', port: m.port });
+    const make = (i: number) => createNode({
+      name: ms[i]!.name, cluster: 'bp', identity: ms[i]!.identity, incarnation: 1,
+      listen: { host: '127.0.0.1', port: ms[i]!.port },
+      peers: [{ name: ms[1 - i]!.name, ...relay.route(ms[i]!.name, ms[1 - i]!.name) }],
+      trust: { store: trustAll(ms) }, autoConnect: 'never', tickTimeMs: 1500,
+    });
+    const a = make(0);
+    const b = make(1);
+    try {
+      await Promise.all([a.start(), b.start()]);
+      await a.connectNode('b');
+      // The relay stops reading from a: a's socket buffer fills, and send() must stop resolving.
+      relay.pause(['a'], ['b']);
+      const chunk = new Uint8Array(64 * 1024);
+      let resolved = 0;
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < 400; i++) {
+        const p = a.send('b', chunk);
+        pending.push(p);
+        const done = await Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]);
+        if (!done) break;
+        resolved++;
+      }
+      expect(resolved).toBeLessThan(400); // 25 MiB were never buffered
+      const failed = await Promise.allSettled(pending);
+      expect(failed.at(-1)).toMatchObject({ status: 'rejected' }); // the link died (tick_timeout) with it queued
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await relay.close();
+    }
+  });
+});

@@ -15,6 +15,8 @@ export interface StreamHandlers {
   onData(chunk: Uint8Array): void;
   /** The stream is closed (by either side); `error` when it was not a clean close. Called once. */
   onClose(error?: Error): void;
+  /** Optional: the send buffer has drained after a `write` returned false. */
+  onDrain?(): void;
 }
 
 /** One ordered, reliable byte stream (TCP, or a simulated one). */
@@ -23,8 +25,12 @@ export interface Stream {
   readonly remote: Address;
   /** Installs the handlers; bytes that arrived before are delivered at once, in order. */
   setHandlers(handlers: StreamHandlers): void;
-  /** Queues bytes for sending; silently dropped once the stream is closed. */
-  write(chunk: Uint8Array): void;
+  /**
+   * Queues bytes for sending; silently dropped once the stream is closed. Returns false when the
+   * send buffer is over its high-water mark (wait for `onDrain`); a transport without
+   * back-pressure returns nothing.
+   */
+  write(chunk: Uint8Array): boolean | void;
   /** Closes after pending writes are flushed. */
   close(): void;
   /** Closes at once, discarding pending writes. */
