@@ -1,7 +1,7 @@
 // The cacophony conformance run, shared by conformance-25519.test.ts and conformance-448.test.ts (two
 // files so that vitest runs them in parallel). Every handshake message, every transport message
 // and the handshake hash must match byte for byte; unsupported suites are listed by name.
-import { readFileSync } from 'node:fs';
+import cacophony from '../test-fixtures/cacophony.json' with { type: 'json' };
 import { expect } from 'vitest';
 import { createHandshake, nativeProvider, nobleProvider, type CryptoProvider, type DhFunction, type Handshake, type KeyPair, type TransportCiphers } from './index.ts';
 import { hex, unhex } from './bytes.test-support.ts';
@@ -22,7 +22,8 @@ export interface Vector {
   messages: { payload: string; ciphertext: string }[];
 }
 
-export const vectors: Vector[] = (JSON.parse(readFileSync(new URL('../test-fixtures/cacophony.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
+// A JSON import (not node:fs): the same line loads the fixture under vitest and Deno.
+export const vectors: Vector[] = (cacophony as unknown as { vectors: Vector[] }).vectors;
 const isDeno = 'Deno' in globalThis;
 
 // Every vector reuses the same few private keys; deriving each public key once per provider keeps
