@@ -22,7 +22,7 @@ export interface Vector {
   messages: { payload: string; ciphertext: string }[];
 }
 
-// A JSON import (not node:fs): the same line loads the fixture under vitest and Deno.
+// A JSON import rather than a file read: the same line loads the fixture on both runtimes.
 export const vectors: Vector[] = (cacophony as unknown as { vectors: Vector[] }).vectors;
 const isDeno = 'Deno' in globalThis;
 
