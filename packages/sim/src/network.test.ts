@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Transport } from '../../kernel/src/transport.ts';
+import type { Transport } from '@distkit/wire';
 import { createSimNetwork, type Address, type SimTransport, type Stream } from './index.ts';
 
 // The simulator's transports must be usable wherever the kernel expects its Transport (checked by

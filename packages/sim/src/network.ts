@@ -1,54 +1,14 @@
-// A seeded, virtual-time network of hosts. Each host gets a Transport with the same shape as
-// @distkit/kernel's (streams, datagram sockets, a clock with timers, randomness); the kernel's
-// interface is matched structurally so this package never imports the kernel (which depends on it
-// for its tests). Same seed and same inputs -> the same run, event for event.
+// A seeded, virtual-time network of hosts. Each host gets a Transport (the interface in
+// @distkit/wire that the kernel runs on: streams, datagram sockets, a clock with timers,
+// randomness). Same seed and same inputs -> the same run, event for event.
 import { EventQueue } from './queue.ts';
 import { createRandom, fnv1a } from './random.ts';
 
-export interface Address {
-  readonly host: string;
-  readonly port: number;
-}
+import type { Address, DatagramSocket, Stream, StreamHandlers, StreamListener, TimerHandle, Transport } from '@distkit/wire';
 
-export interface StreamHandlers {
-  onData(chunk: Uint8Array): void;
-  onClose(error?: Error): void;
-}
-
-export interface Stream {
-  readonly local: Address;
-  readonly remote: Address;
-  setHandlers(handlers: StreamHandlers): void;
-  write(chunk: Uint8Array): void;
-  close(): void;
-  destroy(error?: Error): void;
-}
-
-export interface StreamListener {
-  readonly address: Address;
-  close(): Promise<void>;
-}
-
-export interface DatagramSocket {
-  readonly address: Address;
-  send(bytes: Uint8Array, to: Address): void;
-  close(): Promise<void>;
-}
-
-export interface TimerHandle {
-  cancel(): void;
-}
-
-/** The kernel's `Transport`, structurally. */
-export interface SimTransport {
-  now(): number;
-  wallTime(): number;
-  setTimer(delayMs: number, fn: () => void): TimerHandle;
-  listen(at: Address, onStream: (stream: Stream) => void): Promise<StreamListener>;
-  connect(to: Address, options?: { readonly timeoutMs?: number }): Promise<Stream>;
-  bind(at: Address, onDatagram: (bytes: Uint8Array, from: Address) => void): Promise<DatagramSocket>;
-  random(): number;
-}
+export type { Address, DatagramSocket, Stream, StreamHandlers, StreamListener, TimerHandle };
+/** A simulated host's Transport: the very interface the kernel runs on (@distkit/wire). */
+export type SimTransport = Transport;
 
 /** One-way delay of a packet, ms: a constant, uniform in [min, max], or drawn by a function. */
 export type DelaySpec = number | { readonly min: number; readonly max: number } | ((random: () => number) => number);

@@ -9,3 +9,6 @@ export { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type NodeId, type Vie
 export { decodeHello, encodeHello, type Hello } from './hello.ts';
 export { decodeFrame, encodeFrame, type Frame, type FrameKind } from './frame.ts';
 export { decodeProbe, encodeProbe, type Probe } from './probe.ts';
+export type {
+  Address, Clock, DatagramSocket, Stream, StreamHandlers, StreamListener, TimerHandle, Transport,
+} from './transport.ts';
