@@ -154,6 +154,11 @@ export interface NodeOptions {
   readonly heartbeatIntervalMs?: number;
   /** Erlang's net_ticktime (default 60 000 ms): a link silent this long is dead. */
   readonly tickTimeMs?: number;
+  /**
+   * Erlang's net_tickintensity (default 4, OTP 26): ticks per tickTime. A tick goes out every
+   * tickTime / intensity when nothing else did; more ticks detect a dead link closer to tickTime.
+   */
+  readonly tickIntensity?: number;
   /** Erlang's net_setuptime (default 7000 ms). */
   readonly setupTimeMs?: number;
   readonly strategy?: 'keep-majority' | 'keep-oldest' | 'static-quorum' | 'keep-referee' | 'down-all' | 'manual';

@@ -95,7 +95,7 @@ export class Link {
     readonly stream: Stream,
     private readonly ctx: LinkContext,
     private readonly owner: LinkOwner,
-    options: { id: number; role: 'initiator' | 'responder'; remoteKey?: Uint8Array; expectName?: string },
+    options: { id: number; role: 'initiator' | 'responder'; remoteKey?: Uint8Array },
   ) {
     this.id = options.id;
     this.role = options.role;
@@ -244,7 +244,8 @@ export class Link {
       }
       if (hs.isComplete) this.#complete();
     } catch (err) {
-      this.close(err instanceof DistkitError && err.code === 'DECRYPT_FAILED' ? 'setup_failed' : 'setup_failed', describe(err));
+      // Whatever failed (a bad tag, a bad hello, a wrong pinned key), the handshake did: one reason.
+      this.close('setup_failed', describe(err));
     }
   }
 

@@ -85,5 +85,6 @@ describe('three kernels on loopback', () => {
     expect(() => nodeFor(m!, [m!], { heartbeatIntervalMs: -5 })).toThrow('heartbeatIntervalMs');
     expect(() => nodeFor(m!, [m!], { autoConnect: 'sometimes' as never })).toThrow('autoConnect');
     expect(() => nodeFor(m!, [m!], { listen: { host: '127.0.0.1', port: 70000 } })).toThrow('listen');
+    expect(() => nodeFor(m!, [m!], { tickIntensity: 2 })).toThrow('tickIntensity');
   });
 });

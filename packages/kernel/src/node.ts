@@ -19,7 +19,7 @@ import { Link, type LinkContext, type LinkOwner, type PeerVerdict } from './link
 import { createNodeTransport } from './node-transport.ts';
 import { resolveOptions, type ResolvedOptions } from './options.ts';
 import { AddressRateLimiter } from './rate-limit.ts';
-import type { Address, DatagramSocket, StreamListener, TimerHandle, Transport } from './transport.ts';
+import type { Address, DatagramSocket, Stream, StreamListener, TimerHandle, Transport } from './transport.ts';
 
 type DropReason = keyof KernelStats['drops'];
 
@@ -280,7 +280,7 @@ class KernelNode implements DistkitNode {
         }
         // Pin the key when we have one (configured or learned): Noise IK, one round trip.
         const link = new Link(stream, this.#linkContext(), this.#owner, {
-          id, role: 'initiator', expectName: name, ...(p.key ? { remoteKey: p.key } : {}),
+          id, role: 'initiator', ...(p.key ? { remoteKey: p.key } : {}),
         });
         this.#links.set(id, link);
         this.#dialing.set(id, name);
@@ -311,7 +311,7 @@ class KernelNode implements DistkitNode {
     };
   }
 
-  #onInbound(stream: import('./transport.ts').Stream): void {
+  #onInbound(stream: Stream): void {
     if (this.#state !== 'running') {
       stream.destroy();
       return;

@@ -95,7 +95,9 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
   const trust = o.trust ?? { store: new TrustStore({ mode: 'tofu' }) };
   if (!(trust.store instanceof TrustStore)) bad('trust.store', 'must be a TrustStore from @distkit/handshake');
   const secrets = (o.clusterSecrets ?? []).map((s, i) => key(s, `clusterSecrets[${i}]`));
-  const tickIntensity = 4;
+  const tickIntensity = o.tickIntensity ?? DEFAULTS.tickIntensity;
+  // OTP accepts 4..1000 for net_tickintensity.
+  if (!Number.isInteger(tickIntensity) || tickIntensity < 4 || tickIntensity > 1000) bad('tickIntensity', `must be an integer 4..1000, got ${String(o.tickIntensity)}`);
   const tickTimeMs = positive(o.tickTimeMs, 'tickTimeMs', DEFAULTS.tickTimeMs);
   if (o.strategy === 'keep-referee' && !o.referee) bad('referee', 'is required with strategy keep-referee');
   if (o.strategy === 'static-quorum' && !(Number.isInteger(o.quorum) && (o.quorum ?? 0) > 0)) bad('quorum', 'must be a positive integer with strategy static-quorum');
