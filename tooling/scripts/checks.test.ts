@@ -1,9 +1,9 @@
 // Each repository check must fail when its rule is broken: a check that cannot fail is a defect.
 // Every case builds a small throw-away workspace with one violation and runs the real check on it.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { workspace as scratch, write } from './scratch.test-support.ts';
 // @ts-expect-error plain .mjs scripts without declarations
 import { exportsSyncProblems } from './check-exports-sync.mjs';
 // @ts-expect-error plain .mjs scripts without declarations
@@ -12,20 +12,8 @@ import { publishProblems } from './check-publish.mjs';
 import { sansIoProblems } from './check-sans-io.mjs';
 
 const repo = resolve(import.meta.dirname, '../..');
-const temps: string[] = [];
-function workspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'distkit-check-'));
-  temps.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const workspace = (): string => scratch('distkit-check-');
 
-function write(root: string, path: string, text: string): void {
-  mkdirSync(join(root, path, '..'), { recursive: true });
-  writeFileSync(join(root, path), text);
-}
 
 describe('sans-I/O check', () => {
   it('passes on this repository', () => {

@@ -2,11 +2,11 @@
 // kernel move in lockstep) run through the real `changeset version` on copies of this
 // repository's package manifests and changesets config, the deno.json version sync that must
 // follow it, and the JSR dry-run check failing when a package could not be published to JSR.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { workspace as scratch, write } from './scratch.test-support.ts';
 // @ts-expect-error plain .mjs scripts without declarations
 import { exportsSyncProblems } from './check-exports-sync.mjs';
 // @ts-expect-error plain .mjs scripts without declarations
@@ -22,19 +22,7 @@ import { dependencyOrder } from '../release/dependency-order.mjs';
 
 const repo = resolve(import.meta.dirname, '../..');
 const PROTOCOL = ['@distkit/wire', '@distkit/handshake', '@distkit/kernel'];
-const temps: string[] = [];
-function workspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'distkit-release-test-'));
-  temps.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function write(root: string, path: string, text: string): void {
-  mkdirSync(join(root, path, '..'), { recursive: true });
-  writeFileSync(join(root, path), text);
-}
+const workspace = (): string => scratch('distkit-release-test-');
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8'));
 
 type Member = { dir: string; name: string; pkg: { version: string }; deno: { version: string; exports: unknown } | null };
