@@ -2,9 +2,9 @@
 // core file allowed to import node:crypto (tooling/scripts/check-sans-io.mjs).
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman,
-  generateKeyPairSync, randomFillSync, type KeyObject,
+  randomFillSync, type KeyObject,
 } from 'node:crypto';
-import { decodeBase64, encodeBase64 } from '../base64.ts';
+import { encodeBase64 } from '../base64.ts';
 import type {
   AeadFunction, CipherName, CryptoProvider, DhFunction, DhName, HashFunction, HashName, KeyPair,
 } from './provider.ts';
@@ -48,35 +48,23 @@ function withPrefix(prefix: Uint8Array, raw: Uint8Array): Uint8Array {
   return der;
 }
 
-// Raw keys travel as JWK (RFC 8037 OKP) where possible: OpenSSL 3 imports a JWK public key about
-// 30x faster than the same key wrapped in DER (its DER decoders are slow; measured 64k/s vs 2k/s),
-// and a fresh key pair exports its raw halves as JWK for next to nothing.
+// Raw keys travel as JWK (RFC 8037 OKP): OpenSSL 3 imports a JWK public key about 30x faster than
+// the same key wrapped in DER (its DER decoders are slow; measured 64k/s vs 2k/s).
 const toBase64url = (b: Uint8Array): string => encodeBase64(b, false).replace(/\+/g, '-').replace(/\//g, '_');
-function fromBase64url(s: string | undefined): Uint8Array {
-  const std = (s ?? '').replace(/-/g, '+').replace(/_/g, '/');
-  const bytes = decodeBase64(std.padEnd(Math.ceil(std.length / 4) * 4, '='));
-  if (!bytes) throw new Error('node:crypto returned a malformed JWK');
-  return bytes;
-}
+
+// The base point of each curve (RFC 7748 §4.1, §4.2: u = 9 and u = 5): X25519(k, base) is k's
+// public key. Public keys are computed this way, with a DH, because exporting a freshly generated
+// KeyObject can deadlock Node 20 (generateKeyPairSync followed by .export() hangs for good when a GC
+// runs between them; a tight loop of the two hangs within a few thousand iterations).
+const BASE_U = { '25519': 9, '448': 5 } as const;
 
 function nativeDh(name: DhName): DhFunction {
   const spec = DER[name];
   const crv = name === '25519' ? 'X25519' : 'X448';
-  const type = name === '25519' ? 'x25519' : 'x448';
   // KeyObjects are costly to build; a key pair or a received public key is often used for more than
   // one DH (XX uses the remote ephemeral twice), so they are cached per byte array.
   const privates = new WeakMap<Uint8Array, KeyObject>();
   const publics = new WeakMap<Uint8Array, KeyObject>();
-  const privateObject = (raw: Uint8Array): KeyObject => {
-    let key = privates.get(raw);
-    if (!key) {
-      // A raw private key has no JWK form without its public half, so this one path uses DER; it
-      // runs once per static key (ephemeral keys are generated here, with their KeyObject).
-      key = importPrivate({ key: withPrefix(spec.pkcs8, raw), format: 'der', type: 'pkcs8' });
-      privates.set(raw, key);
-    }
-    return key;
-  };
   const publicObject = (raw: Uint8Array): KeyObject => {
     let key = publics.get(raw);
     if (!key) {
@@ -85,28 +73,57 @@ function nativeDh(name: DhName): DhFunction {
     }
     return key;
   };
+  const base = new Uint8Array(spec.len);
+  base[0] = BASE_U[name];
+  const baseObject = publicObject(base);
+  // A raw private key imports as a JWK about 5x faster than as PKCS#8 DER. Node's JWK reader
+  // insists on an `x` member but builds a private key from `d` alone (OpenSSL derives the public
+  // half; checked on Node 20 and Deno 2), so any well-formed `x` will do; if a runtime ever checks
+  // it, the probe below fails and the DER path is used instead.
+  const placeholderX = toBase64url(base);
+  const importJwk = (raw: Uint8Array): KeyObject =>
+    createPrivateKey({ key: { kty: 'OKP', crv, d: toBase64url(raw), x: placeholderX }, format: 'jwk' });
+  const importDer = (raw: Uint8Array): KeyObject =>
+    importPrivate({ key: withPrefix(spec.pkcs8, raw), format: 'der', type: 'pkcs8' });
+  let importRaw = importJwk;
+  try {
+    const probeKey = new Uint8Array(spec.len).fill(3);
+    const viaJwk = diffieHellman({ privateKey: importJwk(probeKey), publicKey: baseObject });
+    const viaDer = diffieHellman({ privateKey: importDer(probeKey), publicKey: baseObject });
+    if (!equalBytes(viaJwk, viaDer)) importRaw = importDer;
+  } catch {
+    importRaw = importDer;
+  }
+  const privateObject = (raw: Uint8Array): KeyObject => {
+    let key = privates.get(raw);
+    if (!key) {
+      key = importRaw(raw);
+      privates.set(raw, key);
+    }
+    return key;
+  };
   const keyPairFromPrivate = (privateKey: Uint8Array): KeyPair => {
     if (privateKey.length !== spec.len) throw new RangeError(`private key must be ${spec.len} bytes`);
-    const publicKey = fromBase64url(privateObject(privateKey).export({ format: 'jwk' }).x);
+    const publicKey = plain(diffieHellman({ privateKey: privateObject(privateKey), publicKey: baseObject }));
     return { publicKey, privateKey };
   };
   return {
     name,
     dhLen: spec.len,
-    generateKeyPair: () => {
-      // OpenSSL's CSPRNG, the same source as randomBytes below.
-      const pair = (type === 'x25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('x448')).privateKey;
-      const jwk = pair.export({ format: 'jwk' });
-      const privateKey = fromBase64url(jwk.d);
-      privates.set(privateKey, pair);
-      return { publicKey: fromBase64url(jwk.x), privateKey };
-    },
+    // OpenSSL's CSPRNG, the same source as randomBytes below; no KeyObject is ever exported.
+    generateKeyPair: () => keyPairFromPrivate(randomFillSync(new Uint8Array(spec.len))),
     keyPairFromPrivate,
     dh: (keyPair, publicKey) => {
       if (publicKey.length !== spec.len) throw new RangeError(`public key must be ${spec.len} bytes`);
       return plain(diffieHellman({ privateKey: privateObject(keyPair.privateKey), publicKey: publicObject(publicKey) }));
     },
   };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -8,9 +8,9 @@ declare module 'node:crypto' {
     x?: string;
     d?: string;
   }
+  // No export(): exporting a fresh KeyObject can deadlock Node 20 (see native.ts).
   interface KeyObject {
     readonly type: 'secret' | 'public' | 'private';
-    export(options: { format: 'jwk' }): JsonWebKey;
   }
   interface Cipher {
     setAAD(buffer: Uint8Array): this;
@@ -37,9 +37,8 @@ declare module 'node:crypto' {
   export function createHash(algorithm: string): Hash;
   export function createHmac(algorithm: string, key: Uint8Array): Hmac;
   export function createPrivateKey(key: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): KeyObject;
+  export function createPrivateKey(key: { key: JsonWebKey; format: 'jwk' }): KeyObject;
   export function createPublicKey(key: { key: JsonWebKey; format: 'jwk' }): KeyObject;
-  export function generateKeyPairSync(type: 'x25519'): { publicKey: KeyObject; privateKey: KeyObject };
-  export function generateKeyPairSync(type: 'x448'): { publicKey: KeyObject; privateKey: KeyObject };
   export function diffieHellman(options: { privateKey: KeyObject; publicKey: KeyObject }): Uint8Array;
   export function randomFillSync<T extends Uint8Array>(buffer: T): T;
   export type { KeyObject };
