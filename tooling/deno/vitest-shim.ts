@@ -146,6 +146,8 @@ function makeMatchers(actual: unknown, negate: boolean, label?: string): Matcher
         typeof actual === 'string' ? actual.includes(item as string) : (actual as unknown[]).includes(item),
         `to contain ${inspect(item)}`,
       ),
+    toContainEqual: (item: unknown) =>
+      check(Array.isArray(actual) && actual.some((x) => equals(x, item)), `to contain an element equal to ${inspect(item, { depth: 4 })}`),
     toHaveProperty: (key: string, value?: unknown) =>
       check(
         actual != null && key in (actual as object) &&

@@ -1,10 +1,10 @@
-// Fails when a sans-I/O core reaches for the outside world: sockets, files, timers, clocks, Deno's
+// Fails when a sans-I/O core (or the kernel's node machine) reaches for the outside world: sockets, files, timers, clocks, Deno's
 // namespace. Time and randomness must come in as arguments (DESIGN.md, rule 1). node:crypto is
 // allowed only in the handshake's native crypto provider, the one seam meant for it.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CORES, report } from './workspace.mjs';
+import { SANS_IO_DIRS, report } from './workspace.mjs';
 
 const FORBIDDEN = [
   [/\bfrom\s*['"](node:)?(net|dgram|fs|fs\/promises|timers|timers\/promises|child_process|http|https|http2|os|worker_threads|cluster)['"]/, 'imports an I/O module'],
@@ -35,10 +35,10 @@ function stripComments(text) {
   return text.replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, ' ')).replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }
 
-export function sansIoProblems(root, cores = CORES) {
+export function sansIoProblems(root, dirs = SANS_IO_DIRS) {
   const problems = [];
-  for (const core of cores) {
-    for (const file of sourceFiles(join(root, 'packages', core, 'src'))) {
+  for (const dir of dirs) {
+    for (const file of sourceFiles(join(root, dir))) {
       const rel = relative(root, file).split('\\').join('/');
       const lines = stripComments(readFileSync(file, 'utf8')).split('\n');
       lines.forEach((line, i) => {

@@ -38,6 +38,15 @@ describe('sans-I/O check', () => {
     expect(problems[0]).toContain(why);
   });
 
+  it("holds the kernel's node machine to the rule, not the shell that drives it", () => {
+    const root = workspace();
+    write(root, 'packages/kernel/src/machine/node-machine.ts', 'export const t = () => Date.now();\n');
+    write(root, 'packages/kernel/src/node.ts', 'setTimeout(() => {}, 10);\n');
+    const problems = sansIoProblems(root) as string[];
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('packages/kernel/src/machine/node-machine.ts:1');
+  });
+
   it('allows node:crypto in the handshake crypto seam, and anything in tests or comments', () => {
     const root = workspace();
     write(root, 'packages/handshake/src/crypto/native.ts', "import { createHash } from 'node:crypto';\n");

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 /** The sans-I/O cores (DESIGN.md, rule 1). */
 export const CORES = ['wire', 'handshake', 'policy', 'detector'];
+/** Source folders held to the same rule: the four cores, and the kernel's node machine. */
+export const SANS_IO_DIRS = [...CORES.map((c) => `packages/${c}/src`), 'packages/kernel/src/machine'];
 
 /** Every workspace member under `root`: { dir, name, pkg, deno }. */
 export function members(root) {

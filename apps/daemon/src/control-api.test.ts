@@ -35,7 +35,8 @@ async function setup(listen: ControlListen = { kind: 'tcp', host: '127.0.0.1', p
     // Explicit connects only, so a send before `connect` is refused rather than auto-connected.
     autoConnect: 'never',
     heartbeatIntervalMs: 200,
-    peers: [{ name: 'beta', address: beta.address }],
+    peers: [{ name: 'beta', address: beta.address }, { name: 'evil-1', address: beta.address }],
+    policy: { deny: ['evil-*'] },
   });
   await node.start();
   nodes.push(node);
@@ -49,7 +50,6 @@ async function setup(listen: ControlListen = { kind: 'tcp', host: '127.0.0.1', p
     metrics,
     events,
     status: () => ({ cluster: 'test' }),
-    refuse: (name) => (name.startsWith('evil') ? `${name} is denied by trust.deny` : null),
   });
   servers.push(server);
   return { node, beta, identity, events, metrics, server, target: { url: server.url, token: TOKEN } };
@@ -110,7 +110,7 @@ describe('control API: routes (real kernel nodes)', () => {
     const status = (await callControl(target, 'GET', '/v1/status')) as Record<string, unknown>;
     expect(status).toMatchObject({ name: 'alpha', incarnation: 4, cluster: 'test', publicKey: Buffer.from(identity.publicKey).toString('base64') });
     const { nodes } = (await callControl(target, 'GET', '/v1/nodes')) as { nodes: Array<{ name: string }> };
-    expect(nodes.map((n) => n.name)).toEqual(['beta']);
+    expect(nodes.map((n) => n.name)).toEqual(['beta', 'evil-1']);
   });
 
   it('connect, send, disconnect reach the node; kernel errors keep their code', async () => {
@@ -128,7 +128,7 @@ describe('control API: routes (real kernel nodes)', () => {
     await callControl(target, 'POST', '/v1/disconnect', { node: 'beta' });
     await waitFor(() => node.nodes().length === 0);
     await expect(callControl(target, 'POST', '/v1/connect', { node: 'nobody' })).rejects.toThrow('404 UNKNOWN_NODE');
-    await expect(callControl(target, 'POST', '/v1/connect', { node: 'evil-1' })).rejects.toThrow('403 DENIED: evil-1 is denied by trust.deny');
+    await expect(callControl(target, 'POST', '/v1/connect', { node: 'evil-1' })).rejects.toThrow('403 REFUSED: connect to evil-1: denied by the policy (deny list)');
     await expect(callControl(target, 'POST', '/v1/connect', {})).rejects.toThrow('400 BAD_REQUEST');
     await expect(callControl(target, 'POST', '/v1/send', { node: 'beta' })).rejects.toThrow('"value"');
     await expect(callControl(target, 'GET', '/v1/connect')).rejects.toThrow('405');

@@ -27,8 +27,6 @@ export interface ControlApiOptions {
   readonly events: EventHub;
   /** Extra facts for /v1/status (cluster, pid, version, started at...). */
   readonly status?: () => Record<string, unknown>;
-  /** Daemon-side allow/deny: a reason when `name` may not be linked, else null. */
-  readonly refuse?: (name: string) => string | null;
   readonly log?: Logger;
   /** SSE keep-alive comment interval (default 15 s). */
   readonly keepAliveMs?: number;
@@ -92,8 +90,6 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
           await kernelCall(res, () => node.disconnectNode(name));
           return;
         }
-        const refusal = options.refuse?.(name);
-        if (refusal) return reply(res, 403, { error: { code: 'DENIED', message: refusal } });
         if (route === 'POST /v1/connect') return kernelCall(res, () => node.connectNode(name));
         if (!('value' in (body.value as object))) return reply(res, 400, { error: { code: 'BAD_REQUEST', message: 'body must carry "value": <any JSON>' } });
         return kernelCall(res, () => node.send(name, (body.value as { value: unknown }).value));
@@ -161,6 +157,7 @@ const ROUTES = new Set(['/v1/status', '/v1/nodes', '/v1/connect', '/v1/disconnec
 
 const STATUS_OF_KERNEL_CODE: Readonly<Record<string, number>> = {
   BAD_OPTION: 400,
+  REFUSED: 403,
   UNKNOWN_NODE: 404,
   NOT_CONNECTED: 409,
   AUTO_CONNECT_REFUSED: 409,

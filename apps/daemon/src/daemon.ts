@@ -4,8 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { DistkitNode, KernelEvent, NodeOptions, PeerConfig } from '@distkit/kernel';
-import { accessGate } from './access.ts';
+import type { DistkitNode, KernelEvent, KernelPolicyOptions, NodeOptions, PeerConfig } from '@distkit/kernel';
 import type { DaemonConfig } from './config.ts';
 import type { PeerSpec } from './config-schema.ts';
 import { startControlApi, type ControlServer } from './control-api.ts';
@@ -62,7 +61,6 @@ export class Daemon {
   readonly #hooks: Hooks;
   readonly #dns: DnsPeers | null;
   readonly #release: () => Promise<void>;
-  #gate: (name: string) => string | null;
   readonly #trust: DaemonTrust;
   #stopping: Promise<void> | null = null;
   #exiting = false;
@@ -92,7 +90,6 @@ export class Daemon {
     this.#dns = parts.dns;
     this.#release = parts.release;
     this.#trust = parts.trust;
-    this.#gate = accessGate(this.#config.trust);
     this.ready = parts.ready;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
@@ -112,8 +109,6 @@ export class Daemon {
       const clusterSecrets = config.clusterSecretFile === null ? undefined : await readClusterSecrets(config.clusterSecretFile);
       const name = config.name ?? defaultName(identity);
       const incarnation = await bumpIncarnation(paths);
-      const gate = accessGate(config.trust);
-      // Requests may arrive before the Daemon object exists; until then the start-time gate answers.
       let daemon: Daemon | undefined;
 
       const node = options.createNode({
@@ -123,12 +118,18 @@ export class Daemon {
         incarnation,
         listen: config.listen,
         ...(config.heartbeatListen ? { heartbeatListen: config.heartbeatListen } : {}),
-        peers: config.peers.filter((p) => gate(p.name) === null).map((p) => peerConfig(p, trust)),
+        peers: config.peers.map((p) => peerConfig(p, trust)),
+        // allow/deny are the kernel's policy: a refused node never gets nodeup, on either side.
+        policy: accessPolicy(config, name),
         trust: {
           store: trust.store,
-          onLearned: (peer, publicKey) => {
+          // The kernel reports the link up only once known_nodes holds the key (durable first).
+          onLearned: async (peer, publicKey) => {
             log.info({ node: peer, fingerprint: fingerprint(publicKey) }, 'learned a new node key (trust on first use)');
-            trust.persistLearned().catch((err: unknown) => log.error({ err, node: peer }, 'cannot save known_nodes'));
+            await trust.persistLearned().catch((err: unknown) => {
+              log.error({ err, node: peer }, 'cannot save known_nodes: the link is refused');
+              throw err;
+            });
           },
         },
         ...(clusterSecrets ? { clusterSecrets } : {}),
@@ -155,7 +156,6 @@ export class Daemon {
         allowRemote: config.control.allowRemote,
         metrics,
         events,
-        refuse: (peer) => (daemon ? daemon.#gate(peer) : gate(peer)),
         log,
         status: () => ({
           cluster: config.cluster,
@@ -217,8 +217,9 @@ export class Daemon {
   }
 
   /**
-   * SIGHUP: re-reads the config, trust files and allow/deny lists, applies peers and closes only
-   * the links that are no longer allowed; good links stay up. A bad config is logged and ignored.
+   * SIGHUP: re-reads the config, trust files and allow/deny lists, and hands them to the kernel,
+   * which closes only the links they no longer allow; good links stay up. A bad config is logged
+   * and ignored.
    */
   async reload(): Promise<void> {
     const log = this.#options.log;
@@ -228,22 +229,12 @@ export class Daemon {
       const trust = this.#trust;
       const previous = this.#config;
       this.#config = config;
-      this.#gate = accessGate(config.trust);
       log.level = config.log.level;
-
-      // First close the links that are no longer allowed, then change the peer list.
-      const fingerprints = new Map(this.node.info().map((i) => [i.name, i.fingerprint]));
-      for (const name of this.node.nodes({ hidden: true })) {
-        const why = this.#gate(name) ?? this.#untrusted(name, fingerprints.get(name) ?? null);
-        if (why !== null) {
-          log.warn({ node: name, reason: why }, 'closing a link no longer allowed');
-          await this.node.disconnectNode(name).catch(() => {});
-        }
-      }
-      const wanted = new Map(config.peers.filter((p) => this.#gate(p.name) === null).map((p) => [p.name, p]));
+      this.node.setTrust(trust.store);
+      this.node.configure({ policy: accessPolicy(config, this.node.name) });
+      const wanted = new Map(config.peers.map((p) => [p.name, p]));
       for (const p of previous.peers) if (!wanted.has(p.name)) this.node.removePeer(p.name);
       for (const p of wanted.values()) this.node.addPeer(peerConfig(p, trust));
-      for (const p of this.#dns?.peers() ?? []) if (this.#gate(p.name) !== null) this.node.removePeer(p.name);
       if (config.control.listen !== previous.control.listen && JSON.stringify(config.control.listen) !== JSON.stringify(previous.control.listen)) {
         log.warn('control.listen changed: takes effect at the next start');
       }
@@ -254,20 +245,11 @@ export class Daemon {
     }
   }
 
-  /** Why a linked node's key is no longer trusted (strict mode), or null. */
-  #untrusted(name: string, presented: string | null): string | null {
-    const { authorized, known } = this.#trust.entries();
-    const pinned = [...authorized, ...(this.#config.trust.mode === 'tofu' ? known : [])].filter((e) => e.name === name && !e.options['revoked']);
-    if (pinned.length === 0) return this.#config.trust.mode === 'strict' ? `${name} is no longer in authorized_nodes` : null;
-    if (presented !== null && !pinned.some((e) => fingerprint(e.key) === presented)) return `${name}'s key is no longer the pinned one`;
-    return null;
-  }
-
   #applyDiscovered(upserted: readonly PeerConfig[], removed: readonly string[]): void {
     const fixed = new Set(this.#config.peers.map((p) => p.name));
     for (const name of removed) if (!fixed.has(name)) this.node.removePeer(name);
     for (const peer of upserted) {
-      if (fixed.has(peer.name) || this.#gate(peer.name) !== null) continue;
+      if (fixed.has(peer.name)) continue;
       const pinned = this.#trust.entries().authorized.find((e) => e.name === peer.name && !e.options['revoked']);
       this.node.addPeer(pinned ? { ...peer, publicKey: pinned.key, autoConnect: this.#config.autoConnect } : peer);
     }
@@ -281,13 +263,6 @@ export class Daemon {
         this.events.publish(event);
         this.metrics.observe(event);
         logEvent(log, event);
-        if (event.type === 'nodeup') {
-          const why = this.#gate(event.node);
-          if (why !== null) {
-            log.warn({ node: event.node, reason: why }, 'closing a link that allow/deny refuses');
-            void this.node.disconnectNode(event.node).catch(() => {});
-          }
-        }
         void this.#hooks.handle(event).then(async (action) => {
           if (action !== 'exit' || this.#exiting) return;
           this.#exiting = true;
@@ -314,6 +289,17 @@ function logEvent(log: Logger, event: KernelEvent): void {
   // What an operator must look at is a warning; the rest of the life of links is info.
   const level = type === 'decision' || type === 'partition' || type === 'key-changed' || type === 'message-lost' ? 'warn' : 'info';
   log[level]({ event: type, ...fields }, type);
+}
+
+/**
+ * trust.allow / trust.deny as the kernel's policy lists (names or glob patterns). The daemon's
+ * empty allow list means "everyone"; the policy's is "nobody", so it becomes null. A name in both
+ * is denied (deny wins), and this node's own name is no peer to list.
+ */
+function accessPolicy(config: DaemonConfig, self: string): KernelPolicyOptions {
+  const deny = config.trust.deny.filter((n) => n !== self);
+  const allow = config.trust.allow.filter((n) => n !== self && !deny.includes(n));
+  return { allow: config.trust.allow.length > 0 ? allow : null, deny };
 }
 
 async function readClusterSecrets(path: string): Promise<Uint8Array[]> {

@@ -2,7 +2,8 @@
 // asks of it (options, calls) and lets a test push events and messages that the real kernel only
 // emits after real faults. Written before the kernel existed; daemon.test.ts still uses it for
 // that injection, everything else runs on the real kernel.
-import { KernelError, type Address, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelStats, type NodeInfo, type NodeOptions, type PeerConfig } from '@distkit/kernel';
+import type { Trust } from '@distkit/handshake';
+import { KernelError, type Address, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelStats, type NodeInfo, type NodeOptions, type NodeUpdate, type PeerConfig } from '@distkit/kernel';
 
 class Channel<T> {
   readonly #queue: T[] = [];
@@ -50,6 +51,7 @@ export class StandInNode implements DistkitNode {
     this.fingerprint = fingerprint;
     this.incarnation = options.incarnation;
     for (const p of options.peers ?? []) this.peers.set(p.name, p);
+    this.trust = options.trust?.store;
   }
 
   async start(): Promise<void> {
@@ -86,6 +88,11 @@ export class StandInNode implements DistkitNode {
       fingerprint: null,
       direction: this.connected.has(p.name) ? 'outbound' : null,
       address: p.address,
+      pattern: null,
+      suite: null,
+      linkedSince: null,
+      lastHeard: null,
+      phi: null,
     }));
   }
   async send(name: string, value: unknown): Promise<void> {
@@ -105,6 +112,21 @@ export class StandInNode implements DistkitNode {
   removePeer(name: string): void {
     this.calls.push(`removePeer ${name}`);
     this.peers.delete(name);
+  }
+  configure(update: NodeUpdate): void {
+    this.calls.push(`configure ${JSON.stringify(update)}`);
+  }
+  /** The trust store in force: the one at creation, then the last `setTrust`. */
+  trust: Trust | undefined;
+  setTrust(store: Trust): void {
+    this.calls.push('setTrust');
+    this.trust = store;
+  }
+  setClusterSecrets(secrets: readonly Uint8Array[]): void {
+    this.calls.push(`setClusterSecrets ${secrets.length}`);
+  }
+  async remoteNodes(): Promise<string[]> {
+    return [this.name, ...this.connected];
   }
   stats(): KernelStats {
     return {

@@ -1,8 +1,7 @@
 // The node's trust: a @distkit/handshake TrustStore built from authorized_nodes and known_nodes.
-// The kernel keeps the store object it was given, so the store handed over is a stable facade
-// that forwards to the current store; SIGHUP builds a new one from the files and swaps it in,
-// without restarting the node or dropping links. Keys the kernel learns (TOFU) are written back
-// to known_nodes atomically, one write at a time.
+// SIGHUP builds a new one from the files and hands it to the kernel (`node.setTrust`), which keeps
+// the links the new store still trusts. Keys the kernel learns (TOFU) are written back to
+// known_nodes atomically, one write at a time.
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.ts';
 import { createTrustStore, type TrustEntry, TrustStore } from './identity.ts';
@@ -11,8 +10,6 @@ import type { StatePaths } from './state.ts';
 const KNOWN_HEADER = '# distkit known_nodes: keys learned on first use (TOFU). Delete a line, or run\n# `distkitd trust remove NAME`, to forget a key.\n';
 
 export class DaemonTrust {
-  /** Give this to the kernel (NodeOptions.trust.store). */
-  readonly store: TrustStore;
   readonly #paths: StatePaths;
   #current: TrustStore;
   #writes: Promise<void> = Promise.resolve();
@@ -20,14 +17,11 @@ export class DaemonTrust {
   private constructor(paths: StatePaths, initial: TrustStore) {
     this.#paths = paths;
     this.#current = initial;
-    const self = this;
-    this.store = new Proxy(Object.create(TrustStore.prototype) as TrustStore, {
-      get(_target, prop) {
-        const current = self.#current;
-        const value: unknown = Reflect.get(current, prop, current);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
-      },
-    });
+  }
+
+  /** The store in force: give it to the kernel (NodeOptions.trust.store, then `setTrust` after a reload). */
+  get store(): TrustStore {
+    return this.#current;
   }
 
   static async load(paths: StatePaths, mode: 'tofu' | 'strict'): Promise<DaemonTrust> {

@@ -59,3 +59,19 @@ function checkKeyring(keyring: ClusterKeyring): void {
 }
 
 const bad = (message: string) => new HandshakeError('MALFORMED_KEY_FILE', message);
+
+const SECRET_ID_LABEL = new TextEncoder().encode('distkit/1 cluster secret id');
+/** Bytes of a cluster secret's id. */
+export const CLUSTER_SECRET_ID_BYTES = 4;
+
+/**
+ * Which cluster secret an initiator uses, as 4 bytes of SHA-256 over a label and the secret. The
+ * responder needs it to rotate secrets: in IKpsk2 the psk enters the message the responder writes,
+ * so it cannot try its keyring entries one by one; it picks the one the initiator named. A hash of
+ * a 32-byte random secret tells an observer nothing it could use.
+ */
+export function clusterSecretId(secret: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array {
+  const sha = provider.hash('SHA256');
+  if (!sha) throw new HandshakeError('UNSUPPORTED_PROTOCOL', `crypto provider '${provider.name}' lacks SHA256`);
+  return sha.hash(SECRET_ID_LABEL, secret).subarray(0, CLUSTER_SECRET_ID_BYTES);
+}

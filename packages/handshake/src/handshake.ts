@@ -27,6 +27,12 @@ export interface HandshakeOptions {
   readonly psks?: readonly (Uint8Array | readonly Uint8Array[])[];
   /** Tests only: a fixed ephemeral key pair (the conformance vectors need it). */
   readonly ephemeralKeyPair?: KeyPair;
+  /**
+   * Where the ephemeral private key comes from (DHLEN bytes): the kernel passes its Transport's
+   * randomness, so that a simulator seed replays a handshake byte for byte. Default: the
+   * provider's CSPRNG.
+   */
+  readonly randomBytes?: (n: number) => Uint8Array;
   /** The peer's ephemeral public key, only for patterns with an `e` pre-message (fallback). */
   readonly remoteEphemeralKey?: Uint8Array;
   /** Crypto implementation; default: native where it works, else noble. */
@@ -92,6 +98,7 @@ class NoiseHandshake implements Handshake {
   readonly #role: Role;
   readonly #messages: readonly { from: Role; tokens: readonly Token[] }[];
   readonly #dh: DhFunction;
+  readonly #randomBytes: ((n: number) => Uint8Array) | undefined;
   readonly #psks: readonly (readonly Uint8Array[])[];
   readonly #isPsk: boolean;
   readonly #pinned: Uint8Array | null;
@@ -123,6 +130,8 @@ class NoiseHandshake implements Handshake {
     this.#role = o.initiator ? 'initiator' : 'responder';
     this.#messages = spec.pattern.messages;
     this.#dh = dh;
+    if (o.randomBytes !== undefined && typeof o.randomBytes !== 'function') throw config('randomBytes must be a function');
+    this.#randomBytes = o.randomBytes;
 
     const key = (k: Uint8Array | undefined, what: string): Uint8Array | null => {
       if (k === undefined) return null;
@@ -262,7 +271,7 @@ class NoiseHandshake implements Handshake {
       const parts: Uint8Array[] = [];
       for (const t of tokens) {
         if (t === 'e') {
-          this.#e ??= this.#dh.generateKeyPair();
+          this.#e ??= this.#randomBytes ? this.#dh.keyPairFromPrivate(this.#randomBytes(this.#dh.dhLen)) : this.#dh.generateKeyPair();
           parts.push(this.#e.publicKey);
           this.#ss.mixHash(this.#e.publicKey);
           if (this.#isPsk) this.#ss.mixKey(this.#e.publicKey);

@@ -14,11 +14,12 @@ export {
   generateIdentity, parsePrivateKey, parsePublicKey,
 } from './identity.ts';
 export {
-  REVOKED_OPTION, TrustStore, formatTrustEntry, isValidNodeName, parseTrustFile, type TrustDecision, type TrustEntry,
+  REVOKED_OPTION, TrustStore, formatTrustEntry, type Trust, isValidNodeName, parseTrustFile, type TrustDecision, type TrustEntry,
   type TrustFileLine, type TrustMode, type TrustStoreOptions, type TrustVerdict,
 } from './trust.ts';
 export {
-  CLUSTER_SECRET_BYTES, CLUSTER_SECRET_TAG, formatClusterKeyring, generateClusterSecret, parseClusterKeyring,
+  CLUSTER_SECRET_BYTES, CLUSTER_SECRET_ID_BYTES, CLUSTER_SECRET_TAG, clusterSecretId, formatClusterKeyring, generateClusterSecret,
+  parseClusterKeyring,
   type ClusterKeyring,
 } from './cluster-secret.ts';
 export { openHeartbeat, pairwiseKey, sealHeartbeat } from './pairwise.ts';

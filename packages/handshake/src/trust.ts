@@ -105,10 +105,26 @@ export interface TrustVerdict {
 }
 
 /**
+ * What the kernel asks of trust, as a shape (no `instanceof`: two copies of this package, or a
+ * caller's own store, work the same). `TrustStore` implements it.
+ */
+export interface Trust {
+  /** `trusted`, `unknown` (TOFU, never seen), `changed` or `refused` for `key` under `name`, with a reason. */
+  explain(name: string, key: Uint8Array): TrustVerdict;
+  /** The one key `name` is pinned to (authorized first, then known), or null: a dial then uses IK. */
+  keyFor(name: string): Uint8Array | null;
+  /**
+   * TOFU: pin `key` for `name`. May return a promise (a store that persists): the kernel reports
+   * the link up only once it has resolved, so a learned key is durable before anyone relies on it.
+   */
+  learn(name: string, key: Uint8Array): void | Promise<void>;
+}
+
+/**
  * Decides whether a peer may be trusted. Never does I/O: build it from file text, ask `check`,
  * `learn` new peers in TOFU mode, and write `serializeKnownNodes()` back yourself.
  */
-export class TrustStore {
+export class TrustStore implements Trust {
   readonly mode: TrustMode;
   readonly #authorized: TrustEntry[];
   #known: TrustFileLine[];
@@ -144,6 +160,13 @@ export class TrustStore {
     if (pinned.some((e) => sameKey(e.key, key))) return { decision: 'trusted', reason: 'in known_nodes' };
     if (pinned.length) return { decision: 'changed', reason: `known_nodes binds '${name}' to another key` };
     return { decision: 'unknown', reason: `'${name}' was never seen` };
+  }
+
+  keyFor(name: string): Uint8Array | null {
+    const live = (entries: readonly TrustEntry[]) => entries.filter((e) => e.name === name && !e.options[REVOKED_OPTION]);
+    const authorized = live(this.#authorized);
+    const pick = authorized.length > 0 ? authorized : live(this.#knownEntries());
+    return pick.length === 1 ? pick[0]!.key.slice() : null;
   }
 
   /**

@@ -1,11 +1,14 @@
 // The public shape of an embedded distkit node: what apps/daemon and apps/embedded-client use.
 // Modelled on Erlang's net_kernel (connect_node, disconnect_node, nodes(), monitor_nodes with
 // nodedown_reason) with distkit's additions (partition verdicts and decisions).
-import type { DetectorConfig } from '@distkit/detector';
-import type { TrustStore } from '@distkit/handshake';
-import type { Address, Transport } from './transport.ts';
+import type { DetectorConfig, StrategyName, Verdict } from '@distkit/detector';
+import type { Trust } from '@distkit/handshake';
+import type { BackoffConfig, Limits, Mode } from '@distkit/policy';
+import type { Address, LinkPattern, LinkSuite, Transport, ViewSummary } from '@distkit/wire';
 
-export type AutoConnect = 'always' | 'once' | 'never';
+/** Erlang's `dist_auto_connect` values; the policy package owns the list (`MODES`). */
+export type AutoConnect = Mode;
+export type { Mode, StrategyName, Verdict };
 
 /** A peer the node knows how to reach (from configuration or discovery). */
 export interface PeerConfig {
@@ -31,9 +34,12 @@ export type NodedownReason =
   | 'decrypt_failed'
   | 'protocol_error'
   | 'key_changed'
-  | 'replaced';
+  | 'replaced'
+  /** The peer left the cluster on purpose (it said so in its closing frame). */
+  | 'leave';
 
-export type Verdict = 'up' | 'down' | 'partitioned' | 'restarted' | 'degraded' | 'unknown';
+/** Which linked nodes `nodes()` lists, as OTP's `nodes/1`: visible (default), hidden, or both. */
+export type NodesKind = 'visible' | 'hidden' | 'connected';
 
 export type KernelEvent =
   | { readonly type: 'nodeup'; readonly node: string; readonly incarnation: number; readonly direction: 'inbound' | 'outbound'; readonly hidden: boolean; readonly at: number }
@@ -46,16 +52,23 @@ export type KernelEvent =
   | {
       readonly type: 'decision';
       readonly node: string;
-      readonly strategy: string;
+      readonly strategy: StrategyName | string;
       readonly decision: 'stay' | 'restart';
-      readonly mine: unknown;
-      readonly theirs: unknown;
+      /** Both sides' view summaries, from which each side computed the same answer. */
+      readonly mine: ViewSummary;
+      readonly theirs: ViewSummary;
       readonly at: number;
       readonly via?: string;
     }
   | { readonly type: 'key-changed'; readonly node: string; readonly expected: string; readonly presented: string; readonly at: number }
   | { readonly type: 'refused'; readonly node: string | null; readonly remote: string; readonly reason: string; readonly at: number }
-  | { readonly type: 'message-lost'; readonly node: string; readonly count: number; readonly at: number };
+  /**
+   * Messages were dropped because a `messages()` reader fell `maxQueuedMessages` behind (a slow
+   * consumer): `count` since the last such event, told when that reader next reads.
+   */
+  | { readonly type: 'message-lost'; readonly count: number; readonly reason: 'slow_consumer'; readonly at: number }
+  /** This `events()` reader fell `maxQueuedEvents` behind: `count` events before this one were dropped. */
+  | { readonly type: 'events-lost'; readonly count: number; readonly at: number };
 
 export interface IncomingMessage {
   readonly from: string;
@@ -71,6 +84,15 @@ export interface NodeInfo {
   readonly fingerprint: string | null;
   readonly direction: 'inbound' | 'outbound' | null;
   readonly address: Address | null;
+  /** The Noise pattern and suite of the link that is up. */
+  readonly pattern: LinkPattern | null;
+  readonly suite: LinkSuite | null;
+  /** When the current link came up (transport clock, ms), or null. */
+  readonly linkedSince: number | null;
+  /** When the last heartbeat from it arrived (transport clock, ms), or null. */
+  readonly lastHeard: number | null;
+  /** phi-accrual suspicion now (null: nothing heard yet). */
+  readonly phi: number | null;
 }
 
 export interface KernelStats {
@@ -103,8 +125,11 @@ export interface DistkitNode {
   /** Explicit connect (lifts a `once` bar). Resolves when the link is up. */
   connectNode(name: string): Promise<void>;
   disconnectNode(name: string): Promise<void>;
-  /** Names of connected nodes; hidden ones only when asked. */
-  nodes(options?: { readonly hidden?: boolean }): string[];
+  /**
+   * Names of linked nodes, as OTP's `nodes/1`: `visible` (default), `hidden`, or `connected` (both).
+   * On a hidden node every link is hidden. (`{ hidden: true }` is the old spelling of `connected`.)
+   */
+  nodes(kind?: NodesKind | { readonly hidden?: boolean }): string[];
   /** Everything known about every peer (configured, learned or connected). */
   info(): NodeInfo[];
   /**
@@ -117,10 +142,37 @@ export interface DistkitNode {
   send(name: string, value: unknown): Promise<void>;
   messages(): AsyncIterable<IncomingMessage>;
   events(): AsyncIterable<KernelEvent>;
-  /** Adds or updates a peer (discovery, reload). */
+  /** Adds or updates a peer (discovery, reload); the policy sees it at once (a dial, per its mode). */
   addPeer(peer: PeerConfig): void;
+  /** Forgets a configured peer (a link that is up stays up). */
   removePeer(name: string): void;
+  /**
+   * Changes the connection policy at run time: the default mode and the policy options. Lists
+   * given replace the old ones; links that the new allow/deny lists forbid are closed (`refused`).
+   */
+  configure(update: NodeUpdate): void;
+  /** Replaces the trust store; links whose key it no longer trusts are closed (`refused`). */
+  setTrust(store: Trust): void;
+  /** Replaces the cluster secrets (newest first): new links use the first; every one is accepted. */
+  setClusterSecrets(secrets: readonly Uint8Array[]): void;
   stats(): KernelStats;
+}
+
+/** The connection policy's own options (@distkit/policy), reachable from the kernel. */
+export interface KernelPolicyOptions {
+  /** Only these nodes may link, either way: names or glob patterns (`*`, `?`). Absent: everyone. */
+  readonly allow?: readonly string[] | null;
+  /** These never link (names or patterns); deny wins. */
+  readonly deny?: readonly string[];
+  /** Erlang's `connect_all`: link to the nodes a peer is linked to. */
+  readonly mesh?: boolean;
+  readonly backoff?: Partial<BackoffConfig>;
+  readonly limits?: Partial<Limits>;
+}
+
+export interface NodeUpdate {
+  readonly autoConnect?: AutoConnect;
+  readonly policy?: KernelPolicyOptions;
 }
 
 /** What `createNode` needs; every field but the first four has a default. */
@@ -141,8 +193,13 @@ export interface NodeOptions {
    * `store.learn` for TOFU peers and then `onLearned`, so the caller can persist known_nodes.
    */
   readonly trust?: {
-    readonly store: TrustStore;
-    readonly onLearned?: (name: string, publicKey: Uint8Array) => void;
+    /** A @distkit/handshake `TrustStore`, or any object of the `Trust` shape. */
+    readonly store: Trust;
+    /**
+     * Called after `store.learn` for a TOFU peer. May return a promise (persisting known_nodes):
+     * the link is reported up only once both have resolved.
+     */
+    readonly onLearned?: (name: string, publicKey: Uint8Array) => unknown;
   };
   /** Cluster secrets, newest first (the first is used to dial; all are tried when accepting). */
   readonly clusterSecrets?: readonly Uint8Array[];
@@ -161,7 +218,7 @@ export interface NodeOptions {
   readonly tickIntensity?: number;
   /** Erlang's net_setuptime (default 7000 ms). */
   readonly setupTimeMs?: number;
-  readonly strategy?: 'keep-majority' | 'keep-oldest' | 'static-quorum' | 'keep-referee' | 'down-all' | 'manual';
+  readonly strategy?: StrategyName;
   readonly referee?: string;
   readonly quorum?: number;
   /**
@@ -171,6 +228,17 @@ export interface NodeOptions {
   readonly handshakesPerSecondPerAddress?: number;
   /** Fine-tuning of the partition detector (phi threshold, probes, stableAfter, fanout...). */
   readonly detector?: DetectorConfig;
+  /** allow/deny (glob patterns), mesh, backoff and limits of the connection policy. */
+  readonly policy?: KernelPolicyOptions;
+  /** A `messages()` reader this far behind loses the oldest (reported as `message-lost`). Default 10 000. */
+  readonly maxQueuedMessages?: number;
+  /** An `events()` reader this far behind loses the oldest (reported as `events-lost`). Default 10 000. */
+  readonly maxQueuedEvents?: number;
+  /**
+   * Called synchronously for every event, at the moment it happens (before `events()` readers see
+   * it): for a simulator or a metrics hook that must react at that exact time. Must not throw.
+   */
+  readonly onEvent?: (event: KernelEvent) => void;
   /** Wall-clock start time of this node (ms); default transport.wallTime() at start. */
   readonly startedAt?: number;
   readonly transport?: Transport;

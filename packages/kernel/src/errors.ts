@@ -7,6 +7,8 @@ export type KernelErrorCode =
   | 'STOPPED'
   | 'LISTEN_FAILED'
   | 'CONNECT_FAILED'
+  /** allow/deny (or a limit) of the connection policy forbids this link. */
+  | 'REFUSED'
   | 'NOT_CONNECTED'
   | 'AUTO_CONNECT_REFUSED'
   | 'UNKNOWN_NODE'

@@ -1,24 +1,46 @@
 // A broadcast channel exposed as async iterables: every `subscribe()` gets every value published
 // after it, in order. Works the same on Node and Deno (no EventEmitter). A subscriber that stops
-// reading cannot grow memory without bound: past `limit` queued values the oldest are dropped
-// and counted, and the count is visible on the iterator.
+// reading cannot grow memory without bound: past `limit` queued values the oldest are dropped,
+// and the reader is told how many when it next reads — as a value of its own (`lost`, for event
+// streams) or through `onLost` (for message streams, whose loss is reported as an event).
 
 export interface Subscription<T> extends AsyncIterableIterator<T> {
   /** Values dropped because this subscriber fell more than `limit` behind. */
   readonly dropped: number;
 }
 
+interface Sub<T> {
+  queue: T[];
+  head: number;
+  wake: (() => void) | undefined;
+  dropped: number;
+  unreported: number;
+  done: boolean;
+}
+
 export class EventChannel<T> {
-  readonly #subscribers = new Set<{ queue: T[]; wake: (() => void) | undefined; dropped: number; done: boolean }>();
+  readonly #subscribers = new Set<Sub<T>>();
+  readonly #limit: number;
+  readonly #lost: ((count: number) => T) | undefined;
+  readonly #onLost: ((count: number) => void) | undefined;
   #closed = false;
 
-  constructor(private readonly limit = 10_000) {}
+  /**
+   * `lost(count)`: the value a reader gets, before the next one, after `count` were dropped.
+   * `onLost(count)`: called instead, when the reader next reads.
+   */
+  constructor(limit = 10_000, lost?: (count: number) => T, onLost?: (count: number) => void) {
+    this.#limit = limit;
+    this.#lost = lost;
+    this.#onLost = onLost;
+  }
 
   publish(value: T): void {
     for (const s of this.#subscribers) {
-      if (s.queue.length >= this.limit) {
-        s.queue.shift();
+      if (s.queue.length - s.head >= this.#limit) {
+        s.head++;
         s.dropped++;
+        s.unreported++;
       }
       s.queue.push(value);
       s.wake?.();
@@ -35,16 +57,33 @@ export class EventChannel<T> {
   }
 
   subscribe(): Subscription<T> {
-    const sub = { queue: [] as T[], wake: undefined as (() => void) | undefined, dropped: 0, done: this.#closed };
+    const sub: Sub<T> = { queue: [], head: 0, wake: undefined, dropped: 0, unreported: 0, done: this.#closed };
     this.#subscribers.add(sub);
     const subscribers = this.#subscribers;
+    const lost = this.#lost;
+    const onLost = this.#onLost;
+    const take = (): T => {
+      const v = sub.queue[sub.head++]!;
+      // Compact now and then rather than shifting on every read.
+      if (sub.head > 1024 && sub.head * 2 > sub.queue.length) {
+        sub.queue = sub.queue.slice(sub.head);
+        sub.head = 0;
+      }
+      return v;
+    };
     const iterator: Subscription<T> = {
       get dropped() {
         return sub.dropped;
       },
       async next(): Promise<IteratorResult<T>> {
         for (;;) {
-          if (sub.queue.length > 0) return { value: sub.queue.shift()!, done: false };
+          if (sub.unreported > 0) {
+            const n = sub.unreported;
+            sub.unreported = 0;
+            if (lost) return { value: lost(n), done: false };
+            onLost?.(n);
+          }
+          if (sub.head < sub.queue.length) return { value: take(), done: false };
           if (sub.done) {
             subscribers.delete(sub);
             return { value: undefined, done: true };
@@ -55,7 +94,8 @@ export class EventChannel<T> {
       },
       async return(): Promise<IteratorResult<T>> {
         sub.done = true;
-        sub.queue.length = 0;
+        sub.queue = [];
+        sub.head = 0;
         subscribers.delete(sub);
         sub.wake?.();
         return { value: undefined, done: true };

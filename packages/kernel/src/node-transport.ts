@@ -71,10 +71,19 @@ function udpType(host: string): 'udp4' | 'udp6' {
   return isIPv6(host) ? 'udp6' : 'udp4';
 }
 
-/** Real sockets and clocks. `random` defaults to Math.random. */
+/** Web Crypto's CSPRNG: a global on Node >= 20 and Deno. */
+const webCrypto = (globalThis as unknown as { crypto: { getRandomValues<T extends Uint8Array>(a: T): T } }).crypto;
+
+/** Real sockets and clocks. `random` defaults to Math.random; random bytes come from the CSPRNG. */
 export function createNodeTransport(options: { random?: () => number } = {}): Transport {
   const random = options.random ?? Math.random;
   return {
+    randomBytes: (n: number) => {
+      const out = new Uint8Array(n);
+      // getRandomValues fills at most 65536 bytes per call.
+      for (let at = 0; at < n; at += 65536) webCrypto.getRandomValues(out.subarray(at, Math.min(n, at + 65536)));
+      return out;
+    },
     now: () => performance.now(),
     wallTime: () => Date.now(),
     random,

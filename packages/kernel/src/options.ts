@@ -1,5 +1,7 @@
-import { TrustStore } from '@distkit/handshake';
-import type { AutoConnect, NodeOptions, PeerConfig } from './api.ts';
+import { TrustStore, type Trust } from '@distkit/handshake';
+import { MODES } from '@distkit/policy';
+import { STRATEGIES } from '@distkit/detector';
+import type { AutoConnect, KernelPolicyOptions, NodeOptions, PeerConfig } from './api.ts';
 import { KernelError } from './errors.ts';
 import type { Address } from './transport.ts';
 
@@ -26,6 +28,10 @@ export interface ResolvedOptions {
   readonly quorum: number | null;
   readonly maxMessageBytes: number;
   readonly handshakesPerSecondPerAddress: number;
+  readonly policy: KernelPolicyOptions;
+  readonly detector: NonNullable<NodeOptions['detector']> | null;
+  readonly maxQueuedMessages: number;
+  readonly maxQueuedEvents: number;
 }
 
 /** Erlang's defaults: net_ticktime 60 s, net_tickintensity 4 (OTP 26), net_setuptime 7 s. */
@@ -36,6 +42,7 @@ export const DEFAULTS: {
   readonly setupTimeMs: number;
   readonly maxMessageBytes: number;
   readonly handshakesPerSecondPerAddress: number;
+  readonly maxQueued: number;
 } = Object.freeze({
   heartbeatIntervalMs: 5_000,
   tickTimeMs: 60_000,
@@ -43,10 +50,8 @@ export const DEFAULTS: {
   setupTimeMs: 7_000,
   maxMessageBytes: 16 * 1024 * 1024,
   handshakesPerSecondPerAddress: 20,
+  maxQueued: 10_000,
 });
-
-const MODES = new Set(['always', 'once', 'never']);
-const STRATEGIES = new Set(['keep-majority', 'keep-oldest', 'static-quorum', 'keep-referee', 'down-all', 'manual']);
 
 function bad(option: string, message: string): never {
   throw new KernelError('BAD_OPTION', `option ${option}: ${message}`);
@@ -70,6 +75,47 @@ function key(v: unknown, option: string): Uint8Array {
   return v;
 }
 
+function mode(v: unknown, option: string): AutoConnect {
+  if (!(MODES as readonly unknown[]).includes(v)) bad(option, `must be always, once or never, got ${String(v)}`);
+  return v as AutoConnect;
+}
+
+function count(v: unknown, option: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || (v as number) < 1) bad(option, `must be a positive integer, got ${String(v)}`);
+  return v as number;
+}
+
+/** Checks one peer (from `peers[i]` or `addPeer`); `option` names it in the error. */
+export function checkPeer(p: PeerConfig, option: string, self: string): PeerConfig {
+  if (typeof p !== 'object' || p === null) bad(option, 'must be { name, address }');
+  if (typeof p.name !== 'string' || p.name.length === 0 || p.name.length > 255) bad(`${option}.name`, 'must be a non-empty string');
+  if (p.name === self) bad(`${option}.name`, 'is this node itself');
+  address(p.address, `${option}.address`);
+  if (p.heartbeat !== undefined) address(p.heartbeat, `${option}.heartbeat`);
+  if (p.publicKey !== undefined) key(p.publicKey, `${option}.publicKey`);
+  if (p.autoConnect !== undefined) mode(p.autoConnect, `${option}.autoConnect`);
+  return p;
+}
+
+/** A trust store is a shape, not a class: `explain`, `keyFor`, `learn` (two package copies work together). */
+export function checkTrust(v: unknown, option: string): Trust {
+  const t = v as Partial<Trust> | null;
+  if (typeof t !== 'object' || t === null || typeof t.explain !== 'function' || typeof t.keyFor !== 'function' || typeof t.learn !== 'function') {
+    bad(option, 'must have explain(name, key), keyFor(name) and learn(name, key) (a TrustStore from @distkit/handshake will do)');
+  }
+  return t as Trust;
+}
+
+const POLICY_KEYS = new Set(['allow', 'deny', 'mesh', 'backoff', 'limits']);
+
+function policyOptions(v: unknown): KernelPolicyOptions {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('policy', 'must be an object');
+  for (const k of Object.keys(v)) if (!POLICY_KEYS.has(k)) bad(`policy.${k}`, `unknown key (known: ${[...POLICY_KEYS].join(', ')})`);
+  return v as KernelPolicyOptions;
+}
+
 export function resolveOptions(o: NodeOptions): ResolvedOptions {
   if (typeof o !== 'object' || o === null) bad('options', 'must be an object');
   if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 255) bad('name', 'must be a non-empty string (at most 255 characters)');
@@ -78,22 +124,18 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
   key(o.identity.publicKey, 'identity.publicKey');
   key(o.identity.privateKey, 'identity.privateKey');
   if (!Number.isSafeInteger(o.incarnation) || o.incarnation < 0) bad('incarnation', 'must be an integer >= 0');
-  if (o.autoConnect !== undefined && !MODES.has(o.autoConnect)) bad('autoConnect', `must be always, once or never, got ${String(o.autoConnect)}`);
-  if (o.strategy !== undefined && !STRATEGIES.has(o.strategy)) bad('strategy', `must be one of ${[...STRATEGIES].join(', ')}`);
+  if (o.autoConnect !== undefined) mode(o.autoConnect, 'autoConnect');
+  if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy)) bad('strategy', `must be one of ${STRATEGIES.join(', ')}`);
   const names = new Set<string>();
   const peers = (o.peers ?? []).map((p, i) => {
-    if (typeof p?.name !== 'string' || p.name.length === 0) bad(`peers[${i}].name`, 'must be a non-empty string');
-    if (p.name === o.name) bad(`peers[${i}].name`, 'is this node itself');
+    checkPeer(p, `peers[${i}]`, o.name);
     if (names.has(p.name)) bad(`peers[${i}].name`, `duplicate peer ${p.name}`);
     names.add(p.name);
-    address(p.address, `peers[${i}].address`);
-    if (p.heartbeat !== undefined) address(p.heartbeat, `peers[${i}].heartbeat`);
-    if (p.publicKey !== undefined) key(p.publicKey, `peers[${i}].publicKey`);
-    if (p.autoConnect !== undefined && !MODES.has(p.autoConnect)) bad(`peers[${i}].autoConnect`, 'must be always, once or never');
     return p;
   });
   const trust = o.trust ?? { store: new TrustStore({ mode: 'tofu' }) };
-  if (!(trust.store instanceof TrustStore)) bad('trust.store', 'must be a TrustStore from @distkit/handshake');
+  checkTrust(trust.store, 'trust.store');
+  if (trust.onLearned !== undefined && typeof trust.onLearned !== 'function') bad('trust.onLearned', 'must be a function');
   const secrets = (o.clusterSecrets ?? []).map((s, i) => key(s, `clusterSecrets[${i}]`));
   const tickIntensity = o.tickIntensity ?? DEFAULTS.tickIntensity;
   // OTP accepts 4..1000 for net_tickintensity.
@@ -123,5 +165,9 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     quorum: o.quorum ?? null,
     maxMessageBytes: DEFAULTS.maxMessageBytes,
     handshakesPerSecondPerAddress: positive(o.handshakesPerSecondPerAddress, 'handshakesPerSecondPerAddress', DEFAULTS.handshakesPerSecondPerAddress),
+    policy: policyOptions(o.policy),
+    detector: o.detector ?? null,
+    maxQueuedMessages: count(o.maxQueuedMessages, 'maxQueuedMessages', DEFAULTS.maxQueued),
+    maxQueuedEvents: count(o.maxQueuedEvents, 'maxQueuedEvents', DEFAULTS.maxQueued),
   };
 }

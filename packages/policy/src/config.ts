@@ -50,9 +50,12 @@ export interface PolicyConfig {
   readonly modes?: Readonly<Record<string, Mode>> | undefined;
   /** Peers dialled at `start` (under `always` and `once`). */
   readonly peers?: readonly string[] | undefined;
-  /** Only these nodes may link (either direction). Absent or null: every node; `[]`: none. */
+  /**
+   * Only these nodes may link (either direction): names or glob patterns (`*`, `?`). Absent or
+   * null: every node; `[]`: none.
+   */
   readonly allow?: readonly string[] | null | undefined;
-  /** These nodes may never link. Must not overlap `allow`. */
+  /** These nodes may never link: names or glob patterns. Deny wins over allow; a name may not be in both. */
   readonly deny?: readonly string[] | undefined;
   /** Nodes known to be hidden: never learned transitively, never reached through the mesh. */
   readonly hidden?: readonly string[] | undefined;

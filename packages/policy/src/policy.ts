@@ -3,6 +3,7 @@ import { normalizeNodeId, resolveConfig, type Mode, type PolicyConfig, type Reso
 import type { AutoRefusal, ConflictReason, Decision, DenyReason, DialReason } from './decisions.ts';
 import { PolicyError } from './errors.ts';
 import type { ConnectionId, Direction, PolicyEvent } from './events.ts';
+import { nameMatcher } from './name-pattern.ts';
 import { Schedule } from './schedule.ts';
 import { outranks } from './tiebreak.ts';
 
@@ -149,9 +150,14 @@ class Engine implements Policy {
   /** Peers in `dialing`. */
   private dialCount = 0;
 
+  private denied: (name: string) => boolean;
+  private allowed: ((name: string) => boolean) | null;
+
   constructor(cfg: ResolvedConfig, random: () => number) {
     this.cfg = cfg;
     this.random = random;
+    this.denied = nameMatcher(cfg.deny);
+    this.allowed = cfg.allow === null ? null : nameMatcher(cfg.allow);
   }
 
   get config(): ResolvedConfig {
@@ -324,8 +330,8 @@ class Engine implements Policy {
   }
 
   private permit(node: string): DenyReason | null {
-    if (this.cfg.deny.has(node)) return 'denied';
-    if (this.cfg.allow !== null && !this.cfg.allow.has(node)) return 'notAllowed';
+    if (this.denied(node)) return 'denied';
+    if (this.allowed !== null && !this.allowed(node)) return 'notAllowed';
     return null;
   }
 
@@ -758,6 +764,8 @@ class Engine implements Policy {
   private configure(update: unknown, now: number, out: Decision[]): void {
     const old = this.cfg;
     this.cfg = resolveConfig(update, old);
+    this.denied = nameMatcher(this.cfg.deny);
+    this.allowed = this.cfg.allow === null ? null : nameMatcher(this.cfg.allow);
     for (const p of this.peers.values()) {
       p.mode = this.modeOf(p.name);
       const deny = (p.deny = this.permit(p.name));

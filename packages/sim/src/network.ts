@@ -407,6 +407,18 @@ function makeTransport(net: NetworkCore, host: HostState): SimTransport {
     now: () => q.now,
     wallTime: () => net.wallOrigin + q.now,
     random: host.random,
+    randomBytes(n: number): Uint8Array {
+      // The host's seeded stream, four bytes a draw: a seed replays ephemeral keys too.
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i += 4) {
+        const v = Math.floor(host.random() * 4294967296);
+        out[i] = v & 0xff;
+        if (i + 1 < n) out[i + 1] = (v >>> 8) & 0xff;
+        if (i + 2 < n) out[i + 2] = (v >>> 16) & 0xff;
+        if (i + 3 < n) out[i + 3] = v >>> 24;
+      }
+      return out;
+    },
     setTimer(delayMs: number, fn: () => void): TimerHandle {
       if (!(delayMs >= 0)) throw new RangeError(`delayMs must be >= 0 (got ${delayMs})`);
       let cancelled = false;

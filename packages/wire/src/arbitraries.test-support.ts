@@ -1,6 +1,6 @@
 // fast-check generators for wire values, shared by the round-trip and fuzz tests.
 import fc from 'fast-check';
-import type { Frame, Heartbeat, Hello, Probe } from './index.ts';
+import type { Frame, Heartbeat, Hello, Probe, SystemMessage, ViewSummary } from './index.ts';
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const name = fc.string({ minLength: 1, maxLength: 80 });
@@ -12,14 +12,18 @@ export const heartbeatArb: fc.Arbitrary<Heartbeat> = fc.record({
   incarnation: uint,
   seq: uint,
   sentAt: fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
-  view: fc.record({
+  view: viewArb(),
+});
+
+function viewArb(): fc.Arbitrary<ViewSummary> {
+  return fc.record({
     connected: fc.nat(100_000),
     lowest: fc.option(bytes(32), { nil: null }),
     oldest: fc.option(fc.record({ id: bytes(32), startedAt: fc.maxSafeNat() }), { nil: null }),
     referee: fc.boolean(),
     hash: bytes(16),
-  }),
-});
+  });
+}
 
 export const helloArb: fc.Arbitrary<Hello> = fc.record({
   name,
@@ -50,14 +54,36 @@ const userValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
 export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ kind: fc.constant('message' as const), counter: uint, value: userValue }),
   fc.record({ kind: fc.constant('tick' as const), counter: uint }),
+  fc.record({ kind: fc.constant('control' as const), counter: uint, op: fc.constant('welcome' as const) }),
   fc.record({
     kind: fc.constant('control' as const),
     counter: uint,
-    op: fc.string({ minLength: 1, maxLength: 20 }),
-    reason: fc.option(fc.string({ minLength: 1, maxLength: 40 }), { nil: null }),
+    op: fc.constant('disconnect' as const),
+    reason: fc.constantFrom('disconnect' as const, 'shutdown' as const, 'leave' as const),
   }),
-  fc.record({ kind: fc.constant('system' as const), counter: uint, op: fc.string({ minLength: 1, maxLength: 20 }), body: userValue }),
+  fc.record({ kind: fc.constant('system' as const), counter: uint, message: systemArb() }),
 );
+
+function systemArb(): fc.Arbitrary<SystemMessage> {
+  return fc.oneof(
+    fc.record({ op: fc.constant('nodes?' as const), id: uint }),
+    fc.record({ op: fc.constant('nodes' as const), id: uint, nodes: fc.array(name, { maxLength: 20 }) }),
+    fc.record({
+      op: fc.constant('event' as const),
+      event: fc.oneof(
+        fc.record({ type: fc.constant('partition' as const), node: name, incarnation: uint }),
+        fc.record({
+          type: fc.constant('decision' as const),
+          node: name,
+          strategy: fc.constantFrom('keep-majority', 'keep-oldest', 'static-quorum', 'keep-referee', 'down-all'),
+          decision: fc.constantFrom('stay' as const, 'restart' as const),
+          mine: viewArb(),
+          theirs: viewArb(),
+        }),
+      ),
+    }),
+  );
+}
 
 /** Buffer (Node) and Uint8Array compare unequal in deep equality; normalise decoded binaries. */
 export function plain(value: unknown): unknown {

@@ -1,6 +1,16 @@
 import { MessageType, checkString, checkUint, packEnvelope, readString, readUint, unpackEnvelope } from './codec.ts';
 import { WireError } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, type WireLimits } from './limits.ts';
+import { decodeSystem, encodeSystem, type SystemMessage } from './system.ts';
+
+/** Why a link is closed on purpose, as told to the peer in the closing `disconnect` frame. */
+export type DisconnectReason = 'disconnect' | 'shutdown' | 'leave';
+export const DISCONNECT_REASONS: readonly DisconnectReason[] = Object.freeze(['disconnect', 'shutdown', 'leave'] as const);
+
+/** Link control: `welcome` confirms the session keys; `disconnect` closes the link on purpose. */
+export type ControlFrame =
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'welcome' }
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'disconnect'; readonly reason: DisconnectReason };
 
 /** What a session frame carries, after decryption. */
 export type Frame =
@@ -8,17 +18,14 @@ export type Frame =
   | { readonly kind: 'message'; readonly counter: number; readonly value: unknown }
   /** A link tick (Erlang's net_ticktime): proves the link is alive when no message flows. */
   | { readonly kind: 'tick'; readonly counter: number }
-  /** Link control, e.g. `{ op: 'disconnect', reason: 'shutdown' }`. */
-  | { readonly kind: 'control'; readonly counter: number; readonly op: string; readonly reason: string | null }
-  /** Kernel-to-kernel requests and replies (e.g. `nodes?` / `nodes`): never delivered as user messages. */
-  | { readonly kind: 'system'; readonly counter: number; readonly op: string; readonly body: unknown };
+  | ControlFrame
+  /** Kernel-to-kernel requests and replies: never delivered as user messages. */
+  | { readonly kind: 'system'; readonly counter: number; readonly message: SystemMessage };
 
 export type FrameKind = Frame['kind'];
 
 // Kind codes are part of the protocol.
 const KIND_CODE = { message: 0, tick: 1, control: 2, system: 3 } as const;
-const MAX_OP_BYTES = 64;
-const MAX_REASON_BYTES = 255;
 
 /**
  * Encodes a frame. `counter` is the per-session frame number (it lets the receiver see a gap or
@@ -32,12 +39,15 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
     case 'tick':
       return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.tick, null], limits);
     case 'control':
-      checkString(frame.op, 'op', MAX_OP_BYTES);
-      if (frame.reason !== null) checkString(frame.reason, 'reason', MAX_REASON_BYTES);
-      return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, [frame.op, frame.reason]], limits);
+      if (frame.op === 'welcome') return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['welcome', null]], limits);
+      if (frame.op === 'disconnect') {
+        if (!DISCONNECT_REASONS.includes(frame.reason)) throw new WireError('INVALID_VALUE', `disconnect reason must be one of ${DISCONNECT_REASONS.join(', ')}`);
+        checkString(frame.reason, 'reason', 32);
+        return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['disconnect', frame.reason]], limits);
+      }
+      throw new WireError('INVALID_VALUE', `unknown control op ${String((frame as { op: unknown }).op)}`);
     case 'system':
-      checkString(frame.op, 'op', MAX_OP_BYTES);
-      return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.system, [frame.op, frame.body]], limits);
+      return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.system, encodeSystem(frame.message)], limits);
     default:
       throw new WireError('INVALID_VALUE', `unknown frame kind ${String((frame as { kind: unknown }).kind)}`);
   }
@@ -56,18 +66,56 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
       return { kind: 'tick', counter };
     case KIND_CODE.control: {
       if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'control body must be [op, reason]');
-      return {
-        kind: 'control',
-        counter,
-        op: readString(body[0], 'op', MAX_OP_BYTES),
-        reason: body[1] === null ? null : readString(body[1], 'reason', MAX_REASON_BYTES),
-      };
+      const op = readString(body[0], 'op', 32);
+      if (op === 'welcome') {
+        if (body[1] !== null) throw new WireError('MALFORMED', 'welcome takes no reason');
+        return { kind: 'control', counter, op };
+      }
+      if (op === 'disconnect') {
+        const reason = readString(body[1], 'reason', 32);
+        if (!(DISCONNECT_REASONS as readonly string[]).includes(reason)) throw new WireError('MALFORMED', `unknown disconnect reason ${JSON.stringify(reason)}`);
+        return { kind: 'control', counter, op, reason: reason as DisconnectReason };
+      }
+      throw new WireError('UNKNOWN_TYPE', `unknown control op ${JSON.stringify(op)}`);
     }
-    case KIND_CODE.system: {
-      if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'system body must be [op, body]');
-      return { kind: 'system', counter, op: readString(body[0], 'op', MAX_OP_BYTES), body: body[1] };
-    }
+    case KIND_CODE.system:
+      return { kind: 'system', counter, message: decodeSystem(body) };
     default:
       throw new WireError('UNKNOWN_TYPE', `unknown frame kind ${kind}`);
   }
+}
+
+/** Bytes of the length in front of each frame of a batch. */
+const BATCH_LENGTH_BYTES = 4;
+
+/** Frames sent together in one session payload, each behind a 4-byte big-endian length. */
+export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const f of frames) total += BATCH_LENGTH_BYTES + f.length;
+  const batch = new Uint8Array(total);
+  const view = new DataView(batch.buffer);
+  let at = 0;
+  for (const f of frames) {
+    view.setUint32(at, f.length);
+    batch.set(f, at + BATCH_LENGTH_BYTES);
+    at += BATCH_LENGTH_BYTES + f.length;
+  }
+  return batch;
+}
+
+/** The frames of a batch, as views into it. Throws MALFORMED on a truncated or empty batch. */
+export function decodeBatch(batch: Uint8Array): Uint8Array[] {
+  if (batch.length === 0) throw new WireError('MALFORMED', 'empty batch');
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < batch.length) {
+    if (at + BATCH_LENGTH_BYTES > batch.length) throw new WireError('MALFORMED', 'truncated frame length in a batch');
+    const length = view.getUint32(at);
+    const start = at + BATCH_LENGTH_BYTES;
+    if (start + length > batch.length) throw new WireError('MALFORMED', 'truncated frame in a batch');
+    out.push(batch.subarray(start, start + length));
+    at = start + length;
+  }
+  return out;
 }

@@ -40,6 +40,39 @@ export interface Heartbeat {
   readonly view: ViewSummary;
 }
 
+/** A view summary as the six msgpack fields it travels as (heartbeats and forwarded events). */
+export function viewFields(v: ViewSummary, field = 'view'): unknown[] {
+  if (v === null || typeof v !== 'object') throw new WireError('INVALID_VALUE', `${field} must be an object`);
+  checkUint(v.connected, `${field}.connected`);
+  if (v.lowest !== null) checkBytes(v.lowest, `${field}.lowest`, NODE_ID_BYTES);
+  if (v.oldest !== null) {
+    checkBytes(v.oldest?.id, `${field}.oldest.id`, NODE_ID_BYTES);
+    checkNumber(v.oldest.startedAt, `${field}.oldest.startedAt`);
+  }
+  if (typeof v.referee !== 'boolean') throw new WireError('INVALID_VALUE', `${field}.referee must be a boolean`);
+  checkBytes(v.hash, `${field}.hash`, VIEW_HASH_BYTES);
+  return [v.connected, v.lowest, v.oldest?.id ?? null, v.oldest?.startedAt ?? null, v.referee, v.hash];
+}
+
+/** The inverse of `viewFields`, from `f[at..at+6]`; throws MALFORMED naming the field. */
+export function readViewFields(f: readonly unknown[], at: number, field = 'view'): ViewSummary {
+  const oldestId = f[at + 2];
+  const oldestAt = f[at + 3];
+  if ((oldestId === null) !== (oldestAt === null)) {
+    throw new WireError('MALFORMED', `${field}.oldest id and startedAt must both be present or both be nil`);
+  }
+  return {
+    connected: readUint(f[at], `${field}.connected`),
+    lowest: f[at + 1] === null ? null : readBytes(f[at + 1], `${field}.lowest`, NODE_ID_BYTES),
+    oldest: oldestId === null ? null : {
+      id: readBytes(oldestId, `${field}.oldest.id`, NODE_ID_BYTES),
+      startedAt: readNumber(oldestAt, `${field}.oldest.startedAt`),
+    },
+    referee: readBool(f[at + 4], `${field}.referee`),
+    hash: readBytes(f[at + 5], `${field}.hash`, VIEW_HASH_BYTES),
+  };
+}
+
 export function encodeHeartbeat(hb: Heartbeat): Uint8Array {
   checkString(hb.cluster, 'cluster', MAX_CLUSTER_ID_BYTES);
   checkBytes(hb.from?.id, 'from.id', NODE_ID_BYTES);
@@ -47,48 +80,21 @@ export function encodeHeartbeat(hb: Heartbeat): Uint8Array {
   checkUint(hb.incarnation, 'incarnation');
   checkUint(hb.seq, 'seq');
   checkNumber(hb.sentAt, 'sentAt');
-  const v = hb.view;
-  if (v === null || typeof v !== 'object') throw new WireError('INVALID_VALUE', 'view must be an object');
-  checkUint(v.connected, 'view.connected');
-  if (v.lowest !== null) checkBytes(v.lowest, 'view.lowest', NODE_ID_BYTES);
-  if (v.oldest !== null) {
-    checkBytes(v.oldest?.id, 'view.oldest.id', NODE_ID_BYTES);
-    checkNumber(v.oldest.startedAt, 'view.oldest.startedAt');
-  }
-  if (typeof v.referee !== 'boolean') throw new WireError('INVALID_VALUE', 'view.referee must be a boolean');
-  checkBytes(v.hash, 'view.hash', VIEW_HASH_BYTES);
   return packEnvelope(
     MessageType.heartbeat,
-    [
-      hb.cluster, hb.from.id, hb.from.name, hb.incarnation, hb.seq, hb.sentAt,
-      v.connected, v.lowest, v.oldest?.id ?? null, v.oldest?.startedAt ?? null, v.referee, v.hash,
-    ],
+    [hb.cluster, hb.from.id, hb.from.name, hb.incarnation, hb.seq, hb.sentAt, ...viewFields(hb.view)],
     DATAGRAM_LIMITS,
   );
 }
 
 export function decodeHeartbeat(bytes: Uint8Array, limits: WireLimits = DATAGRAM_LIMITS): Heartbeat {
   const f = unpackEnvelope(bytes, MessageType.heartbeat, 12, limits);
-  const oldestId = f[8];
-  const oldestAt = f[9];
-  if ((oldestId === null) !== (oldestAt === null)) {
-    throw new WireError('MALFORMED', 'view.oldest id and startedAt must both be present or both be nil');
-  }
   return {
     cluster: readString(f[0], 'cluster', MAX_CLUSTER_ID_BYTES),
     from: { id: readBytes(f[1], 'from.id', NODE_ID_BYTES), name: readString(f[2], 'from.name', MAX_NAME_BYTES) },
     incarnation: readUint(f[3], 'incarnation'),
     seq: readUint(f[4], 'seq'),
     sentAt: readNumber(f[5], 'sentAt'),
-    view: {
-      connected: readUint(f[6], 'view.connected'),
-      lowest: f[7] === null ? null : readBytes(f[7], 'view.lowest', NODE_ID_BYTES),
-      oldest: oldestId === null ? null : {
-        id: readBytes(oldestId, 'view.oldest.id', NODE_ID_BYTES),
-        startedAt: readNumber(oldestAt, 'view.oldest.startedAt'),
-      },
-      referee: readBool(f[10], 'view.referee'),
-      hash: readBytes(f[11], 'view.hash', VIEW_HASH_BYTES),
-    },
+    view: readViewFields(f, 6),
   };
 }

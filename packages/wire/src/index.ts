@@ -7,7 +7,15 @@ export { MessageType, WIRE_MAJOR, WIRE_MINOR, peekType } from './codec.ts';
 export { scanMsgpack } from './scan.ts';
 export { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type NodeId, type ViewSummary } from './heartbeat.ts';
 export { decodeHello, encodeHello, type Hello } from './hello.ts';
-export { decodeFrame, encodeFrame, type Frame, type FrameKind } from './frame.ts';
+export {
+  DISCONNECT_REASONS, decodeBatch, decodeFrame, encodeBatch, encodeFrame, type ControlFrame, type DisconnectReason, type Frame,
+  type FrameKind,
+} from './frame.ts';
+export { MAX_LISTED_NODES, decodeSystem, encodeSystem, type ForwardedEvent, type SystemMessage } from './system.ts';
+export {
+  LINK_PATTERNS, LINK_SUITES, SECRET_ID_BYTES, decodeLinkPreamble, encodeLinkPreamble, hasPsk, type LinkPattern, type LinkPreamble,
+  type LinkSuite,
+} from './preamble.ts';
 export { decodeProbe, encodeProbe, type Probe } from './probe.ts';
 export type {
   Address, Clock, DatagramSocket, Stream, StreamHandlers, StreamListener, TimerHandle, Transport,

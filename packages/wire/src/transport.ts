@@ -79,4 +79,9 @@ export interface Transport extends Clock {
   bind(at: Address, onDatagram: (bytes: Uint8Array, from: Address) => void): Promise<DatagramSocket>;
   /** Uniform random in [0, 1): seeded in the simulator, Math.random in production. */
   random(): number;
+  /**
+   * `n` random bytes: a CSPRNG in production (ephemeral keys come from here), the seeded stream in
+   * the simulator, so that a seed replays a run byte for byte.
+   */
+  randomBytes(n: number): Uint8Array;
 }

@@ -1,0 +1,66 @@
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import {
+  WireError, decodeBatch, decodeFrame, decodeLinkPreamble, encodeBatch, encodeFrame, encodeLinkPreamble,
+} from './index.ts';
+
+const raw = new Packr({ useRecords: false, variableMapSize: true });
+const code = (f: () => unknown): string | undefined => {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(WireError);
+    return (err as WireError).code;
+  }
+  return undefined;
+};
+
+describe('link preamble', () => {
+  it('round-trips pattern, suite and secret id, and leaves Noise message 1 after it', () => {
+    const msg = new Uint8Array([9, 8, 7]);
+    const id = new Uint8Array([1, 2, 3, 4]);
+    const rec = encodeLinkPreamble({ pattern: 'IKpsk2', suite: '25519_AESGCM_SHA256', secretId: id }, msg);
+    const { preamble, message } = decodeLinkPreamble(rec);
+    expect(preamble).toEqual({ pattern: 'IKpsk2', suite: '25519_AESGCM_SHA256', secretId: id });
+    expect([...message]).toEqual([9, 8, 7]);
+    expect(decodeLinkPreamble(encodeLinkPreamble({ pattern: 'XX', suite: '25519_ChaChaPoly_SHA256', secretId: null }, msg)).preamble.secretId).toBeNull();
+  });
+
+  it('refuses unknown codes, truncation, and a secret id that does not match the pattern', () => {
+    expect(code(() => decodeLinkPreamble(new Uint8Array([9, 1, 0])))).toBe('UNKNOWN_TYPE');
+    expect(code(() => decodeLinkPreamble(new Uint8Array([1, 9, 0])))).toBe('UNKNOWN_TYPE');
+    expect(code(() => decodeLinkPreamble(new Uint8Array([2, 1, 0])))).toBe('MALFORMED'); // XXpsk3 without its 4-byte id
+    expect(code(() => decodeLinkPreamble(new Uint8Array([1])))).toBe('MALFORMED');
+    expect(code(() => encodeLinkPreamble({ pattern: 'XX', suite: '25519_ChaChaPoly_SHA256', secretId: new Uint8Array(4) }, new Uint8Array()))).toBe('INVALID_VALUE');
+    expect(code(() => encodeLinkPreamble({ pattern: 'XXpsk3', suite: '25519_ChaChaPoly_SHA256', secretId: null }, new Uint8Array()))).toBe('INVALID_VALUE');
+  });
+});
+
+describe('control and system frames are strict', () => {
+  it('only welcome and disconnect (with a known reason) are control ops', () => {
+    expect(decodeFrame(encodeFrame({ kind: 'control', counter: 3, op: 'disconnect', reason: 'leave' }))).toEqual({ kind: 'control', counter: 3, op: 'disconnect', reason: 'leave' });
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 2, ['reboot', null]])))).toBe('UNKNOWN_TYPE');
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 2, ['disconnect', 'because']])))).toBe('MALFORMED');
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 2, ['welcome', 'x']])))).toBe('MALFORMED');
+  });
+
+  it('system ops have exact shapes', () => {
+    expect(decodeFrame(encodeFrame({ kind: 'system', counter: 0, message: { op: 'nodes', id: 4, nodes: ['a', 'b'] } }))).toMatchObject({ message: { op: 'nodes', id: 4, nodes: ['a', 'b'] } });
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['nodes', 1, 'a']])))).toBe('MALFORMED');
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['nodes?']])))).toBe('MALFORMED');
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['nodes', 1, [1, 2]]])))).toBe('MALFORMED');
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['format-disk']])))).toBe('UNKNOWN_TYPE');
+    expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['event', 'decision', 'n', 'keep-majority', 'maybe', [], []]])))).toBe('MALFORMED');
+  });
+});
+
+describe('batches', () => {
+  it('round-trip frames of any size, and refuse truncation', () => {
+    const frames = [new Uint8Array([1]), new Uint8Array(0), new Uint8Array(300).fill(5)];
+    const batch = encodeBatch(frames);
+    expect(decodeBatch(batch).map((f) => [...f])).toEqual(frames.map((f) => [...f]));
+    expect(code(() => decodeBatch(batch.subarray(0, batch.length - 1)))).toBe('MALFORMED');
+    expect(code(() => decodeBatch(new Uint8Array([0, 0])))).toBe('MALFORMED');
+    expect(code(() => decodeBatch(new Uint8Array(0)))).toBe('MALFORMED');
+  });
+});

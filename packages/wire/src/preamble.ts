@@ -1,0 +1,72 @@
+// The first record of a link, before Noise message 1: which pattern and suite the initiator chose
+// and, with a cluster secret, which secret it uses. Outside Noise (the responder needs it to build
+// its handshake), so it carries nothing secret: a pattern code, a suite code, and a 4-byte id that
+// is a hash of the secret.
+import { WireError } from './errors.ts';
+
+/** Noise patterns a link may use, by their code on the wire. */
+export const LINK_PATTERNS: { readonly XX: 1; readonly XXpsk3: 2; readonly IK: 3; readonly IKpsk2: 4 } = Object.freeze({
+  XX: 1,
+  XXpsk3: 2,
+  IK: 3,
+  IKpsk2: 4,
+} as const);
+export type LinkPattern = keyof typeof LINK_PATTERNS;
+
+/** Noise cipher suites (DH_cipher_hash) a link may use, by their code on the wire. */
+export const LINK_SUITES: { readonly '25519_ChaChaPoly_SHA256': 1; readonly '25519_AESGCM_SHA256': 2 } = Object.freeze({
+  '25519_ChaChaPoly_SHA256': 1,
+  '25519_AESGCM_SHA256': 2,
+} as const);
+export type LinkSuite = keyof typeof LINK_SUITES;
+
+/** Bytes of the cluster-secret id (present exactly when the pattern has a psk). */
+export const SECRET_ID_BYTES = 4;
+
+export interface LinkPreamble {
+  readonly pattern: LinkPattern;
+  readonly suite: LinkSuite;
+  /** The id of the cluster secret in use (psk patterns), else null. */
+  readonly secretId: Uint8Array | null;
+}
+
+const PATTERN_BY_CODE = new Map(Object.entries(LINK_PATTERNS).map(([k, v]) => [v as number, k as LinkPattern]));
+const SUITE_BY_CODE = new Map(Object.entries(LINK_SUITES).map(([k, v]) => [v as number, k as LinkSuite]));
+
+/** Whether a pattern mixes in the cluster secret. */
+export function hasPsk(pattern: LinkPattern): boolean {
+  return pattern === 'XXpsk3' || pattern === 'IKpsk2';
+}
+
+/** The first record: pattern code, suite code, secret id (psk patterns), then Noise message 1. */
+export function encodeLinkPreamble(p: LinkPreamble, message: Uint8Array): Uint8Array {
+  const pattern = LINK_PATTERNS[p.pattern];
+  const suite = LINK_SUITES[p.suite];
+  if (pattern === undefined) throw new WireError('INVALID_VALUE', `unknown link pattern ${String(p.pattern)}`);
+  if (suite === undefined) throw new WireError('INVALID_VALUE', `unknown link suite ${String(p.suite)}`);
+  const idLength = hasPsk(p.pattern) ? SECRET_ID_BYTES : 0;
+  if ((p.secretId?.length ?? 0) !== idLength) {
+    throw new WireError('INVALID_VALUE', idLength ? `pattern ${p.pattern} needs a ${SECRET_ID_BYTES}-byte secret id` : `pattern ${p.pattern} takes no secret id`);
+  }
+  const out = new Uint8Array(2 + idLength + message.length);
+  out[0] = pattern;
+  out[1] = suite;
+  if (p.secretId) out.set(p.secretId, 2);
+  out.set(message, 2 + idLength);
+  return out;
+}
+
+/** Splits a first record into its preamble and Noise message 1. Throws WireError. */
+export function decodeLinkPreamble(record: Uint8Array): { readonly preamble: LinkPreamble; readonly message: Uint8Array } {
+  if (!(record instanceof Uint8Array) || record.length < 2) throw new WireError('MALFORMED', 'link preamble is shorter than 2 bytes');
+  const pattern = PATTERN_BY_CODE.get(record[0]!);
+  if (pattern === undefined) throw new WireError('UNKNOWN_TYPE', `unknown link pattern code ${record[0]}`);
+  const suite = SUITE_BY_CODE.get(record[1]!);
+  if (suite === undefined) throw new WireError('UNKNOWN_TYPE', `unknown link suite code ${record[1]}`);
+  const idLength = hasPsk(pattern) ? SECRET_ID_BYTES : 0;
+  if (record.length < 2 + idLength) throw new WireError('MALFORMED', `link preamble for ${pattern} is truncated`);
+  return {
+    preamble: { pattern, suite, secretId: idLength ? record.slice(2, 2 + idLength) : null },
+    message: record.subarray(2 + idLength),
+  };
+}

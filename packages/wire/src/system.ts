@@ -1,0 +1,105 @@
+// Kernel-to-kernel requests over a link (system frames): never user messages. Each op has a strict
+// shape; a frame that does not match is a protocol error, not something to guess at.
+import { checkString, checkUint, readString, readUint } from './codec.ts';
+import { WireError } from './errors.ts';
+import { readViewFields, viewFields, type ViewSummary } from './heartbeat.ts';
+import { MAX_NAME_BYTES } from './limits.ts';
+
+/** Most node names one `nodes` answer carries. */
+export const MAX_LISTED_NODES = 4096;
+const MAX_STRATEGY_BYTES = 32;
+
+/** A partition or decision a node forwards to the hidden nodes linked to it (they run no detector). */
+export type ForwardedEvent =
+  | { readonly type: 'partition'; readonly node: string; readonly incarnation: number }
+  | {
+    readonly type: 'decision';
+    readonly node: string;
+    readonly strategy: string;
+    readonly decision: 'stay' | 'restart';
+    readonly mine: ViewSummary;
+    readonly theirs: ViewSummary;
+  };
+
+export type SystemMessage =
+  /** "Which visible nodes are you connected to?" `id` pairs the answer with the question. */
+  | { readonly op: 'nodes?'; readonly id: number }
+  | { readonly op: 'nodes'; readonly id: number; readonly nodes: readonly string[] }
+  | { readonly op: 'event'; readonly event: ForwardedEvent };
+
+/** The msgpack body of a system frame: `[op, ...fields]`. */
+export function encodeSystem(m: SystemMessage): unknown[] {
+  switch (m.op) {
+    case 'nodes?':
+      checkUint(m.id, 'id');
+      return ['nodes?', m.id];
+    case 'nodes':
+      checkUint(m.id, 'id');
+      if (!Array.isArray(m.nodes) || m.nodes.length > MAX_LISTED_NODES) throw new WireError('INVALID_VALUE', `nodes must list at most ${MAX_LISTED_NODES} names`);
+      m.nodes.forEach((n, i) => checkString(n, `nodes[${i}]`, MAX_NAME_BYTES));
+      return ['nodes', m.id, [...m.nodes]];
+    case 'event': {
+      const e = m.event;
+      checkString(e?.node, 'event.node', MAX_NAME_BYTES);
+      if (e.type === 'partition') {
+        checkUint(e.incarnation, 'event.incarnation');
+        return ['event', 'partition', e.node, e.incarnation];
+      }
+      if (e.type === 'decision') {
+        checkString(e.strategy, 'event.strategy', MAX_STRATEGY_BYTES);
+        if (e.decision !== 'stay' && e.decision !== 'restart') throw new WireError('INVALID_VALUE', 'event.decision must be stay or restart');
+        return ['event', 'decision', e.node, e.strategy, e.decision, viewFields(e.mine, 'event.mine'), viewFields(e.theirs, 'event.theirs')];
+      }
+      throw new WireError('INVALID_VALUE', `unknown forwarded event type ${String((e as { type: unknown }).type)}`);
+    }
+    default:
+      throw new WireError('INVALID_VALUE', `unknown system op ${String((m as { op: unknown }).op)}`);
+  }
+}
+
+function fields(v: unknown, n: number, what: string): unknown[] {
+  if (!Array.isArray(v) || v.length !== n) throw new WireError('MALFORMED', `${what} must have ${n} fields`);
+  return v;
+}
+
+export function decodeSystem(body: unknown): SystemMessage {
+  if (!Array.isArray(body) || body.length === 0) throw new WireError('MALFORMED', 'system body must be [op, ...]');
+  const op = readString(body[0], 'op', 16);
+  switch (op) {
+    case 'nodes?':
+      fields(body, 2, 'nodes?');
+      return { op, id: readUint(body[1], 'id') };
+    case 'nodes': {
+      fields(body, 3, 'nodes');
+      const list = body[2];
+      if (!Array.isArray(list) || list.length > MAX_LISTED_NODES) throw new WireError('MALFORMED', `nodes must list at most ${MAX_LISTED_NODES} names`);
+      return { op, id: readUint(body[1], 'id'), nodes: list.map((n, i) => readString(n, `nodes[${i}]`, MAX_NAME_BYTES)) };
+    }
+    case 'event': {
+      const type = readString(body[1], 'event.type', 16);
+      if (type === 'partition') {
+        fields(body, 4, 'partition event');
+        return { op, event: { type, node: readString(body[2], 'event.node', MAX_NAME_BYTES), incarnation: readUint(body[3], 'event.incarnation') } };
+      }
+      if (type === 'decision') {
+        fields(body, 7, 'decision event');
+        const decision = readString(body[4], 'event.decision', 8);
+        if (decision !== 'stay' && decision !== 'restart') throw new WireError('MALFORMED', 'event.decision must be stay or restart');
+        return {
+          op,
+          event: {
+            type,
+            node: readString(body[2], 'event.node', MAX_NAME_BYTES),
+            strategy: readString(body[3], 'event.strategy', MAX_STRATEGY_BYTES),
+            decision,
+            mine: readViewFields(fields(body[5], 6, 'event.mine'), 0, 'event.mine'),
+            theirs: readViewFields(fields(body[6], 6, 'event.theirs'), 0, 'event.theirs'),
+          },
+        };
+      }
+      throw new WireError('UNKNOWN_TYPE', `unknown forwarded event type ${JSON.stringify(type)}`);
+    }
+    default:
+      throw new WireError('UNKNOWN_TYPE', `unknown system op ${JSON.stringify(op)}`);
+  }
+}
