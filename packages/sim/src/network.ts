@@ -32,6 +32,8 @@ export interface SimNetworkOptions {
   readonly copyDatagrams?: boolean;
   /** Fold every delivery into `digest()` (for same-seed replay checks). Default false. */
   readonly trace?: boolean;
+  /** Called for every datagram delivered (experiments measure anchors, such as a plain silence rule, with it). */
+  readonly onDatagram?: (from: string, to: string, at: number) => void;
 }
 
 export interface PartitionOptions {
@@ -70,6 +72,13 @@ export interface SimNetwork {
   /** Splits hosts into groups that cannot reach each other; hosts in no group form one more group. */
   partition(groups: readonly (readonly string[])[], options?: PartitionOptions): void;
   heal(): void;
+  /**
+   * Cuts the path between two hosts only (streams stall, datagrams are lost), whatever their
+   * groups: an overlapping partition (A and B talk, B and C talk, A and C do not).
+   */
+  cut(a: string, b: string): void;
+  /** Restores the path `cut` removed. */
+  mend(a: string, b: string): void;
   /** Stops a host: its timers, sockets and streams vanish. */
   crash(name: string, options?: CrashOptions): void;
   /** Brings a crashed host back with incarnation + 1 and returns its fresh Transport. */
@@ -193,7 +202,7 @@ class SimStream implements Stream {
   pump(): void {
     const from = this.peer?.host;
     while (this.transit.length > 0 && this.transit[0]!.at <= this.net.queue.now && this.alive) {
-      if (from === undefined || from.group !== this.host.group) {
+      if (from === undefined || !this.net.reachable(from, this.host)) {
         if (!this.stalled) {
           this.stalled = true;
           this.net.stall(this);
@@ -296,10 +305,17 @@ class NetworkCore {
     this.copy = options.copyDatagrams ?? true;
     this.tracing = options.trace ?? false;
     this.wallOrigin = options.wallOrigin ?? 1_800_000_000_000;
+    this.onDatagram = options.onDatagram;
   }
 
+  /** Pairs of host indexes whose path is cut (lower index first). */
+  readonly cuts = new Set<number>();
+  readonly onDatagram: ((from: string, to: string, at: number) => void) | undefined;
+
   reachable(a: HostState, b: HostState): boolean {
-    return a.group === b.group;
+    if (a.group !== b.group) return false;
+    if (this.cuts.size === 0) return true;
+    return !this.cuts.has(a.index < b.index ? a.index * 65536 + b.index : b.index * 65536 + a.index);
   }
 
   /** When a packet sent now arrives: whole milliseconds, so simultaneous arrivals share a bucket. */
@@ -336,7 +352,7 @@ class NetworkCore {
     const c = this.counters;
     c.datagramsSent++;
     const dst = this.hosts.get(to.host);
-    if (dst === undefined || !dst.up || dst.group !== src.group) {
+    if (dst === undefined || !dst.up || !this.reachable(src, dst)) {
       c.datagramsUndeliverable++;
       return;
     }
@@ -354,12 +370,13 @@ class NetworkCore {
 
   private readonly deliver = (d: Datagram): void => {
     const { dst, src } = d;
-    const handler = dst.up && dst.epoch === d.epoch && dst.group === src.group ? dst.udp.get(d.port) : undefined;
+    const handler = dst.up && dst.epoch === d.epoch && this.reachable(src, dst) ? dst.udp.get(d.port) : undefined;
     if (handler === undefined) {
       this.counters.datagramsUndeliverable++;
       return;
     }
     this.counters.datagramsDelivered++;
+    this.onDatagram?.(src.name, dst.name, this.queue.now);
     if (this.tracing) this.record(1, src.index, dst.index, d.data);
     handler(d.data, d.srcAddress);
   };
@@ -483,7 +500,7 @@ function makeTransport(net: NetworkCore, host: HostState): SimTransport {
         if (dst === undefined) return;
         // SYN: one delay there; the listener sees the stream; SYN-ACK: one delay back.
         q.schedule(net.arrivalTime(), () => {
-          if (done || !live() || !dst.up || dst.group !== host.group) return;
+          if (done || !live() || !dst.up || !net.reachable(host, dst)) return;
           const onStream = dst.listeners.get(to.port);
           const back = net.arrivalTime() - q.now;
           if (onStream === undefined) {
@@ -552,7 +569,7 @@ export function createSimNetwork(options: SimNetworkOptions): SimNetwork {
     reachable(a, b) {
       const x = state(a);
       const y = state(b);
-      return x.up && y.up && x.group === y.group;
+      return x.up && y.up && net.reachable(x, y);
     },
     partition(groups, opts) {
       const seen = new Set<string>();
@@ -574,6 +591,18 @@ export function createSimNetwork(options: SimNetworkOptions): SimNetwork {
     heal() {
       healTimer++;
       heal();
+    },
+    cut(a, b) {
+      const x = state(a).index;
+      const y = state(b).index;
+      if (x === y) throw new RangeError('a host cannot be cut from itself');
+      net.cuts.add(x < y ? x * 65536 + y : y * 65536 + x);
+    },
+    mend(a, b) {
+      const x = state(a).index;
+      const y = state(b).index;
+      net.cuts.delete(x < y ? x * 65536 + y : y * 65536 + x);
+      net.releaseStalled();
     },
     crash(name, opts) {
       const h = state(name);

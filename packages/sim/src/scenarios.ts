@@ -1,8 +1,10 @@
-// The experiments of the detector issue, as functions of their parameters: scripts/run.ts runs the
-// full sizes and writes bench/results/sim-<scenario>.json; the tests run small versions.
-import type { DetectorConfig, DetectorEvent, Decision, StrategyName } from '@distkit/detector';
-import { createCluster } from './cluster.ts';
-import { createSimNetwork, type DelaySpec } from './network.ts';
+// The experiments, as functions of their parameters, on real kernels (kernel-cluster.ts):
+// scripts/run.ts runs the full sizes and writes bench/results/sim-<scenario>.json; the tests run
+// small versions. Every run is deterministic in its seed.
+import type { StrategyName } from '@distkit/detector';
+import type { KernelEvent, NodeOptions } from '@distkit/kernel';
+import { createKernelCluster, type KernelCluster } from './kernel-cluster.ts';
+import { createSimNetwork, type DelaySpec, type SimNetwork } from './network.ts';
 import { createRandom } from './random.ts';
 
 /** The p-quantile (0..1) of `xs`, nearest-rank. NaN for an empty list. */
@@ -21,17 +23,55 @@ function shuffled<T>(xs: readonly T[], random: () => number): T[] {
   return a;
 }
 
-export interface PartitionHealOptions {
+const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i}`);
+
+/** Every node linked to every other (the mesh is whole). */
+export function whole(cluster: KernelCluster): boolean {
+  const n = cluster.names.length;
+  return cluster.names.every((name) => cluster.node(name).nodes().length === n - 1);
+}
+
+/** Common knobs; interval 1 s unless an experiment says otherwise. */
+export interface ClusterShape {
+  readonly interval?: number;
+  readonly delay?: DelaySpec;
+  readonly loss?: number;
+  /**
+   * Erlang's net_ticktime for the kernels. Default 15 intervals: a cut link dies within the
+   * 30-interval splits, and idle links tick every 3.75 intervals (each tick is a sealed frame).
+   */
+  readonly tickTime?: number;
+  /** The detector's stableAfter. Default 10 intervals. */
+  readonly stableAfter?: number;
+}
+
+function nodeOptions(o: ClusterShape, strategy: StrategyName, n: number, extra: Partial<NodeOptions> = {}): Partial<NodeOptions> {
+  const interval = o.interval ?? 1000;
+  return {
+    autoConnect: 'once',
+    heartbeatIntervalMs: interval,
+    tickTimeMs: o.tickTime ?? 15 * interval,
+    setupTimeMs: 2 * interval,
+    strategy,
+    ...(strategy === 'static-quorum' ? { quorum: Math.floor(n / 2) + 1 } : {}),
+    ...(strategy === 'keep-referee' ? { referee: 'n0' } : {}),
+    detector: { stableAfter: o.stableAfter ?? 10 * interval },
+    ...extra,
+  };
+}
+
+async function linked(network: SimNetwork, cluster: KernelCluster, by: number): Promise<void> {
+  await cluster.start();
+  await network.run(by);
+  if (!whole(cluster)) throw new Error(`the mesh is not whole at ${by} ms (${cluster.names.map((n) => cluster.node(n).nodes().length).join(',')})`);
+}
+
+export interface PartitionHealOptions extends ClusterShape {
   readonly n: number;
   readonly seed: number;
   readonly strategy: StrategyName;
-  /** Default 5000 ms (the issue's). */
-  readonly interval?: number;
-  /** How long the split lasts. Default 60 000 ms. */
+  /** How long the split lasts. Default 30 intervals. */
   readonly duration?: number;
-  readonly delay?: DelaySpec;
-  readonly loss?: number;
-  readonly stableAfter?: number;
 }
 
 export interface PartitionHealResult {
@@ -40,74 +80,63 @@ export interface PartitionHealResult {
   /** Per node: ms from the heal to its first `partition` event (Infinity: none before the end). */
   readonly healToPartition: readonly number[];
   /** Decision of each side (null: a node of that side decided nothing; 'mixed': its nodes disagreed). */
-  readonly decisions: readonly [Decision | null | 'mixed', Decision | null | 'mixed'];
-  /** Both sides decided, each side unanimously, and the outcome is what the strategy prescribes for these two views. */
+  readonly decisions: readonly ['stay' | 'restart' | null | 'mixed', 'stay' | 'restart' | null | 'mixed'];
+  /** The outcome is what the strategy prescribes: one side restarts ('both' for down-all, neither for manual). */
   readonly agreed: boolean;
-  /** Exactly one side restarts. */
-  readonly exactlyOne: boolean;
-  /** What the strategy prescribes here: for static-quorum, both restart when neither side holds a quorum. */
-  readonly expected: 'one' | 'both';
+  readonly expected: 'one' | 'both' | 'none';
 }
 
-/** Experiment 1: split a linked cluster in two for `duration`, heal, and watch both sides find the partition and decide. */
+/** Splits a linked cluster of real kernels in two for `duration`, heals, and watches both sides find the partition and decide. */
 export async function partitionHeal(o: PartitionHealOptions): Promise<PartitionHealResult> {
-  const interval = o.interval ?? 5000;
-  const duration = o.duration ?? 60_000;
-  const stableAfter = o.stableAfter ?? 20_000;
+  const interval = o.interval ?? 1000;
+  const duration = o.duration ?? 30 * interval;
   const network = createSimNetwork({ seed: o.seed, delay: o.delay ?? { min: 1, max: 5 }, loss: o.loss ?? 0, copyDatagrams: false });
   const random = createRandom(o.seed, 'scenario');
-  const quorum = Math.floor(o.n / 2) + 1;
-  const config: DetectorConfig = { interval, stableAfter, strategy: o.strategy, ...(o.strategy === 'static-quorum' ? { quorum } : {}) };
-  const names = Array.from({ length: o.n }, (_, i) => `n${i}`);
-  const order = shuffled(names, random);
+  const all = names(o.n);
+  const order = shuffled(all, random);
   const cut = 1 + Math.floor(random() * (o.n - 1));
   const sides = [order.slice(0, cut), order.slice(cut)] as const;
-  const sideOf = new Map<string, 0 | 1>();
-  for (const n of sides[0]) sideOf.set(n, 0);
-  for (const n of sides[1]) sideOf.set(n, 1);
-  // The split starts after phi has learned the rhythm (six intervals), at a random phase.
-  const splitAt = 6 * interval + random() * interval;
+  // The split starts after phi has learned the rhythm (ten intervals), at a random phase.
+  const splitAt = 10 * interval + random() * interval;
   const healAt = splitAt + duration;
   const firstPartition = new Map<string, number>();
-  const decisions = new Map<string, Decision>();
-  const cluster = await createCluster({
-    network, nodes: names, detector: config,
-    onEvent(node, e: DetectorEvent) {
+  const decisions = new Map<string, 'stay' | 'restart'>();
+  const cluster = createKernelCluster({
+    network, nodes: all, seed: o.seed, node: nodeOptions(o, o.strategy, o.n),
+    onEvent(node, e: KernelEvent) {
       if (e.type === 'partition' && e.at >= healAt && !firstPartition.has(node)) firstPartition.set(node, e.at - healAt);
       if (e.type === 'decision' && e.at >= healAt && !decisions.has(node)) decisions.set(node, e.decision);
     },
   });
-  network.at(splitAt, () => cluster.partition([sides[0], sides[1]], { healAt }));
-  network.runSync(healAt + stableAfter + 4 * interval);
+  await linked(network, cluster, splitAt - 1);
+  network.partition([sides[0], sides[1]], { healAt });
+  await network.run(healAt + (o.stableAfter ?? 10 * interval) + 10 * interval);
+  await cluster.stop();
 
-  const sideDecision = (side: readonly string[]): Decision | null | 'mixed' => {
+  const sideDecision = (side: readonly string[]) => {
     const ds = new Set(side.map((n) => decisions.get(n) ?? null));
-    return ds.size !== 1 ? 'mixed' : [...ds][0]!;
+    return ds.size !== 1 ? 'mixed' as const : [...ds][0]!;
   };
   const d = [sideDecision(sides[0]), sideDecision(sides[1])] as const;
+  const quorum = Math.floor(o.n / 2) + 1;
   const neitherQuorum = o.strategy === 'static-quorum' && sides[0].length < quorum && sides[1].length < quorum;
-  const expected = o.strategy === 'down-all' || neitherQuorum ? 'both' : 'one';
+  const expected = o.strategy === 'manual' ? 'none' : o.strategy === 'down-all' || neitherQuorum ? 'both' : 'one';
   const restarts = d.filter((x) => x === 'restart').length;
   const decided = d.every((x) => x === 'stay' || x === 'restart');
+  const agreed = expected === 'none' ? restarts === 0 : decided && restarts === (expected === 'both' ? 2 : 1);
   return {
     seed: o.seed,
     sides: [sides[0].length, sides[1].length],
-    healToPartition: names.map((n) => firstPartition.get(n) ?? Number.POSITIVE_INFINITY),
+    healToPartition: all.map((n) => firstPartition.get(n) ?? Number.POSITIVE_INFINITY),
     decisions: d,
-    agreed: decided && (expected === 'both' ? restarts === 2 : restarts === 1),
-    exactlyOne: decided && restarts === 1,
+    agreed,
     expected,
   };
 }
 
-export interface CrashOptions {
+export interface CrashOptions extends ClusterShape {
   readonly n: number;
   readonly seed: number;
-  /** Default 1000 ms (the issue's). */
-  readonly interval?: number;
-  readonly loss?: number;
-  readonly delay?: DelaySpec;
-  readonly detector?: DetectorConfig;
 }
 
 export interface CrashResult {
@@ -118,39 +147,40 @@ export interface CrashResult {
   readonly all: number;
 }
 
-/** Experiment 2: one node of a linked cluster crashes silently (no resets); how long until everyone says `down`? */
+/** One host of a linked cluster dies silently (no resets): how long until every other kernel says `down`? */
 export async function crash(o: CrashOptions): Promise<CrashResult> {
   const interval = o.interval ?? 1000;
   const network = createSimNetwork({ seed: o.seed, delay: o.delay ?? { min: 1, max: 5 }, loss: o.loss ?? 0, copyDatagrams: false });
   const random = createRandom(o.seed, 'scenario');
-  const names = Array.from({ length: o.n }, (_, i) => `n${i}`);
-  const victim = names[Math.floor(random() * o.n)]!;
-  const crashAt = 30 * interval + random() * interval;
+  const all = names(o.n);
+  const victim = all[Math.floor(random() * o.n)]!;
+  const crashAt = 20 * interval + random() * interval;
   const downAt = new Map<string, number>();
-  const cluster = await createCluster({
-    network, nodes: names, detector: { interval, ...o.detector },
+  // A long tick time: the link outlives the detection, which must come from the heartbeats.
+  const cluster = createKernelCluster({
+    network, nodes: all, seed: o.seed, node: nodeOptions({ tickTime: 60_000, ...o }, 'keep-majority', o.n),
     onEvent(node, e) {
-      if (e.type === 'verdict' && e.peer === victim && e.to === 'down' && e.at >= crashAt && !downAt.has(node)) downAt.set(node, e.at - crashAt);
+      if (e.type === 'verdict' && e.node === victim && e.verdict === 'down' && e.at >= crashAt && !downAt.has(node)) downAt.set(node, e.at - crashAt);
     },
   });
-  network.at(crashAt, () => cluster.crash(victim));
-  network.runSync(crashAt + 15 * interval);
-  const detection = names.filter((n) => n !== victim).map((n) => downAt.get(n) ?? Number.POSITIVE_INFINITY);
+  await linked(network, cluster, crashAt - 1);
+  cluster.crash(victim);
+  await network.run(crashAt + 15 * interval);
+  await cluster.stop();
+  const detection = all.filter((n) => n !== victim).map((n) => downAt.get(n) ?? Number.POSITIVE_INFINITY);
   return { seed: o.seed, detection, all: Math.max(...detection) };
 }
 
-export interface FalseAlarmOptions {
+export interface FalseAlarmOptions extends ClusterShape {
   readonly n: number;
   readonly seed: number;
   /** Simulated time, ms. */
   readonly duration: number;
-  readonly interval?: number;
   readonly loss: number;
   /** One-way delay: 1 ms plus up to this much uniform jitter, ms. */
   readonly jitter: number;
-  /** Silence (ms) after which the plain per-pair rule would declare a peer down (the anchor). */
+  /** Silence (ms) after which a plain per-pair rule would declare a peer down (the anchor). */
   readonly plainSilence: number;
-  readonly detector?: DetectorConfig;
   /** Called after every simulated hour. */
   readonly progress?: (simulatedMs: number) => void;
 }
@@ -161,66 +191,197 @@ export interface FalseAlarmResult {
   readonly partitioned: number;
   readonly decision: number;
   readonly degraded: number;
+  /** Links that went down (nobody failed: each one is a false alarm too). */
+  readonly nodedown: number;
   /** What a plain "silent for plainSilence" rule per pair would have raised in the same run. */
   readonly plain: number;
   readonly heartbeats: number;
-  readonly probes: number;
 }
 
-/** Experiment 3: nobody fails, the network is lossy and jittery; count the alarms anyway. */
+/** Nobody fails, the network is lossy and jittery; count the alarms anyway. */
 export async function falseAlarms(o: FalseAlarmOptions): Promise<FalseAlarmResult> {
   const interval = o.interval ?? 1000;
-  const network = createSimNetwork({ seed: o.seed, delay: { min: 1, max: 1 + o.jitter }, loss: o.loss, copyDatagrams: false });
-  const counts = { down: 0, partitioned: 0, decision: 0, degraded: 0 };
   const n = o.n;
-  const last = new Float64Array(n * n).fill(0);
+  const index = new Map(names(n).map((name, i) => [name, i]));
+  const last = new Float64Array(n * n);
   let plain = 0;
   let heartbeats = 0;
   const warm = 10 * interval;
-  const cluster = await createCluster({
-    network, nodes: n, detector: { interval, ...o.detector },
-    onEvent(_node, e) {
-      if (e.type === 'decision') counts.decision++;
-      else if (e.type === 'verdict' && (e.to === 'down' || e.to === 'partitioned' || e.to === 'degraded')) counts[e.to]++;
-    },
-    onHeartbeat(node, from, at) {
+  const network = createSimNetwork({
+    seed: o.seed, delay: { min: 1, max: 1 + o.jitter }, loss: o.loss, copyDatagrams: false,
+    // The anchor sees every datagram the kernels exchange (heartbeats and probes alike).
+    onDatagram(from, to, at) {
       heartbeats++;
-      const k = node * n + from;
+      const k = index.get(to)! * n + index.get(from)!;
       if (at > warm && at - last[k]! > o.plainSilence) plain++;
       last[k] = at;
     },
   });
+  const counts = { down: 0, partitioned: 0, decision: 0, degraded: 0, nodedown: 0 };
+  let counting = true;
+  // Erlang's default net_ticktime: the links ride out the loss as they would in production.
+  const cluster = createKernelCluster({
+    network, nodes: n, seed: o.seed, node: nodeOptions({ tickTime: 60_000, ...o }, 'keep-majority', n),
+    onEvent(_node, e) {
+      if (e.at < warm || !counting) return;
+      if (e.type === 'decision') counts.decision++;
+      else if (e.type === 'nodedown') counts.nodedown++;
+      else if (e.type === 'verdict' && (e.verdict === 'down' || e.verdict === 'partitioned' || e.verdict === 'degraded')) counts[e.verdict]++;
+    },
+  });
+  await linked(network, cluster, warm);
   for (let t = Math.min(o.duration, 3_600_000); ; t = Math.min(o.duration, t + 3_600_000)) {
-    network.runSync(t);
+    await network.run(t);
     o.progress?.(t);
     if (t >= o.duration) break;
   }
+  counting = false; // the links closed by the stop below are no alarm
+  await cluster.stop();
   // Pairs silent at the very end count too.
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j && o.duration - last[i * n + j]! > o.plainSilence) plain++;
-  let probes = 0;
-  for (const name of cluster.names) probes += cluster.detector(name).stats().probesSent;
-  return { pairIntervals: n * (n - 1) * (o.duration / interval), ...counts, plain, heartbeats, probes };
+  return { pairIntervals: n * (n - 1) * (o.duration / interval), ...counts, plain, heartbeats };
+}
+
+export interface OverlapOptions extends ClusterShape {
+  readonly seed: number;
+  /** Three groups; the first and the last lose their paths to each other, the middle keeps both. */
+  readonly groups: readonly [number, number, number];
+  /** How long the cut lasts. Default 30 intervals (longer than the tick time: the cut links die). */
+  readonly duration?: number;
+}
+
+export interface OverlapResult {
+  readonly seed: number;
+  /** ms from the heal until the mesh was whole again (Infinity: not within 3 × stableAfter). */
+  readonly wholeAfter: number;
+  /** Restarts per node, over the whole run. */
+  readonly restarts: readonly number[];
+  /** Nodes that restarted, by group. */
+  readonly restartedByGroup: readonly [number, number, number];
+}
+
+/**
+ * An overlapping partition: groups A, B, C; A–B and B–C keep their paths, A–C lose theirs for a
+ * while, then the cut heals. The cluster must end whole, nobody restarting twice.
+ */
+export async function overlappingPartition(o: OverlapOptions): Promise<OverlapResult> {
+  const interval = o.interval ?? 1000;
+  const stableAfter = o.stableAfter ?? 10 * interval;
+  const duration = o.duration ?? 30 * interval;
+  const n = o.groups[0] + o.groups[1] + o.groups[2];
+  const network = createSimNetwork({ seed: o.seed, delay: o.delay ?? { min: 1, max: 5 }, loss: o.loss ?? 0, copyDatagrams: false });
+  const random = createRandom(o.seed, 'scenario');
+  const order = shuffled(names(n), random);
+  const groups = [order.slice(0, o.groups[0]), order.slice(o.groups[0], o.groups[0] + o.groups[1]), order.slice(o.groups[0] + o.groups[1])] as const;
+  const cluster = createKernelCluster({
+    network, nodes: names(n), seed: o.seed, node: nodeOptions(o, 'keep-majority', n), restartOnDecision: { delayMs: interval },
+  });
+  const cutAt = 10 * interval + random() * interval;
+  const healAt = cutAt + duration;
+  await linked(network, cluster, cutAt - 1);
+  for (const a of groups[0]) for (const c of groups[2]) network.cut(a, c);
+  await network.run(healAt);
+  for (const a of groups[0]) for (const c of groups[2]) network.mend(a, c);
+  let wholeAfter = Number.POSITIVE_INFINITY;
+  for (let t = healAt + interval; t <= healAt + 3 * stableAfter; t += interval / 4) {
+    await network.run(t);
+    if (whole(cluster)) {
+      wholeAfter = t - healAt;
+      break;
+    }
+  }
+  await cluster.stop();
+  const restarts = cluster.names.map((name) => cluster.restarts(name));
+  const by = (g: readonly string[]) => g.filter((name) => cluster.restarts(name) > 0).length;
+  return { seed: o.seed, wholeAfter, restarts, restartedByGroup: [by(groups[0]), by(groups[1]), by(groups[2])] };
+}
+
+export interface FlappingOptions extends ClusterShape {
+  readonly n: number;
+  readonly seed: number;
+  /** Cut and heal one pair's path every `period` ms for `duration` ms. Defaults: 2 s, 60 s. */
+  readonly period?: number;
+  readonly duration?: number;
+}
+
+export interface FlappingResult {
+  readonly seed: number;
+  /** ms from the end of the flapping until the mesh was whole (Infinity: not within stableAfter + 3 intervals). */
+  readonly wholeAfter: number;
+  readonly maxRestarts: number;
+}
+
+/** One pair's path is cut and healed every `period` for `duration`: nobody restarts twice, and the cluster is whole soon after. */
+export async function flapping(o: FlappingOptions): Promise<FlappingResult> {
+  const interval = o.interval ?? 1000;
+  const stableAfter = o.stableAfter ?? 10 * interval;
+  const period = o.period ?? 2000;
+  const duration = o.duration ?? 60_000;
+  const network = createSimNetwork({ seed: o.seed, delay: o.delay ?? { min: 1, max: 5 }, loss: o.loss ?? 0, copyDatagrams: false });
+  const random = createRandom(o.seed, 'scenario');
+  const [a, b] = shuffled(names(o.n), random) as [string, string];
+  const cluster = createKernelCluster({
+    network, nodes: o.n, seed: o.seed, node: nodeOptions(o, 'keep-majority', o.n), restartOnDecision: { delayMs: interval },
+  });
+  const startAt = 10 * interval + random() * interval;
+  await linked(network, cluster, startAt - 1);
+  const endAt = startAt + duration;
+  let cutNow = false;
+  for (let t = startAt; t < endAt; t += period) {
+    await network.run(t);
+    if (cutNow) network.mend(a, b);
+    else network.cut(a, b);
+    cutNow = !cutNow;
+  }
+  await network.run(endAt);
+  if (cutNow) network.mend(a, b);
+  let wholeAfter = Number.POSITIVE_INFINITY;
+  for (let t = endAt + interval / 4; t <= endAt + stableAfter + 3 * interval; t += interval / 4) {
+    await network.run(t);
+    if (whole(cluster)) {
+      wholeAfter = t - endAt;
+      break;
+    }
+  }
+  await cluster.stop();
+  return { seed: o.seed, wholeAfter, maxRestarts: Math.max(...cluster.names.map((name) => cluster.restarts(name))) };
 }
 
 export interface ScaleOptions {
   readonly n: number;
   readonly seed: number;
+  /** Simulated time after the mesh is whole, ms. */
   readonly duration: number;
   readonly interval?: number;
 }
 
 export interface ScaleResult {
   readonly simulatedMs: number;
-  readonly heartbeats: number;
+  /** Wall-clock ms the steady part took (after the mesh formed). */
+  readonly wallMs: number;
+  /** Wall-clock ms to form the mesh (N(N-1)/2 handshakes). */
+  readonly setupWallMs: number;
+  readonly datagrams: number;
   readonly events: number;
 }
 
-/** Experiment 4's simulation half: N nodes all-to-all; the caller times it. */
-export async function scale(o: ScaleOptions): Promise<ScaleResult> {
+/** N kernels, full mesh; the caller measures memory. */
+export async function scale(o: ScaleOptions, clock: () => number): Promise<ScaleResult & { cluster: KernelCluster }> {
   const interval = o.interval ?? 5000;
   const network = createSimNetwork({ seed: o.seed, delay: { min: 1, max: 5 }, copyDatagrams: false });
-  let heartbeats = 0;
-  await createCluster({ network, nodes: o.n, detector: { interval }, onHeartbeat: () => void heartbeats++ });
-  network.runSync(o.duration);
-  return { simulatedMs: o.duration, heartbeats, events: network.stats().events };
+  const cluster = createKernelCluster({
+    network, nodes: o.n, seed: o.seed,
+    node: { autoConnect: 'once', heartbeatIntervalMs: interval, setupTimeMs: 60_000, maxQueuedEvents: 1000 },
+  });
+  const t0 = clock();
+  await linked(network, cluster, 10 * interval);
+  const t1 = clock();
+  const before = network.stats();
+  await network.run(10 * interval + o.duration);
+  const after = network.stats();
+  const t2 = clock();
+  return {
+    simulatedMs: o.duration, wallMs: t2 - t1, setupWallMs: t1 - t0,
+    datagrams: after.datagramsDelivered - before.datagramsDelivered, events: after.events - before.events, cluster,
+  };
 }

@@ -1,6 +1,7 @@
-import { createSimNetwork } from '@distkit/sim';
 import { describe } from 'vitest';
-import { transportCompliance } from './transport-compliance.test-support.ts';
+// The compliance suite every Transport runs lives with the kernel, which relies on it.
+import { transportCompliance } from '../../kernel/src/transport-compliance.test-support.ts';
+import { createSimNetwork } from './network.ts';
 
 // The simulator's channels pass the same compliance tests as the Node sockets, so the kernel can
 // run on either unchanged. A pump advances virtual time one millisecond per macrotask, so the
