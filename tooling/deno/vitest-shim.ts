@@ -51,7 +51,7 @@ export function it(name: string, fn: Fn, _timeout?: number): void {
   register(name, fn);
 }
 it.each = <T>(cases: readonly T[]) =>
-  (name: string, fn: (...args: never[]) => unknown): void => {
+  (name: string, fn: (...args: never[]) => unknown, _timeout?: number): void => {
     // Like vitest: an array case is spread into the arguments, anything else is passed as one.
     cases.forEach((c, i) => {
       const args = (Array.isArray(c) ? c : [c]) as never[];
