@@ -68,6 +68,11 @@ export interface System {
   /** Drops all traffic between the groups (connections stay open, like a pulled cable). */
   stall(groupA: string[], groupB: string[]): void;
   heal(): void;
+  /**
+   * What the system reported beyond OTP's vocabulary (distkit's partition and decision events),
+   * shown in the table next to the row and never compared: OTP has no counterpart.
+   */
+  notes(): string[];
   /** Stops every node and helper process this system started; safe to call twice. */
   close(): Promise<void>;
 }

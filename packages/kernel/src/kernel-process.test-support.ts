@@ -10,7 +10,8 @@
 // End of stdin stops the node and exits, so no kernel outlives the test process.
 import { createInterface } from 'node:readline';
 import { TrustStore, formatTrustEntry } from '@distkit/handshake';
-import type { AutoConnect, DistkitNode } from './api.ts';
+import type { AutoConnect } from './api.ts';
+import { nodeKinds } from './node-kinds.test-support.ts';
 import { createNode } from './node.ts';
 
 export interface KernelProcessConfig {
@@ -33,33 +34,6 @@ const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 const print = (line: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 };
-
-type Lists = { visible: string[]; hidden: string[]; connected: string[] };
-
-/**
- * nodes() by kind on both kernel APIs: the target one (`nodes('hidden')`, `nodes('connected')`,
- * OTP's arguments) and today's (`nodes({ hidden: true })` = every link). Today's ignores a string
- * argument, so nodes('hidden') then equals nodes(); with the target API that cannot happen while
- * nodes() is non-empty (visible and hidden are disjoint). With no visible link, the object form
- * tells: only today's API can list a link there while the string forms list none.
- */
-function nodeLists(node: DistkitNode): Lists {
-  const kinds = node.nodes as unknown as (arg?: unknown) => string[];
-  const call = (arg?: unknown): string[] => [...kinds.call(node, arg)].sort();
-  const visible = call();
-  const hidden = call('hidden');
-  const connected = call('connected');
-  const same = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  let all: string[] = [];
-  try {
-    all = call({ hidden: true });
-  } catch {
-    // the target API may refuse the old form
-  }
-  const stringIgnored = (visible.length > 0 && same(hidden, visible)) || (visible.length === 0 && hidden.length === 0 && connected.length === 0 && all.length > 0);
-  if (!stringIgnored) return { visible, hidden, connected };
-  return { visible, hidden: all.filter((n) => !visible.includes(n)), connected: all };
-}
 
 const errorCode = (err: unknown): string => (err as { code?: string }).code ?? (err as Error).message;
 
@@ -154,7 +128,7 @@ async function main(): Promise<void> {
       replies.delete(ref);
       return detail === undefined ? { result } : { result, detail };
     },
-    nodes: async () => nodeLists(node),
+    nodes: async () => nodeKinds(node),
     stop: async () => {
       await node.stop();
       setTimeout(() => process.exit(0), 10);

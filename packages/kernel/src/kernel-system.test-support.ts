@@ -27,6 +27,8 @@ const ENTRY = fileURLToPath(new URL('./kernel-process.test-support.ts', import.m
 const TSCONFIG = fileURLToPath(new URL('../test-fixtures/source-paths.tsconfig.json', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const HEARTBEAT_INTERVAL_MS = 250;
+/** distkit events with no OTP counterpart that the table shows next to a row. */
+const NOTED = new Set(['partition', 'decision', 'restarted']);
 
 export interface KernelSystemOptions {
   readonly names: readonly string[];
@@ -52,6 +54,7 @@ export async function createKernelSystem(options: KernelSystemOptions): Promise<
   const cluster = `otp-diff-${randomBytes(4).toString('hex')}`;
   const secret = b64(randomBytes(32));
   const running = new Set<LineProcess>();
+  const started: LineProcess[] = [];
   let closed = false;
 
   async function start(name: string, spec: NodeSpec = {}): Promise<ControlledNode> {
@@ -90,6 +93,7 @@ export async function createKernelSystem(options: KernelSystemOptions): Promise<
       (node) => node,
     );
     running.add(proc);
+    started.push(proc);
     void proc.exited.then(() => running.delete(proc));
     proc.write(JSON.stringify(config));
     await proc.until('ready', () => proc.lines.find((l) => l['event'] === 'ready'), 30_000);
@@ -106,6 +110,17 @@ export async function createKernelSystem(options: KernelSystemOptions): Promise<
     },
     heal() {
       relay?.heal();
+    },
+    notes() {
+      const out: string[] = [];
+      for (const p of started) {
+        for (const l of p.lines) {
+          if (l['event'] !== 'kernel' || !NOTED.has(String(l['type']))) continue;
+          const note = `${p.label.replace('distkit ', '')}: ${String(l['type'])} ${String(l['node'])}${l['decision'] ? ` ${String(l['decision'])}` : ''}`;
+          if (!out.includes(note)) out.push(note);
+        }
+      }
+      return out;
     },
     async close() {
       if (closed) return;

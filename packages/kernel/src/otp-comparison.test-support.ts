@@ -10,6 +10,8 @@ export interface Run {
   readonly error?: string;
   readonly version: string;
   readonly ms: number;
+  /** System.notes(): events beyond OTP's vocabulary, shown, never compared. */
+  readonly notes: readonly string[];
 }
 
 export interface RowResult {
@@ -40,15 +42,17 @@ export async function runScenario(scenario: Scenario, create: () => Promise<Syst
   const observations: Observation[] = [];
   let system: System | null = null;
   let error: string | undefined;
+  let notes: string[] = [];
   try {
     system = await create();
     await scenario.run(system, (o) => observations.push(o));
   } catch (err) {
     error = (err as Error).message;
   } finally {
+    notes = system?.notes() ?? [];
     await system?.close();
   }
-  return { observations, ...(error !== undefined ? { error } : {}), version: system?.version ?? '?', ms: performance.now() - t0 };
+  return { observations, ...(error !== undefined ? { error } : {}), version: system?.version ?? '?', ms: performance.now() - t0, notes };
 }
 
 /** Runs `jobs` with at most `limit` at a time; results in the jobs' order. */
@@ -99,7 +103,8 @@ export function rowAgrees(steps: readonly StepComparison[]): boolean {
 export function summary(run: Run): string {
   const parts = run.observations.map((o) => `${o.step} → ${shown(o)}`);
   if (run.error) parts.push(`ERROR: ${firstLine(run.error)}`);
-  return parts.join('; ');
+  const text = parts.join('; ');
+  return run.notes.length > 0 ? `${text} [also reported: ${run.notes.join('; ')}]` : text;
 }
 
 const firstLine = (s: string): string => s.split('\n')[0]!;

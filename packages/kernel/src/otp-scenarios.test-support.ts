@@ -12,7 +12,7 @@ export const TICK_TIME_MS = 4000;
 /** OTP's (and distkit's default) net_tickintensity. */
 export const TICK_INTENSITY = 4;
 /** How long a send waits for the peer's reply before it counts as `timeout`. */
-export const SEND_TIMEOUT_MS = 2000;
+export const SEND_TIMEOUT_MS = 3000;
 /** The idle time of the "nothing redials by itself" rows, from the issue. */
 export const IDLE_MS = 2500;
 
@@ -42,18 +42,19 @@ export interface Scenario {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** OTP re-makes a link on the send that needs it: the reply is back in milliseconds, not after a backoff. */
-export const AT_ONCE_MS = 500;
-
 /**
- * A send and its reply (SendResult). With `atOnce`, an `ok` that took longer than AT_ONCE_MS is
- * its own value, `ok, not at once`: the row is about the link being re-made by the send itself.
+ * OTP re-makes a dropped link on the send that needs it: its reply is back in milliseconds
+ * (2..30 ms measured here), where a redial after a backoff takes up to seconds. The bound is
+ * loose on purpose, for a loaded test machine; a backoff shorter than it goes unnoticed by this
+ * step (full jitter can be), but not by the idle rows, where any redial by itself shows.
  */
+export const AT_ONCE_MS = 1000;
+
 async function send(see: (o: Observation) => void, from: ControlledNode, to: string, options: { label?: string; atOnce?: boolean } = {}): Promise<void> {
   const t0 = performance.now();
   const r = await from.send(to, SEND_TIMEOUT_MS);
   const ms = performance.now() - t0;
-  const value = r.result === 'ok' && (options.atOnce ?? true) && ms > AT_ONCE_MS ? 'ok, not at once' : r.result;
+  const value = r.result === 'ok' && options.atOnce && ms > AT_ONCE_MS ? 'ok, not at once' : r.result;
   const why = r.result === 'ok' ? `${ms.toFixed(0)} ms` : r.detail;
   see({ step: options.label ?? `${from.name}: send to ${to}`, value, ...(why ? { shown: `${value} (${why})` } : {}) });
 }

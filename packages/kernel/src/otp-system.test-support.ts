@@ -164,6 +164,7 @@ export async function createOtpSystem(options: OtpSystemOptions): Promise<System
     heal() {
       relay?.heal();
     },
+    notes: () => [],
     async close() {
       if (closed) return;
       closed = true;
