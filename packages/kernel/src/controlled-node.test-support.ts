@@ -79,6 +79,26 @@ export interface System {
 
 export type Line = Record<string, unknown>;
 
+const spawned = new Set<number>();
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Records a process this harness started (an erl node, a distkit process, an epmd). */
+export function trackProcess(pid: number | undefined): void {
+  if (pid !== undefined) spawned.add(pid);
+}
+
+/** The processes this harness started that are still alive: none, once every system is closed. */
+export function livingProcesses(): number[] {
+  return [...spawned].filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * A child process speaking the controllers' protocol: commands written with `encode`, answers
  * `{"id":N,"result":R}`, events `{"event":...}`. Every wait has a deadline; a process that exits
@@ -105,6 +125,7 @@ export class LineProcess {
     readonly shortName: (node: string) => string,
   ) {
     this.child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    trackProcess(this.child.pid);
     this.child.stdin!.on('error', () => {}); // a killed child closes its stdin under us
     this.child.stdout!.on('data', (chunk: Buffer) => this.#onData(chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.#stderr += chunk.toString()));
@@ -162,11 +183,20 @@ export class LineProcess {
     return `\n--- ${this.label} stdout:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}\n--- stderr:\n${this.#stderr}`;
   }
 
+  /** A command and its answer; no answer within 30 s (a hung controller) is an error, not a hang. */
   request<T>(command: string, ...args: unknown[]): Promise<T> {
     if (this.#done) return Promise.reject(new Error(`${this.label} is not running${this.describe()}`));
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${this.label}: no answer to ${command} within ${REQUEST_TIMEOUT_MS} ms${this.describe()}`));
+      }, REQUEST_TIMEOUT_MS);
+      const settle = <V>(f: (v: V) => void) => (v: V) => {
+        clearTimeout(timer);
+        f(v);
+      };
+      this.#pending.set(id, { resolve: settle(resolve as (r: unknown) => void), reject: settle(reject) });
       this.child.stdin!.write(`${this.encode(id, command, args)}\n`);
     });
   }

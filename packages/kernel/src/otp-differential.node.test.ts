@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { livingProcesses } from './controlled-node.test-support.ts';
 import { createKernelSystem } from './kernel-system.test-support.ts';
 import {
   comparisonTable, compareSteps, differences, otpTable, pool, runScenario, type NameMapping, type RowResult,
@@ -67,6 +68,10 @@ describe('distkit kernel against real Erlang/OTP (issue 12)', () => {
       expect(row.distkit.observations.length, row.distkit.error ?? 'no distkit observations').toBeGreaterThan(0);
     });
   }
+
+  it('leaves no erl, epmd or distkit process behind', () => {
+    expect(livingProcesses()).toEqual([]);
+  });
 });
 
 function writeOtpSemantics(rows: RowResult[]): void {

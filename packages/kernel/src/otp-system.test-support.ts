@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  LineProcess, freePort, type ControlledNode, type NodeLists, type NodeSpec, type SendResult, type System,
+  LineProcess, freePort, trackProcess, type ControlledNode, type NodeLists, type NodeSpec, type SendResult, type System,
 } from './controlled-node.test-support.ts';
 import { createRelay, type Relay } from './relay.test-support.ts';
 
@@ -66,14 +66,16 @@ async function reachable(port: number): Promise<boolean> {
  * closes: stop() closes it, and so does the OS if the test process dies, so no epmd is left behind.
  * The shell exits when epmd does (a port taken after all: we try another).
  */
-const EPMD_GUARD = 'exec 3<&0; epmd -port "$1" -address 127.0.0.1 & e=$!; (read _ <&3; kill $e) & wait $e';
+const EPMD_GUARD = 'exec 3<&0; epmd -port "$1" -address 127.0.0.1 & e=$!; echo $e; (read _ <&3; kill $e) & wait $e';
 
 async function startEpmd(): Promise<{ port: number; stop(): Promise<void> }> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn('sh', ['-c', EPMD_GUARD, 'epmd-guard', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('sh', ['-c', EPMD_GUARD, 'epmd-guard', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    trackProcess(child.pid);
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.once('data', (c: Buffer) => trackProcess(Number.parseInt(c.toString(), 10))); // epmd's own pid
     let gone = false;
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     void exited.then(() => (gone = true));
@@ -106,7 +108,13 @@ export async function createOtpSystem(options: OtpSystemOptions): Promise<System
   const home = await mkdtemp(join(tmpdir(), 'distkit-otp-home-')); // no ~/.erlang.cookie touched
   const cookie = randomBytes(16).toString('hex');
   const epmd = await startEpmd();
-  const relay: Relay | null = options.relay ? await createRelay([...options.names]) : null;
+  let relay: Relay | null = null;
+  try {
+    if (options.relay) relay = await createRelay([...options.names]);
+  } catch (err) {
+    await epmd.stop();
+    throw err;
+  }
   const running = new Set<LineProcess>();
   let version = '';
   let closed = false;
