@@ -128,9 +128,12 @@ describe('distkitd run (real kernel, separate processes)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(events.filter((e) => e.type === 'nodedown')).toHaveLength(before);
 
-    // SIGTERM: a graceful stop; the peers see the link closed with reason `shutdown`.
+    // SIGTERM: a graceful stop; the peers see the link closed (OTP's `connection_closed`), on purpose.
     expect(await gamma.stop()).toBe(0);
-    await until(async () => events.some((e) => e.type === 'nodedown' && (e.data as { node: string }).node === 'gamma' && (e.data as { reason: string }).reason === 'shutdown'));
+    await until(async () => events.some((e) => {
+      const d = e.data as { node: string; reason: string; deliberate?: string };
+      return e.type === 'nodedown' && d.node === 'gamma' && d.reason === 'connection_closed' && d.deliberate === 'shutdown';
+    }));
     for (const d of [alpha, beta]) expect(await d.stop()).toBe(0);
     await sse;
   });

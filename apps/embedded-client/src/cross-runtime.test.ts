@@ -122,7 +122,7 @@ describe('cross-runtime', () => {
       daemon.child.kill('SIGTERM');
       expect(await exitCode(daemon)).toBe(0);
       const down = await client.waitFor('nodedown', (l) => l.type === 'nodedown');
-      expect(down).toMatchObject({ node: 'daemon@test', reason: 'shutdown' });
+      expect(down).toMatchObject({ node: 'daemon@test', reason: 'connection_closed', deliberate: 'shutdown' });
       expect(client.child.exitCode).toBe(null);
       client.child.kill('SIGINT');
       expect(await exitCode(client)).toBe(0);
@@ -157,7 +157,7 @@ describe('cross-runtime', () => {
     // Events: the Deno side stops; the client reports nodedown, then stops on SIGTERM (exit 1: a send failed).
     server.child.kill('SIGTERM');
     expect(await exitCode(server)).toBe(0);
-    expect(await client.waitFor('nodedown', (l) => l.type === 'nodedown')).toMatchObject({ node: 'kernel@deno', reason: 'shutdown' });
+    expect(await client.waitFor('nodedown', (l) => l.type === 'nodedown')).toMatchObject({ node: 'kernel@deno', reason: 'connection_closed', deliberate: 'shutdown' });
     client.child.kill('SIGTERM');
     expect(await exitCode(client)).toBe(1);
   }, 120_000);

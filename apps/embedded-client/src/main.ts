@@ -131,7 +131,7 @@ async function main(): Promise<number> {
   function printEvent(e: KernelEvent): void {
     if (e.type !== 'nodeup' && e.type !== 'nodedown' && e.type !== 'partition' && e.type !== 'decision') return;
     const detail = e.type === 'nodeup' ? `incarnation ${e.incarnation}, ${e.direction}`
-      : e.type === 'nodedown' ? `reason ${e.reason}${e.detail ? `: ${e.detail}` : ''}`
+      : e.type === 'nodedown' ? `reason ${e.reason}${e.deliberate ? ` (on purpose: ${e.deliberate})` : ''}${e.detail ? `: ${e.detail}` : ''}`
       : e.type === 'partition' ? `incarnation ${e.incarnation}` : `${e.decision} (${e.strategy})`;
     out(e.type, `${e.type} ${e.node}: ${detail}`, { ...e });
   }

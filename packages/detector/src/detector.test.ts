@@ -226,3 +226,30 @@ describe('configuration', () => {
     });
   });
 });
+
+describe('a link closed on purpose', () => {
+  it('is `disconnected`, not `partitioned`, while heartbeats go on; a restart or a new link ends it', () => {
+    const d = createDetector({ interval: 1000, stableAfter: 2000 }, { random: () => 0.5 });
+    const view = viewSummary({ self: { id: new Uint8Array(32).fill(1), startedAt: 0 }, peers: [] });
+    d.setView(view, 0);
+    d.linkUp('b', 1, 0);
+    const hb = (seq: number, incarnation = 1, at = seq * 1000) => d.heartbeat('b', { incarnation, seq, view: viewSummary({ self: { id: new Uint8Array(32).fill(2), startedAt: 0 }, peers: [] }) }, at);
+    hb(1);
+    d.linkDown('b', 'disconnect', 1500, true);
+    const events = [];
+    for (let s = 2; s < 12; s++) {
+      hb(s);
+      events.push(...d.tick(s * 1000 + 1).events);
+    }
+    expect(d.verdict('b')).toBe('disconnected');
+    expect(events.filter((e) => e.type === 'partition' || e.type === 'decision')).toEqual([]);
+    hb(1, 2, 12_000); // it restarted
+    expect(d.verdict('b')).toBe('restarted');
+    d.linkUp('b', 2, 13_000);
+    expect(d.verdict('b')).toBe('up');
+    // Without `deliberate`, the same sequence is the seed's partition.
+    d.linkDown('b', 'tick_timeout', 14_000);
+    d.heartbeat('b', { incarnation: 2, seq: 5, view: viewSummary({ self: { id: new Uint8Array(32).fill(2), startedAt: 0 }, peers: [] }) }, 15_000);
+    expect(d.verdict('b')).toBe('partitioned');
+  });
+});

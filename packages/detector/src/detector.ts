@@ -17,8 +17,12 @@ export type PeerKey = string;
  * - `partitioned`: link down, heartbeats arriving since, same incarnation: alive but cut off from us.
  * - `restarted`: link down, heartbeats arriving since with a higher incarnation.
  * - `degraded`: link up, but we have not heard its heartbeats for `maxSilence` while others do.
+ * - `disconnected`: the link was closed on purpose (by either side, or the peer left); heartbeats
+ *   heard since mean nothing, so there is no partition for this pair until a new link or a restart.
  */
-export type Verdict = 'unknown' | 'alive' | 'up' | 'down' | 'partitioned' | 'restarted' | 'degraded';
+export type Verdict = 'unknown' | 'alive' | 'up' | 'down' | 'partitioned' | 'restarted' | 'degraded' | 'disconnected';
+/** Every verdict, in the order above. */
+export const VERDICTS: readonly Verdict[] = Object.freeze(['unknown', 'alive', 'up', 'down', 'partitioned', 'restarted', 'degraded', 'disconnected'] as const);
 
 /** The parts of an authenticated, decoded heartbeat (@distkit/wire `Heartbeat`) the detector reads. */
 export interface HeartbeatInput {
@@ -141,8 +145,12 @@ export interface Detector {
   heartbeat(from: PeerKey, hb: HeartbeatInput, at: number): boolean;
   /** A session with `peer` is established; `incarnation` is the one its handshake carried. */
   linkUp(peer: PeerKey, incarnation: number, at: number): void;
-  /** The session with `peer` ended. */
-  linkDown(peer: PeerKey, reason: string, at: number): void;
+  /**
+   * The session with `peer` ended. `deliberate`: it was closed on purpose (a disconnect, a stop, a
+   * leave, told in its closing frame): the verdict is `disconnected`, never `partitioned`, until a
+   * new link or a restart.
+   */
+  linkDown(peer: PeerKey, reason: string, at: number, deliberate?: boolean): void;
   /** Another node asks whether we hear `request.target`; send the returned answer back to `from`. */
   probeRequest(from: PeerKey, request: ProbeRequest, at: number): ProbeAnswer;
   /** An answer to one of our probe requests. */
@@ -197,6 +205,8 @@ class Peer {
   linkReason: string | null = null;
   /** The incarnation we knew when the link went down: a later heartbeat with more is a restart. */
   incarnationAtLinkDown = -1;
+  /** The last link was closed on purpose. */
+  deliberate = false;
   round = -1;
   roundEnds = 0;
   /** Nodes asked in the current round that have not answered (shared empty array when none: memory per peer counts). */
@@ -287,9 +297,11 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
       return p.silentCause === 'max-silence' ? 'degraded' : 'down';
     }
     if (p.silent) return 'down';
+    const restarted = p.heard && p.lastArrival > p.linkChangedAt && p.hbIncarnation > p.incarnationAtLinkDown;
+    if (p.deliberate && !restarted) return 'disconnected';
     if (p.heard && p.lastArrival > p.linkChangedAt) {
       if (!p.everLinked) return 'alive';
-      return p.hbIncarnation > p.incarnationAtLinkDown ? 'restarted' : 'partitioned';
+      return restarted ? 'restarted' : 'partitioned';
     }
     return p.everLinked ? 'down' : 'unknown';
   }
@@ -385,6 +397,7 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
     checkTime(at, 'at');
     const p = peerFor(peer);
     p.linked = true;
+    p.deliberate = false;
     p.everLinked = true;
     p.linkIncarnation = incarnation;
     p.linkChangedAt = at;
@@ -400,11 +413,12 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
     update(p, 'link-up', at);
   }
 
-  function linkDown(peer: PeerKey, reason: string, at: number): void {
+  function linkDown(peer: PeerKey, reason: string, at: number, deliberate = false): void {
     checkTime(at, 'at');
     const p = peerFor(peer);
     if (!p.linked) return;
     p.linked = false;
+    p.deliberate = deliberate === true;
     p.everLinked = true;
     p.linkChangedAt = at;
     p.linkReason = String(reason);

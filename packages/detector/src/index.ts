@@ -6,4 +6,5 @@ export { STRATEGIES, decide, type Decision, type ResolutionRule, type StrategyNa
 export {
   createDetector, type Detector, type DetectorDeps, type DetectorEvent, type DetectorStats, type Evidence, type HeartbeatInput,
   type OutgoingProbe, type PeerKey, type PeerStatus, type ProbeAnswer, type ProbeRequest, type TickOutput, type Verdict,
+  VERDICTS,
 } from './detector.ts';

@@ -3,12 +3,12 @@
 // nodedown_reason) with distkit's additions (partition verdicts and decisions).
 import type { DetectorConfig, StrategyName, Verdict } from '@distkit/detector';
 import type { Trust } from '@distkit/handshake';
-import type { BackoffConfig, Limits, Mode } from '@distkit/policy';
-import type { Address, LinkPattern, LinkSuite, Transport, ViewSummary } from '@distkit/wire';
+import type { BackoffConfig, Limits, Mode, Reconnect } from '@distkit/policy';
+import type { Address, DisconnectReason, LinkPattern, LinkSuite, Transport, ViewSummary } from '@distkit/wire';
 
 /** Erlang's `dist_auto_connect` values; the policy package owns the list (`MODES`). */
 export type AutoConnect = Mode;
-export type { Mode, StrategyName, Verdict };
+export type { DisconnectReason, Mode, Reconnect, StrategyName, Verdict };
 
 /** A peer the node knows how to reach (from configuration or discovery). */
 export interface PeerConfig {
@@ -21,6 +21,8 @@ export interface PeerConfig {
   readonly publicKey?: Uint8Array;
   /** Per-peer override of the node's auto-connect mode. */
   readonly autoConnect?: AutoConnect;
+  /** Per-peer override of `reconnect`. */
+  readonly reconnect?: Reconnect;
 }
 
 /** Why a link went down, in the spirit of OTP's nodedown_reason. */
@@ -34,16 +36,20 @@ export type NodedownReason =
   | 'decrypt_failed'
   | 'protocol_error'
   | 'key_changed'
-  | 'replaced'
-  /** The peer left the cluster on purpose (it said so in its closing frame). */
-  | 'leave';
+  | 'replaced';
 
 /** Which linked nodes `nodes()` lists, as OTP's `nodes/1`: visible (default), hidden, or both. */
 export type NodesKind = 'visible' | 'hidden' | 'connected';
 
 export type KernelEvent =
   | { readonly type: 'nodeup'; readonly node: string; readonly incarnation: number; readonly direction: 'inbound' | 'outbound'; readonly hidden: boolean; readonly at: number }
-  | { readonly type: 'nodedown'; readonly node: string; readonly reason: NodedownReason; readonly at: number; readonly detail?: string }
+  /**
+   * OTP's reasons: the side that disconnects says `disconnect`, the other `connection_closed`.
+   * `deliberate`: the link was closed on purpose, by either side (told in its closing frame):
+   * `disconnect`, `shutdown` (a node stopping) or `leave` (a node leaving the cluster). Such a pair
+   * is never reported as a partition, nor resolved by a restart decision.
+   */
+  | { readonly type: 'nodedown'; readonly node: string; readonly reason: NodedownReason; readonly at: number; readonly detail?: string; readonly deliberate?: DisconnectReason }
   | { readonly type: 'verdict'; readonly node: string; readonly verdict: Verdict; readonly previous: Verdict; readonly at: number }
   /** `via`: the peer that reported it (a hidden node hears of its daemon's partitions this way). */
   | { readonly type: 'partition'; readonly node: string; readonly incarnation: number; readonly at: number; readonly via?: string }
@@ -164,7 +170,7 @@ export interface KernelPolicyOptions {
   readonly allow?: readonly string[] | null;
   /** These never link (names or patterns); deny wins. */
   readonly deny?: readonly string[];
-  /** Erlang's `connect_all`: link to the nodes a peer is linked to. */
+  /** Erlang's `connect_all` (default true, as OTP): link to the nodes a peer is linked to, per their mode. */
   readonly mesh?: boolean;
   readonly backoff?: Partial<BackoffConfig>;
   readonly limits?: Partial<Limits>;
@@ -172,6 +178,7 @@ export interface KernelPolicyOptions {
 
 export interface NodeUpdate {
   readonly autoConnect?: AutoConnect;
+  readonly reconnect?: Reconnect;
   readonly policy?: KernelPolicyOptions;
 }
 
@@ -204,6 +211,17 @@ export interface NodeOptions {
   /** Cluster secrets, newest first (the first is used to dial; all are tried when accepting). */
   readonly clusterSecrets?: readonly Uint8Array[];
   readonly autoConnect?: AutoConnect;
+  /**
+   * When a lost link is made again under `always`: `on-demand` (default, as OTP: on the next send
+   * or connect, at once; nothing redials by itself) or `eager` (redial on its own, with backoff).
+   */
+  readonly reconnect?: Reconnect;
+  /**
+   * OTP 25's prevent_overlapping_partitions (default true): when two of our peers stay unlinked to
+   * each other (A–B and B–C up, A–C not), links are dropped on purpose until the cluster is made of
+   * fully connected parts, whose partitions the detector then finds and resolves.
+   */
+  readonly preventOverlappingPartitions?: boolean;
   /** Dial every configured peer at start (under `always` and `once`), as Erlang nodes do. Default true. */
   readonly connectAtStart?: boolean;
   readonly hidden?: boolean;

@@ -43,17 +43,18 @@ describe('three kernels on loopback', () => {
       // A peer tells what it is connected to (how a hidden client sees the cluster).
       expect(await a.remoteNodes('b')).toEqual(['a', 'b', 'c']);
 
-      // Explicit disconnect: both sides report reason `disconnect`.
+      // Explicit disconnect, as OTP reports it: `disconnect` on the side that did it,
+      // `connection_closed` on the other; both know it was on purpose.
       await a.disconnectNode('b');
       await until(() => rb.events.some((e) => e.type === 'nodedown' && e.node === 'a'), 5000, 'b sees a down');
-      expect(ra.events.find((e) => e.type === 'nodedown' && e.node === 'b')).toMatchObject({ reason: 'disconnect' });
-      expect(rb.events.find((e) => e.type === 'nodedown' && e.node === 'a')).toMatchObject({ reason: 'disconnect' });
+      expect(ra.events.find((e) => e.type === 'nodedown' && e.node === 'b')).toMatchObject({ reason: 'disconnect', deliberate: 'disconnect' });
+      expect(rb.events.find((e) => e.type === 'nodedown' && e.node === 'a')).toMatchObject({ reason: 'connection_closed', deliberate: 'disconnect' });
 
-      // Graceful stop: the others see `shutdown`.
+      // Graceful stop: the others see the link closed, on purpose (`shutdown`).
       const rc = record(c);
       await a.stop();
       await until(() => rc.events.some((e) => e.type === 'nodedown' && e.node === 'a'), 5000, 'c sees a down');
-      expect(rc.events.find((e) => e.type === 'nodedown' && e.node === 'a')).toMatchObject({ reason: 'shutdown' });
+      expect(rc.events.find((e) => e.type === 'nodedown' && e.node === 'a')).toMatchObject({ reason: 'connection_closed', deliberate: 'shutdown' });
       rc.stop();
     } finally {
       ra.stop();

@@ -17,6 +17,8 @@ export interface ResolvedOptions {
   readonly trust: NonNullable<NodeOptions['trust']>;
   readonly clusterSecrets: readonly Uint8Array[];
   readonly autoConnect: AutoConnect;
+  readonly reconnect: 'on-demand' | 'eager';
+  readonly preventOverlappingPartitions: boolean;
   readonly connectAtStart: boolean;
   readonly hidden: boolean;
   readonly heartbeatIntervalMs: number;
@@ -80,6 +82,11 @@ function mode(v: unknown, option: string): AutoConnect {
   return v as AutoConnect;
 }
 
+function reconnect(v: unknown, option: string): 'on-demand' | 'eager' {
+  if (v !== 'on-demand' && v !== 'eager') bad(option, `must be "on-demand" or "eager", got ${String(v)}`);
+  return v;
+}
+
 function count(v: unknown, option: string, fallback: number): number {
   if (v === undefined) return fallback;
   if (!Number.isInteger(v) || (v as number) < 1) bad(option, `must be a positive integer, got ${String(v)}`);
@@ -95,6 +102,7 @@ export function checkPeer(p: PeerConfig, option: string, self: string): PeerConf
   if (p.heartbeat !== undefined) address(p.heartbeat, `${option}.heartbeat`);
   if (p.publicKey !== undefined) key(p.publicKey, `${option}.publicKey`);
   if (p.autoConnect !== undefined) mode(p.autoConnect, `${option}.autoConnect`);
+  if (p.reconnect !== undefined) reconnect(p.reconnect, `${option}.reconnect`);
   return p;
 }
 
@@ -154,6 +162,8 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     trust,
     clusterSecrets: secrets,
     autoConnect: o.autoConnect ?? 'always',
+    reconnect: o.reconnect === undefined ? 'on-demand' : reconnect(o.reconnect, 'reconnect'),
+    preventOverlappingPartitions: o.preventOverlappingPartitions ?? true,
     connectAtStart: o.connectAtStart ?? true,
     hidden: o.hidden ?? false,
     heartbeatIntervalMs: positive(o.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs),

@@ -124,6 +124,10 @@ function idleAfterDisconnect(mode: Mode): Scenario {
     async run(sys, see) {
       const [a, b] = await Promise.all([sys.start('a', { mode }), sys.start('b', { mode })]);
       await connect(see, a, 'b');
+      // Let OTP's `global` finish the sync a new connection starts: a sync message still in flight
+      // after the disconnect re-makes the link under `always` (an auto-connect), which is not the
+      // idle case this row is about. Seen on a loaded machine.
+      await sleep(500);
       await disconnect(see, a, 'b');
       await sleep(IDLE_MS);
       await seeLinks(see, a);

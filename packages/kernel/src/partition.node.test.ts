@@ -21,6 +21,8 @@ function start(m: Member, all: Member[], relay: Relay, mode: AutoConnect, incarn
     peers: all.filter((x) => x !== m).map((x) => ({ name: x.name, ...relay.route(m.name, x.name) })),
     trust: { store: trustAll([...all, ...extra]) },
     autoConnect: mode,
+    // `always` here is distkit's eager flavour: links redial by themselves after the heal.
+    reconnect: mode === 'always' ? 'eager' : 'on-demand',
     heartbeatIntervalMs: 150,
     tickTimeMs: 3000,
     detector: { stableAfter: 600, maxSilence: 1200 },
@@ -121,7 +123,7 @@ describe('partition cycle through a fault-injecting relay (real TCP + UDP)', () 
     }
   }, 60_000);
 
-  it('always: heal -> the links are re-made with backoff, and nobody is told to restart', async () => {
+  it('always with reconnect eager: heal -> the links are re-made with backoff, and nobody is told to restart', async () => {
     const c = await cluster('always', 32);
     try {
       await until(c.whole, 10_000, 'the mesh forms at startup');

@@ -26,6 +26,8 @@ const cases: [string, unknown, string, string | null][] = [
   ['unknown top-level key', { self, modd: 'once' }, 'UNKNOWN_KEY', 'modd'],
   ['unknown self key', { self: { name: 'a', hiden: true } }, 'UNKNOWN_KEY', 'self.hiden'],
   ['unknown mode', { self, mode: 'sometimes' }, 'UNKNOWN_MODE', 'mode'],
+  ['unknown reconnect', { self, reconnect: 'lazy' }, 'INVALID_VALUE', 'reconnect'],
+  ['unknown per-peer reconnect', { self, reconnects: { beta: 'soon' } }, 'INVALID_VALUE', 'reconnects.beta'],
   ['unknown per-peer mode', { self, modes: { beta: 'always', gamma: 'Once' } }, 'UNKNOWN_MODE', 'modes.gamma'],
   ['a mode for this node itself', { self, modes: { alpha: 'never' } }, 'INVALID_NODE', 'modes.alpha'],
   ['negative base delay', { self, backoff: { base: -1 } }, 'INVALID_DELAY', 'backoff.base'],

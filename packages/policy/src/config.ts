@@ -7,6 +7,14 @@ import { PolicyError } from './errors.ts';
 export type Mode = 'always' | 'once' | 'never';
 export const MODES: readonly Mode[] = Object.freeze(['always', 'once', 'never'] as const);
 
+/**
+ * When a lost link is made again under `always`. `on-demand` (default, as OTP): on the next need
+ * (a send, an explicit connect), at once; nothing redials by itself. `eager` (distkit's addition):
+ * redial on its own, with exponential backoff and full jitter, until the link is back.
+ */
+export type Reconnect = 'on-demand' | 'eager';
+export const RECONNECTS: readonly Reconnect[] = Object.freeze(['on-demand', 'eager'] as const);
+
 /** A node id: its 32-byte static public key, as bytes or as 64 hex characters. */
 export type NodeKey = Uint8Array | string;
 
@@ -48,6 +56,10 @@ export interface PolicyConfig {
   readonly mode?: Mode | undefined;
   /** Per-peer overrides of `mode`. */
   readonly modes?: Readonly<Record<string, Mode>> | undefined;
+  /** Default `on-demand` (OTP); `eager` redials lost links by itself (under `always`). */
+  readonly reconnect?: Reconnect | undefined;
+  /** Per-peer overrides of `reconnect`. */
+  readonly reconnects?: Readonly<Record<string, Reconnect>> | undefined;
   /** Peers dialled at `start` (under `always` and `once`). */
   readonly peers?: readonly string[] | undefined;
   /**
@@ -73,6 +85,8 @@ export interface ResolvedConfig {
   readonly self: { readonly name: string; readonly id: string | null; readonly hidden: boolean };
   readonly mode: Mode;
   readonly modes: ReadonlyMap<string, Mode>;
+  readonly reconnect: Reconnect;
+  readonly reconnects: ReadonlyMap<string, Reconnect>;
   readonly peers: readonly string[];
   readonly allow: ReadonlySet<string> | null;
   readonly deny: ReadonlySet<string>;
@@ -102,7 +116,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxPendingInbound: 64,
 });
 
-const TOP_KEYS = new Set(['self', 'mode', 'modes', 'peers', 'allow', 'deny', 'hidden', 'mesh', 'backoff', 'limits']);
+const TOP_KEYS = new Set(['self', 'mode', 'modes', 'reconnect', 'reconnects', 'peers', 'allow', 'deny', 'hidden', 'mesh', 'backoff', 'limits']);
 const SELF_KEYS = new Set(['name', 'id', 'hidden']);
 const BACKOFF_KEYS = new Set(Object.keys(DEFAULT_BACKOFF));
 const LIMIT_KEYS = new Set(Object.keys(DEFAULT_LIMITS));
@@ -127,6 +141,13 @@ function checkName(v: unknown, key: string): string {
 function checkMode(v: unknown, key: string): Mode {
   if (v !== 'always' && v !== 'once' && v !== 'never') {
     throw new PolicyError('UNKNOWN_MODE', key, `${key} must be "always", "once" or "never", got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function checkReconnect(v: unknown, key: string): Reconnect {
+  if (v !== 'on-demand' && v !== 'eager') {
+    throw new PolicyError('INVALID_VALUE', key, `${key} must be "on-demand" or "eager", got ${JSON.stringify(v)}`);
   }
   return v;
 }
@@ -209,6 +230,19 @@ export function resolveConfig(config: unknown, base: ResolvedConfig | null = nul
     }
   }
 
+  const reconnect = config['reconnect'] === undefined ? (base?.reconnect ?? 'on-demand') : checkReconnect(config['reconnect'], 'reconnect');
+  let reconnects: Map<string, Reconnect>;
+  if (config['reconnects'] === undefined) reconnects = new Map(base?.reconnects ?? []);
+  else {
+    const m = config['reconnects'];
+    if (!isObject(m)) throw new PolicyError('INVALID_VALUE', 'reconnects', 'reconnects must be an object of node name -> "on-demand" | "eager"');
+    reconnects = new Map();
+    for (const [node, v] of Object.entries(m)) {
+      checkName(node, `reconnects.${node}`);
+      reconnects.set(node, checkReconnect(v, `reconnects.${node}`));
+    }
+  }
+
   const list = (key: 'peers' | 'deny' | 'hidden', old: Iterable<string> | undefined): Set<string> =>
     config[key] === undefined ? new Set(old ?? []) : checkList(config[key], key, self.name);
   const peers = list('peers', base?.peers);
@@ -258,5 +292,5 @@ export function resolveConfig(config: unknown, base: ResolvedConfig | null = nul
     maxPendingInbound: checkLimit(l['maxPendingInbound'] ?? ol.maxPendingInbound, 'limits.maxPendingInbound', 0),
   };
 
-  return { self, mode, modes, peers: [...peers], allow, deny, hidden, mesh, backoff, limits };
+  return { self, mode, modes, reconnect, reconnects, peers: [...peers], allow, deny, hidden, mesh, backoff, limits };
 }

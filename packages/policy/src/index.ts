@@ -1,7 +1,7 @@
 export { PolicyError, isPolicyError, type PolicyErrorCode } from './errors.ts';
 export {
-  DEFAULT_BACKOFF, DEFAULT_LIMITS, MODES, normalizeNodeId, resolveConfig,
-  type BackoffConfig, type Limits, type Mode, type NodeKey, type PolicyConfig, type PolicyUpdate, type ResolvedConfig,
+  DEFAULT_BACKOFF, DEFAULT_LIMITS, MODES, RECONNECTS, normalizeNodeId, resolveConfig,
+  type BackoffConfig, type Limits, type Mode, type Reconnect, type NodeKey, type PolicyConfig, type PolicyUpdate, type ResolvedConfig,
   type SelfConfig,
 } from './config.ts';
 export { backoffDelay } from './backoff.ts';

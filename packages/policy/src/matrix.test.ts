@@ -10,7 +10,10 @@ type Row = {
   setup: (p: Policy) => void;
   event: PolicyEvent;
   now?: number;
+  /** Under `always`, `once`, `never` with the default `reconnect: 'on-demand'` (OTP). */
   expect: Record<Mode, string[]>;
+  /** Under `always` with `reconnect: 'eager'`, when it differs from on-demand. */
+  eager?: string[];
 };
 
 const same = (k: string[]): Record<Mode, string[]> => ({ always: k, once: k, never: k });
@@ -42,29 +45,37 @@ const rows: Row[] = [
   { name: 'table: explicit connect after the link failed', setup: linkFailed, event: { type: 'connectRequested', node: 'beta', kind: 'explicit' }, now: 100_001, expect: { always: ['dial:explicit'], once: ['unbarred:explicit', 'dial:explicit'], never: ['dial:explicit'] } },
   { name: 'explicit connect, linked', setup: linkUp, event: { type: 'connectRequested', node: 'beta', kind: 'explicit' }, expect: same(['ready:linked']) },
   { name: 'dialStarted', setup: explicitDial, event: { type: 'dialStarted', node: 'beta', connection: 'd1' }, expect: same([]) },
-  { name: 'dialFailed', setup: explicitDial, event: { type: 'dialFailed', node: 'beta', reason: 'refused' }, expect: { always: ['retry:dialFailed'], once: [], never: [] } },
+  { name: 'dialFailed', setup: explicitDial, event: { type: 'dialFailed', node: 'beta', reason: 'refused' }, expect: { always: [], once: [], never: [] }, eager: ['retry:dialFailed'] },
   { name: 'connected, outbound', setup: explicitDial, event: { type: 'connected', node: 'beta', connection: 'l1', direction: 'out', incarnation: 1 }, expect: same([]) },
-  { name: 'table: the link fails', setup: linkUp, event: { type: 'disconnected', node: 'beta', connection: 'l1', reason: 'tickTimeout' }, expect: { always: ['retry:linkFailed'], once: ['barred:linkFailed'], never: [] } },
+  { name: 'table: the link fails', setup: linkUp, event: { type: 'disconnected', node: 'beta', connection: 'l1', reason: 'tickTimeout' }, expect: { always: [], once: ['barred:linkFailed'], never: [] }, eager: ['retry:linkFailed'] },
   { name: 'disconnected, unknown connection', setup: linkUp, event: { type: 'disconnected', node: 'beta', connection: 'zz', reason: 'closed' }, expect: same([]) },
   { name: 'inbound stream, peer not named yet', setup: none, event: { type: 'inboundAttempt', connection: 'i1', address: '10.0.0.2:9000' }, expect: same(['accept:pending']) },
   { name: 'table: inbound from the peer', setup: none, event: { type: 'inboundAttempt', connection: 'i1', node: 'beta', incarnation: 1 }, expect: same(['accept:allowed']) },
   { name: 'table: inbound from the peer after the link failed', setup: linkFailed, event: { type: 'inboundAttempt', connection: 'i1', node: 'beta', incarnation: 2 }, now: 100_001, expect: { always: ['accept:allowed'], once: ['unbarred:inbound', 'accept:allowed'], never: ['accept:allowed'] } },
   { name: 'inboundFailed', setup: (p) => p.handle({ type: 'inboundAttempt', connection: 'i1' }, 0), event: { type: 'inboundFailed', connection: 'i1', reason: 'handshake' }, expect: same([]) },
   { name: 'heard, same incarnation', setup: linkUp, event: { type: 'heard', node: 'beta', incarnation: 1 }, expect: same([]) },
-  { name: 'heard, new incarnation after a failed dial', setup: dialFailed, event: { type: 'heard', node: 'beta', incarnation: 2 }, expect: { always: ['dial:restarted'], once: [], never: [] } },
-  { name: 'table: heard, restarted after the link failed', setup: linkFailed, event: { type: 'heard', node: 'beta', incarnation: 2 }, now: 100_001, expect: { always: ['dial:restarted'], once: [], never: [] } },
+  { name: 'heard, new incarnation after a failed dial', setup: dialFailed, event: { type: 'heard', node: 'beta', incarnation: 2 }, expect: { always: [], once: [], never: [] }, eager: ['dial:restarted'] },
+  { name: 'table: heard, restarted after the link failed', setup: linkFailed, event: { type: 'heard', node: 'beta', incarnation: 2 }, now: 100_001, expect: { always: [], once: [], never: [] }, eager: ['dial:restarted'] },
   { name: 'learned (mesh on)', setup: none, event: { type: 'learned', node: 'beta', via: 'gamma' }, expect: { always: ['dial:mesh'], once: ['dial:mesh'], never: ['ignore:never'] } },
   { name: 'learned after the link failed', setup: linkFailed, event: { type: 'learned', node: 'beta', via: 'gamma' }, now: 100_001, expect: { always: ['dial:mesh'], once: ['ignore:barred'], never: ['ignore:never'] } },
-  { name: 'tick long after a failed dial', setup: dialFailed, event: { type: 'tick' }, now: 1_000_000, expect: { always: ['dial:redial'], once: [], never: [] } },
-  { name: 'tick long after the link failed', setup: linkFailed, event: { type: 'tick' }, now: 1_000_000, expect: { always: ['dial:redial'], once: [], never: [] } },
+  { name: 'tick long after a failed dial', setup: dialFailed, event: { type: 'tick' }, now: 1_000_000, expect: { always: [], once: [], never: [] }, eager: ['dial:redial'] },
+  { name: 'tick long after the link failed', setup: linkFailed, event: { type: 'tick' }, now: 1_000_000, expect: { always: [], once: [], never: [] }, eager: ['dial:redial'] },
 ];
 
 const cases = rows.flatMap((r) => (['always', 'once', 'never'] as const).map((mode) => [r.name, mode, r] as const));
 
-describe('every event under every mode', () => {
+describe('every event under every mode (reconnect on-demand, the default)', () => {
   it.each(cases)('%s under %s', (_name: string, mode: Mode, row: Row) => {
     const p = policy({ mode, peers: ['beta'], mesh: true });
     row.setup(p);
     expect(kinds(p.handle(row.event, row.now ?? 0))).toEqual(row.expect[mode]);
+  });
+});
+
+describe('every event under always with reconnect: eager', () => {
+  it.each(rows.map((r) => [r.name, r] as const))('%s', (_name: string, row: Row) => {
+    const p = policy({ mode: 'always', reconnect: 'eager', peers: ['beta'], mesh: true });
+    row.setup(p);
+    expect(kinds(p.handle(row.event, row.now ?? 0))).toEqual(row.eager ?? row.expect.always);
   });
 });

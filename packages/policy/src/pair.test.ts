@@ -39,7 +39,8 @@ class Pair {
     this.ids = { A: idA === null ? undefined : idOf(idA), B: idB === null ? undefined : idOf(idB) };
     const make = (s: Side) =>
       createPolicy(
-        { self: this.ids[s] ? { name: NAME[s], id: this.ids[s] } : { name: NAME[s] }, backoff: { base: 50, cap: 400 } },
+        // Eager reconnects: a link the network drops is made again without a further need.
+        { self: this.ids[s] ? { name: NAME[s], id: this.ids[s] } : { name: NAME[s] }, reconnect: 'eager', backoff: { base: 50, cap: 400 } },
         { random: prng(seed + (s === 'A' ? 0 : 1)) },
       );
     this.p = { A: make('A'), B: make('B') };

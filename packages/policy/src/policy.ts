@@ -1,5 +1,5 @@
 import { backoffDelay } from './backoff.ts';
-import { normalizeNodeId, resolveConfig, type Mode, type PolicyConfig, type ResolvedConfig } from './config.ts';
+import { normalizeNodeId, resolveConfig, type Mode, type PolicyConfig, type Reconnect, type ResolvedConfig } from './config.ts';
 import type { AutoRefusal, ConflictReason, Decision, DenyReason, DialReason } from './decisions.ts';
 import { PolicyError } from './errors.ts';
 import type { ConnectionId, Direction, PolicyEvent } from './events.ts';
@@ -69,6 +69,8 @@ export interface Policy {
   isBarred(node: string): boolean;
   /** The mode that applies to `node`: its override, or the default. */
   modeOf(node: string): Mode;
+  /** How lost links to `node` are made again (under `always`): its override, or the default. */
+  reconnectOf(node: string): Reconnect;
   /** What the engine knows about `node`, or null if it never heard of it. */
   state(node: string): PeerState | null;
   /** Every link that is up. */
@@ -249,6 +251,15 @@ class Engine implements Policy {
 
   modeOf(node: string): Mode {
     return this.cfg.modes.get(node) ?? this.cfg.mode;
+  }
+
+  reconnectOf(node: string): Reconnect {
+    return this.cfg.reconnects.get(node) ?? this.cfg.reconnect;
+  }
+
+  /** Under `always` with eager reconnects, lost links and failed dials are redialled by themselves. */
+  private redials(p: Peer): boolean {
+    return p.mode === 'always' && this.reconnectOf(p.name) === 'eager';
   }
 
   state(node: string): PeerState | null {
@@ -515,8 +526,8 @@ class Engine implements Policy {
     p.connection = null;
     this.setPhase(p, 'idle');
     // A link that never came up is not barred under `once` (net_kernel: "Don't bar connections
-    // that have never been alive"); only `always` redials.
-    if (p.mode === 'always') this.scheduleRedial(p, now, 'dialFailed', out);
+    // that have never been alive"); only `always` with eager reconnects redials by itself.
+    if (this.redials(p)) this.scheduleRedial(p, now, 'dialFailed', out);
     else p.wanted = false;
     this.pump(now, out);
   }
@@ -532,7 +543,7 @@ class Engine implements Policy {
     if (!wasUp) {
       // An accepted inbound that never came up is not a link failure (no bar). But if it had taken
       // the place of our own dial or planned redial, `always` must not lose that intent.
-      if (p.wanted && p.mode === 'always' && p.deny === null) {
+      if (p.wanted && this.redials(p) && p.deny === null) {
         p.failures++;
         this.scheduleRedial(p, now, 'inboundFailed', out);
       } else p.wanted = false;
@@ -545,7 +556,7 @@ class Engine implements Policy {
     if (mode === 'once') {
       p.barred = true;
       out.push({ type: 'barred', node, reason: 'linkFailed' });
-    } else if (mode === 'always' && p.deny === null) {
+    } else if (this.redials(p) && p.deny === null) {
       this.scheduleRedial(p, now, 'linkFailed', out);
     }
   }
@@ -722,7 +733,7 @@ class Engine implements Policy {
     p.heard = incarnation;
     // Under `always`, a peer heard again with a new incarnation came back: do not wait out the
     // backoff. Under `once` a restart changes nothing (the bar holds "even if it restarts").
-    if (restarted && p.phase === 'backoff' && p.mode === 'always' && p.deny === null) {
+    if (restarted && p.phase === 'backoff' && this.redials(p) && p.deny === null) {
       this.startDial(p, 'restarted', now, out);
     }
   }
@@ -748,7 +759,7 @@ class Engine implements Policy {
       const p = s.peekItem()!;
       s.pop();
       if (p.phase !== 'backoff' || p.retryAt !== at) continue; // cancelled or rescheduled
-      if (p.mode !== 'always' || p.deny !== null) {
+      if (!this.redials(p) || p.deny !== null) {
         p.wanted = false;
         this.setPhase(p, 'idle');
         continue;
@@ -792,7 +803,7 @@ class Engine implements Policy {
         p.barred = false;
         out.push({ type: 'unbarred', node: p.name, reason: 'modeChanged' });
       }
-      if (p.phase === 'backoff' && mode !== 'always') {
+      if (p.phase === 'backoff' && !this.redials(p)) {
         out.push({ type: 'cancel', node: p.name, connection: null, inFlight: false, reason: 'modeChanged' });
         p.wanted = false;
         this.setPhase(p, 'idle');

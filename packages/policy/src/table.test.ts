@@ -45,8 +45,22 @@ describe('baseline table: auto-connect to an unconnected node', () => {
 });
 
 describe('baseline table: after the link fails', () => {
-  it('always: dial again on the next need; redial with backoff', () => {
+  it('always (OTP, reconnect on-demand): nothing redials by itself; the next need dials at once', () => {
     const p = policy({ mode: 'always', backoff: { base: 100 } });
+    linked(p, 'beta', 0);
+    expect(fails(p, 'beta', 120_000)).toEqual([]);
+    expect(p.nextWakeup()).toBeNull();
+    expect(p.state('beta')?.phase).toBe('idle');
+    expect(p.handle({ type: 'tick' }, 1_000_000)).toEqual([]);
+    expect(p.handle({ type: 'heard', node: 'beta', incarnation: 9 }, 1_000_001)).toEqual([]); // it restarted: still only on need
+    expect(kinds(p.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, 1_000_002))).toEqual(['dial:auto']);
+    // A failed dial is not retried either: the next need tries again, at once.
+    expect(p.handle({ type: 'dialFailed', node: 'beta', reason: 'econnrefused' }, 1_000_003)).toEqual([]);
+    expect(kinds(p.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, 1_000_004))).toEqual(['dial:auto']);
+  });
+
+  it('always with reconnect eager: dial again on the next need; redial with backoff', () => {
+    const p = policy({ mode: 'always', reconnect: 'eager', backoff: { base: 100 } });
     linked(p, 'beta', 0);
     const d = fails(p, 'beta', 120_000);
     expect(d).toHaveLength(1);
@@ -63,8 +77,13 @@ describe('baseline table: after the link fails', () => {
     expect(p.handle({ type: 'tick' }, at)).toEqual([]);
   });
 
-  it('always: without a need, the planned redial fires on tick', () => {
-    const p = policy({ mode: 'always', backoff: { base: 100 } });
+  it('always with reconnect eager: without a need, the planned redial fires on tick; a per-peer override holds', () => {
+    const q = policy({ mode: 'always', reconnects: { beta: 'eager' }, backoff: { base: 100 } });
+    linked(q, 'beta', 0);
+    linked(q, 'gamma', 0, 'c2');
+    expect(kinds(fails(q, 'beta', 120_000))).toEqual(['retry:linkFailed']);
+    expect(fails(q, 'gamma', 120_000)).toEqual([]);
+    const p = policy({ mode: 'always', reconnect: 'eager', backoff: { base: 100 } });
     linked(p, 'beta', 0);
     fails(p, 'beta', 120_000);
     const at = p.nextWakeup()!;
@@ -243,7 +262,7 @@ describe('connect at startup', () => {
 
 describe('backoff under always', () => {
   it('delays grow as base·factor^k, capped, with full jitter; reset after a stable link', () => {
-    const p = policy({ backoff: { base: 100, factor: 2, cap: 1000, stableAfter: 5000 } }, () => 0.999999);
+    const p = policy({ reconnect: 'eager', backoff: { base: 100, factor: 2, cap: 1000, stableAfter: 5000 } }, () => 0.999999);
     let now = 0;
     p.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, now);
     const delays: number[] = [];
@@ -272,7 +291,7 @@ describe('backoff under always', () => {
   });
 
   it('gives up after maxAttempts consecutive failures; the next need starts afresh', () => {
-    const p = policy({ backoff: { maxAttempts: 3 } });
+    const p = policy({ reconnect: 'eager', backoff: { maxAttempts: 3 } });
     let now = 0;
     p.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, now);
     const seen: string[] = [];
@@ -290,7 +309,7 @@ describe('backoff under always', () => {
   });
 
   it('a heartbeat with a new incarnation during backoff redials at once', () => {
-    const p = policy({ backoff: { base: 10_000 } });
+    const p = policy({ reconnect: 'eager', backoff: { base: 10_000 } });
     p.handle({ type: 'heard', node: 'beta', incarnation: 3 }, 0);
     p.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, 0);
     p.handle({ type: 'dialFailed', node: 'beta', reason: 'refused' }, 1);
@@ -346,7 +365,7 @@ describe('limits', () => {
   });
 
   it('maxDialsInFlight: further dials queue and start as slots free', () => {
-    const p = policy({ peers: ['b', 'c', 'd'], limits: { maxDialsInFlight: 2 } });
+    const p = policy({ reconnect: 'eager', peers: ['b', 'c', 'd'], limits: { maxDialsInFlight: 2 } });
     expect(kinds(p.handle({ type: 'start' }, 0))).toEqual(['dial:startup', 'dial:startup']);
     expect(p.state('d')?.phase).toBe('queued');
     expect(kinds(p.handle({ type: 'connectRequested', node: 'e', kind: 'explicit' }, 0))).toEqual(['wait:queued']);
@@ -443,7 +462,7 @@ describe('simultaneous connect and second connections', () => {
   it('always: an accepted inbound that dies before coming up does not lose our own redial', () => {
     // Found by the two-engine property: the inbound took the place of the planned redial, then
     // its stream closed, and neither side was left trying.
-    const p = policy({ backoff: { base: 100 } });
+    const p = policy({ reconnect: 'eager', backoff: { base: 100 } });
     p.handle({ type: 'connectRequested', node: 'beta', kind: 'auto' }, 0);
     p.handle({ type: 'dialFailed', node: 'beta', reason: 'refused' }, 1);
     expect(kinds(p.handle({ type: 'inboundAttempt', connection: 7, node: 'beta' }, 2))).toEqual(['accept:allowed']);

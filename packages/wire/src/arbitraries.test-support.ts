@@ -68,6 +68,7 @@ function systemArb(): fc.Arbitrary<SystemMessage> {
   return fc.oneof(
     fc.record({ op: fc.constant('nodes?' as const), id: uint }),
     fc.record({ op: fc.constant('nodes' as const), id: uint, nodes: fc.array(name, { maxLength: 20 }) }),
+    fc.record({ op: fc.constant('links' as const), nodes: fc.array(name, { maxLength: 20 }) }),
     fc.record({
       op: fc.constant('event' as const),
       event: fc.oneof(

@@ -24,6 +24,11 @@ export type ForwardedEvent =
 export type SystemMessage =
   /** "Which visible nodes are you connected to?" `id` pairs the answer with the question. */
   | { readonly op: 'nodes?'; readonly id: number }
+  /**
+   * The visible nodes the sender is linked to now, sent when that set changes: the mesh
+   * (OTP's connect_all) and the overlapping-partition check read it.
+   */
+  | { readonly op: 'links'; readonly nodes: readonly string[] }
   | { readonly op: 'nodes'; readonly id: number; readonly nodes: readonly string[] }
   | { readonly op: 'event'; readonly event: ForwardedEvent };
 
@@ -35,9 +40,11 @@ export function encodeSystem(m: SystemMessage): unknown[] {
       return ['nodes?', m.id];
     case 'nodes':
       checkUint(m.id, 'id');
-      if (!Array.isArray(m.nodes) || m.nodes.length > MAX_LISTED_NODES) throw new WireError('INVALID_VALUE', `nodes must list at most ${MAX_LISTED_NODES} names`);
-      m.nodes.forEach((n, i) => checkString(n, `nodes[${i}]`, MAX_NAME_BYTES));
+      checkNames(m.nodes);
       return ['nodes', m.id, [...m.nodes]];
+    case 'links':
+      checkNames(m.nodes);
+      return ['links', [...m.nodes]];
     case 'event': {
       const e = m.event;
       checkString(e?.node, 'event.node', MAX_NAME_BYTES);
@@ -57,6 +64,16 @@ export function encodeSystem(m: SystemMessage): unknown[] {
   }
 }
 
+function checkNames(nodes: unknown): void {
+  if (!Array.isArray(nodes) || nodes.length > MAX_LISTED_NODES) throw new WireError('INVALID_VALUE', `nodes must list at most ${MAX_LISTED_NODES} names`);
+  nodes.forEach((n, i) => checkString(n, `nodes[${i}]`, MAX_NAME_BYTES));
+}
+
+function readNames(list: unknown): string[] {
+  if (!Array.isArray(list) || list.length > MAX_LISTED_NODES) throw new WireError('MALFORMED', `nodes must list at most ${MAX_LISTED_NODES} names`);
+  return list.map((n, i) => readString(n, `nodes[${i}]`, MAX_NAME_BYTES));
+}
+
 function fields(v: unknown, n: number, what: string): unknown[] {
   if (!Array.isArray(v) || v.length !== n) throw new WireError('MALFORMED', `${what} must have ${n} fields`);
   return v;
@@ -69,12 +86,12 @@ export function decodeSystem(body: unknown): SystemMessage {
     case 'nodes?':
       fields(body, 2, 'nodes?');
       return { op, id: readUint(body[1], 'id') };
-    case 'nodes': {
+    case 'nodes':
       fields(body, 3, 'nodes');
-      const list = body[2];
-      if (!Array.isArray(list) || list.length > MAX_LISTED_NODES) throw new WireError('MALFORMED', `nodes must list at most ${MAX_LISTED_NODES} names`);
-      return { op, id: readUint(body[1], 'id'), nodes: list.map((n, i) => readString(n, `nodes[${i}]`, MAX_NAME_BYTES)) };
-    }
+      return { op, id: readUint(body[1], 'id'), nodes: readNames(body[2]) };
+    case 'links':
+      fields(body, 2, 'links');
+      return { op, nodes: readNames(body[1]) };
     case 'event': {
       const type = readString(body[1], 'event.type', 16);
       if (type === 'partition') {

@@ -146,7 +146,14 @@ export const connectCommand: Command = nodeCommand(
   'Like net_kernel:connect_node/1: resolves when the link is up, fails with the reason otherwise.',
 );
 
-export const disconnectCommand: Command = nodeCommand('disconnect', 'close the link to NODE', 'Like erlang:disconnect_node/1.');
+export const disconnectCommand: Command = nodeCommand(
+  'disconnect',
+  'close the link to NODE, on purpose',
+  'Like erlang:disconnect_node/1. The peer is told it was on purpose: neither side then reports a partition\n' +
+    'or a restart decision for the pair (verdict "disconnected"). Nothing redials by itself: under `always` the\n' +
+    'next send re-makes the link; under `once` NODE is barred from auto-connect until `distkitd connect NODE`\n' +
+    'or NODE connects in; under `never` only an explicit connect links them again.',
+);
 
 export const sendCommand: Command = {
   name: 'send',

@@ -25,7 +25,7 @@ interface Side {
   peer: Hello | null;
   confirmed: boolean;
   frames: Frame[];
-  down: { reason: NodedownReason; detail: string } | null;
+  down: { reason: NodedownReason; detail: string; deliberate: string | null } | null;
   ended: boolean | null;
   /** Bytes written and not yet delivered to the other side. */
   wire: Uint8Array[];
@@ -46,7 +46,7 @@ function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, now: () => n
       l.goUp(now());
     },
     onFrame: (_l, f) => side().frames.push(f),
-    onClosed: (_l, reason, detail) => (side().down = { reason, detail }),
+    onClosed: (_l, reason, detail, deliberate) => (side().down = { reason, detail, deliberate }),
   };
 }
 
@@ -109,8 +109,8 @@ describe('link machine (sans-I/O)', () => {
     A.link.close('disconnect', 'test over', true);
     pump();
     expect(A.ended).toBe(true); // graceful: after the disconnect frame
-    expect(B.down?.reason).toBe('disconnect');
-    expect(A.down?.reason).toBe('disconnect');
+    expect(A.down).toMatchObject({ reason: 'disconnect', deliberate: 'disconnect' });
+    expect(B.down).toMatchObject({ reason: 'connection_closed', deliberate: 'disconnect' }); // as OTP reports the other side
   });
 
   it('a 1 MiB message is split into Noise messages and reassembled intact', () => {
@@ -160,7 +160,7 @@ describe('link machine (sans-I/O)', () => {
 
   it('a refusal by the host closes without completing; the peer never confirms', () => {
     const r = pair({ bVerdict: () => ({ accept: false, reason: 'refused', detail: 'not authorized' }) });
-    expect(r.B.down).toEqual({ reason: 'refused', detail: 'not authorized' });
+    expect(r.B.down).toEqual({ reason: 'refused', detail: 'not authorized', deliberate: null });
     expect(r.B.ended).toBe(false); // destroyed, no goodbye
     expect(r.A.confirmed).toBe(false);
   });

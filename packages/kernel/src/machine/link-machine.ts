@@ -51,8 +51,11 @@ export interface LinkHost {
   /** Both sides hold the same keys (the peer's welcome decrypted): the host calls `goUp` when it admits the link. */
   onConfirmed(link: LinkMachine): void;
   onFrame(link: LinkMachine, frame: Frame): void;
-  /** The link is gone (once; also for links that never came up). */
-  onClosed(link: LinkMachine, reason: NodedownReason, detail: string): void;
+  /**
+   * The link is gone (once; also for links that never came up). `deliberate`: closed on purpose
+   * (by us, or by the peer in its closing frame), and why.
+   */
+  onClosed(link: LinkMachine, reason: NodedownReason, detail: string, deliberate: DisconnectReason | null): void;
 }
 
 // `confirming`: Noise is finished here, but not proven on the other side: in XX the responder judges
@@ -348,7 +351,9 @@ export class LinkMachine {
   #deliver(frame: Frame): void {
     if (frame.kind === 'control') {
       if (frame.op === 'disconnect') {
-        this.close(frame.reason === 'shutdown' ? 'shutdown' : frame.reason === 'leave' ? 'leave' : 'disconnect', `peer closed the link: ${frame.reason}`, false);
+        // OTP's reason on the side that did not disconnect: connection_closed; that it was on
+        // purpose, and why, travels with it.
+        this.#closed('connection_closed', `peer closed the link: ${frame.reason}`, false, frame.reason, frame.reason);
       } else {
         this.close('protocol_error', 'a second welcome', false);
       }
@@ -385,10 +390,15 @@ export class LinkMachine {
   }
 
   /**
-   * Closes the link once. `notify`: tell the peer why first (a `disconnect` frame with `tell`), only
-   * on an established link; a failing handshake gets no explanation.
+   * Closes the link once. `notify`: tell the peer why first (a `disconnect` frame saying `tell`),
+   * only on an established link, and only then is the close deliberate; a failing handshake gets
+   * no explanation.
    */
-  close(reason: NodedownReason, detail: string, notify: boolean, tell: DisconnectReason = reason === 'shutdown' ? 'shutdown' : reason === 'leave' ? 'leave' : 'disconnect'): void {
+  close(reason: NodedownReason, detail: string, notify: boolean, tell: DisconnectReason = reason === 'shutdown' ? 'shutdown' : 'disconnect'): void {
+    this.#closed(reason, detail, notify, tell, null);
+  }
+
+  #closed(reason: NodedownReason, detail: string, notify: boolean, tell: DisconnectReason, peerSaid: DisconnectReason | null): void {
     if (this.#state === 'closed') return;
     const wasUp = this.#state === 'up' || this.#state === 'confirmed';
     if (wasUp && notify) {
@@ -404,7 +414,7 @@ export class LinkMachine {
     this.#held = [];
     this.#setDeadline(Number.POSITIVE_INFINITY);
     this.#host.end(this, wasUp && notify);
-    this.#host.onClosed(this, reason, detail);
+    this.#host.onClosed(this, reason, detail, peerSaid ?? (wasUp && notify ? tell : null));
   }
 
   /** The stream closed under us (the peer, or the network). */

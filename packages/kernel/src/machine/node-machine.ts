@@ -7,7 +7,7 @@
 import { fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
 import { createDetector, toHex, viewSummary, type Detector, type DetectorEvent, type Member, type TickOutput } from '@distkit/detector';
 import { createPolicy, type PolicyUpdate } from '@distkit/policy';
-import { DEFAULT_FRAME_LIMITS, type Address, type Frame, type Hello } from '@distkit/wire';
+import { DEFAULT_FRAME_LIMITS, type Address, type DisconnectReason, type Frame, type Hello } from '@distkit/wire';
 import type {
   IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeUpdate, NodedownReason, NodesKind, PeerConfig,
 } from '../api.ts';
@@ -17,6 +17,7 @@ import { Admission, type AdmissionHost, type HandshakeCounters } from './admissi
 import { Deadlines } from './deadlines.ts';
 import { HeartbeatChannel, equal, type DropReason } from './heartbeat-channel.ts';
 import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
+import { Mesh } from './mesh.ts';
 import type { Output } from './outputs.ts';
 import { PeerTable, type Peer } from './peer-table.ts';
 import { SystemRequests, type DeadlineKey } from './system-requests.ts';
@@ -90,7 +91,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       randomBytes: (n) => env.randomBytes(n),
     };
     const modes: Record<string, 'always' | 'once' | 'never'> = {};
-    for (const p of options.peers) if (p.autoConnect) modes[p.name] = p.autoConnect;
+    const reconnects: Record<string, 'on-demand' | 'eager'> = {};
+    for (const p of options.peers) {
+      if (p.autoConnect) modes[p.name] = p.autoConnect;
+      if (p.reconnect) reconnects[p.name] = p.reconnect;
+    }
     let policy;
     try {
       policy = createPolicy(
@@ -98,7 +103,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
           self: { name: this.name, id: toHex(this.publicKey), hidden: options.hidden },
           mode: options.autoConnect,
           modes,
+          reconnect: options.reconnect,
+          reconnects,
           peers: options.connectAtStart ? options.peers.map((p) => p.name) : [],
+          // OTP's connect_all is on by default.
+          mesh: true,
           ...options.policy,
         },
         { random: () => env.random() },
@@ -134,11 +143,47 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         visibleNodes: () => this.nodes('visible'),
         publish: (e) => this.#publish(e),
         settle: (token, error, value) => this.#settle(token, error, value),
+        links: (from, nodes, now) => {
+          if (!this.peers.get(from)?.hidden) this.#mesh?.peerLinks(from, nodes, now);
+        },
       },
       this.#deadlines,
       options.setupTimeMs,
     );
+    const mesh = options.policy.mesh ?? true;
+    this.#mesh = options.hidden ? null : new Mesh(
+      {
+        name: this.name,
+        visiblePeers: () => this.#visibleLinked(),
+        canDial: (name) => {
+          const p = this.peers.get(name);
+          return !!p?.config?.address && p.link?.state !== 'up' && !p.hidden;
+        },
+        sendLinks: (to, nodes) => {
+          const link = this.peers.get(to)?.link;
+          if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message: { op: 'links', nodes } });
+        },
+        learned: (node, via) => this.#admission.apply(this.#admission.policy.handle({ type: 'learned', node, via }, this.#now), this.#now),
+        drop: (node, detail) => this.peers.get(node)?.link?.close('disconnect', detail, true),
+        deadline: (key, at) => this.#deadlines.set(key, at),
+      },
+      {
+        connectAll: mesh,
+        preventOverlap: options.preventOverlappingPartitions,
+        graceMs: Math.min(options.setupTimeMs, 2000),
+        debounceMs: 50,
+      },
+    );
     for (const p of options.peers) this.#addPeer(p);
+  }
+
+  readonly #mesh: Mesh | null;
+
+  /** Visible peers with a link up (hidden ones never count in the mesh). */
+  #visibleLinked(): string[] {
+    const out: string[] = [];
+    for (const p of this.peers.values()) if (p.link?.state === 'up' && !p.hidden) out.push(p.name);
+    return out.sort();
   }
 
   // ---- the shell's side ------------------------------------------------------------------------
@@ -299,6 +344,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (this.#state !== 'running') return;
     for (const key of this.#deadlines.due(now)) {
       if (typeof key === 'number') this.#links.get(key)?.timeout(now);
+      else if (key === 'links' || key === 'overlap') this.#mesh?.timeout(key, now);
       else this.#system.timeout(key);
     }
     const policy = this.#admission.policy;
@@ -370,7 +416,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
   }
 
-  onClosed(link: LinkMachine, reason: NodedownReason, detail: string): void {
+  onClosed(link: LinkMachine, reason: NodedownReason, detail: string, deliberate: DisconnectReason | null): void {
     const now = this.#now;
     this.#links.delete(link.conn);
     this.#deadlines.delete(link.conn);
@@ -390,10 +436,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       this.#system.linkGone(p.name);
       if (this.#state !== 'stopped') {
         this.#admission.apply(this.#admission.policy.handle({ type: 'disconnected', node: p.name, connection: link.conn, reason }, now), now);
-        if (!p.hidden && !this.#o.hidden) this.#detector.linkDown(p.name, reason, now);
+        if (!p.hidden && !this.#o.hidden) this.#detector.linkDown(p.name, reason, now, deliberate !== null);
         this.#updateView(now);
+        if (!p.hidden) this.#mesh?.forget(p.name, now);
       }
-      this.#publish({ type: 'nodedown', node: p.name, reason, detail, at: now });
+      this.#publish(deliberate === null
+        ? { type: 'nodedown', node: p.name, reason, detail, at: now }
+        : { type: 'nodedown', node: p.name, reason, detail, deliberate, at: now });
       for (const q of p.queue.splice(0)) this.#settle(q.token, new KernelError('SEND_FAILED', `link to ${p.name} went down (${reason})`));
       return;
     }
@@ -512,6 +561,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     p.startedAt = hello.startedAt;
     if (!hello.hidden && !this.#o.hidden) this.#detector.linkUp(name, hello.incarnation, now);
     this.#updateView(now);
+    if (!hello.hidden) this.#mesh?.ownLinksChanged(now);
     this.#publish({ type: 'nodeup', node: name, incarnation: hello.incarnation, direction: link.role === 'initiator' ? 'outbound' : 'inbound', hidden: hello.hidden, at: now });
     link.goUp(now);
     if (link.state !== 'up') return;
@@ -610,13 +660,15 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   /** The policy's view of the configured peers: who is dialled at start, and per-peer modes. */
   #policyPeers(): PolicyUpdate {
     const modes: Record<string, 'always' | 'once' | 'never'> = {};
+    const reconnects: Record<string, 'on-demand' | 'eager'> = {};
     const peers: string[] = [];
     for (const p of this.peers.values()) {
       if (!p.config) continue;
       if (this.#o.connectAtStart) peers.push(p.name);
       if (p.config.autoConnect) modes[p.name] = p.config.autoConnect;
+      if (p.config.reconnect) reconnects[p.name] = p.config.reconnect;
     }
-    return { peers, modes };
+    return { peers, modes, reconnects };
   }
 
   #configurePolicy(update: PolicyUpdate, now: number): void {
@@ -701,9 +753,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
 
   configure(now: number, update: NodeUpdate): void {
     this.#now = now;
-    if (typeof update !== 'object' || update === null) throw new KernelError('BAD_OPTION', 'configure takes { autoConnect?, policy? }');
-    for (const k of Object.keys(update)) if (k !== 'autoConnect' && k !== 'policy') throw new KernelError('BAD_OPTION', `configure: unknown key ${k}`);
-    this.#configurePolicy({ ...(update.policy ?? {}), ...(update.autoConnect !== undefined ? { mode: update.autoConnect } : {}) }, now);
+    if (typeof update !== 'object' || update === null) throw new KernelError('BAD_OPTION', 'configure takes { autoConnect?, reconnect?, policy? }');
+    for (const k of Object.keys(update)) if (k !== 'autoConnect' && k !== 'reconnect' && k !== 'policy') throw new KernelError('BAD_OPTION', `configure: unknown key ${k}`);
+    this.#configurePolicy({
+      ...(update.policy ?? {}),
+      ...(update.autoConnect !== undefined ? { mode: update.autoConnect } : {}),
+      ...(update.reconnect !== undefined ? { reconnect: update.reconnect } : {}),
+    }, now);
   }
 
   setTrust(now: number, store: Trust): void {

@@ -13,6 +13,8 @@ export interface SystemHost {
   visibleNodes(): string[];
   publish(event: KernelEvent): void;
   settle(token: number, error: KernelError | null, value?: unknown): void;
+  /** A peer's list of the visible nodes it is linked to (the mesh's business). */
+  links(from: string, nodes: readonly string[], now: number): void;
 }
 
 export type DeadlineKey = number | string;
@@ -87,6 +89,9 @@ export class SystemRequests {
         this.#host.settle(q.token, null, [...m.nodes]);
         return;
       }
+      case 'links':
+        this.#host.links(from, m.nodes, now);
+        return;
       case 'event': {
         // Only a hidden node takes its peer's verdicts as its own news.
         if (!this.#host.hidden) return;
