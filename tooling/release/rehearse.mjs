@@ -24,23 +24,22 @@
 //
 // Each step prints its commands and times; a failure names the step, the package and the
 // command. `-- --keep` keeps the temp folder (registry storage, the copy, the projects).
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { exportsSyncProblems } from '../scripts/check-exports-sync.mjs';
 import { userNpmEnv } from '../scripts/npm-env.mjs';
 import { members, publishable } from '../scripts/workspace.mjs';
 import { linkTwoDaemons } from './daemon-pair.mjs';
 import { dependencyOrder } from './dependency-order.mjs';
 import { expectedRelease } from './expected-release.mjs';
 import { installVerdaccio, startRegistry } from './local-registry.mjs';
-import { fixedGroups, lockstepProblems, versions } from './lockstep.mjs';
+import { fixedGroups } from './lockstep.mjs';
 import { packumentProblems } from './packument-audit.mjs';
 import { readmeExample } from './readme-example.mjs';
+import { gitIn, publishRelease, versionRelease } from './release-steps.mjs';
 import { seedRegistry } from './seed-registry.mjs';
 import { CheckFailed, createReport, run } from './step-report.mjs';
-import { copyRepository, linkNodeModules, unlinkNodeModules } from './throwaway-copy.mjs';
+import { copyRepository } from './throwaway-copy.mjs';
 
 const repo = resolve(import.meta.dirname, '../..');
 const keep = process.argv.includes('--keep');
@@ -55,12 +54,7 @@ const log = report.log;
 const KERNEL = '@distkit/kernel';
 const DAEMON = '@distkit/daemon';
 
-const git = (...args) =>
-  execFileSync('git', ['-c', 'user.name=distkit rehearsal', '-c', 'user.email=rehearsal@localhost', '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'core.hooksPath=/dev/null', ...args], {
-    cwd: copy,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+const git = gitIn(copy);
 
 /** The example's output, as the README promises it. */
 function expectExampleOutput(out, what) {
@@ -114,7 +108,6 @@ try {
   });
 
   const shipping = () => dependencyOrder(publishable(copy));
-  const names = () => members(copy).map((m) => m.name);
 
   await report.step('throw-away copy of the repository, as a git repository', async () => {
     mkdirSync(copy);
@@ -126,40 +119,11 @@ try {
     log(`  ${pending.length} pending changeset(s)`);
   });
 
-  /** `npm run release:version` + `npm run release:publish` in the copy, then the registry must have every version. */
+  /** `npm run release:version` + `npm run release:publish` in the copy; the registry must then have every version. */
   const release = async (jsr) => {
-    const before = versions(copy);
-    unlinkNodeModules(copy);
-    // The lock-file update must find no node_modules to write through (throwaway-copy.mjs).
-    await run('npm', ['run', 'release:version'], { cwd: copy, env: { ...env, PATH: `${bin}:${env.PATH}` }, blame: names() });
-    const problems = [...lockstepProblems(copy, before), ...exportsSyncProblems(copy)];
-    if (problems.length > 0) throw new CheckFailed(problems, { command: 'npm run release:version' });
-    linkNodeModules(repo, copy);
-    git('add', '-A');
-    git('commit', '-q', '-m', 'Version Packages');
-    const publish = 'npm run release:publish';
-    const due = [];
-    for (const m of shipping()) if (!(await registry.packument(m.name))?.versions?.[m.pkg.version]) due.push(m);
-    try {
-      await run('npm', ['run', 'release:publish'], { cwd: copy, env: { ...env, DISTKIT_JSR_PUBLISH: jsr }, blame: names() });
-    } catch (err) {
-      // Say which packages did not make it, from the registry itself.
-      const missing = [];
-      for (const m of due) if (!(await registry.packument(m.name))?.versions?.[m.pkg.version]) missing.push(`${m.name}@${m.pkg.version}`);
-      if (missing.length > 0) err.message += `\n  not on the registry afterwards: ${missing.join(', ')}`;
-      if (!err.pkg && missing.length > 0) err.pkg = missing.map((x) => x.replace(/@[^@]*$/, '')).join(', ');
-      throw err;
-    }
-    const tags = new Set(git('tag', '-l').split('\n'));
-    const problems2 = [];
-    for (const m of shipping()) {
-      const doc = await registry.packument(m.name);
-      if (!doc?.versions?.[m.pkg.version]) problems2.push(`${m.name}@${m.pkg.version}: not on the registry after \`${publish}\``);
-      else if (doc['dist-tags']?.latest !== m.pkg.version) problems2.push(`${m.name}: latest is ${doc['dist-tags']?.latest}, not ${m.pkg.version}`);
-    }
-    for (const m of due) if (!tags.has(`${m.name}@${m.pkg.version}`)) problems2.push(`${m.name}@${m.pkg.version}: \`changeset publish\` made no git tag for it`);
-    if (problems2.length > 0) throw new CheckFailed(problems2, { command: publish });
-    return { before, after: versions(copy) };
+    const r = await versionRelease({ repo, copy, env, log });
+    await publishRelease({ copy, registry, env, jsr, log });
+    return r;
   };
 
   const shown = (r) =>

@@ -28,18 +28,22 @@ export class CheckFailed extends Error {
   }
 }
 
-/** The candidates named on lines of `output` that report a failure, in order of appearance. */
+/**
+ * The candidates named on lines of `output` that report a failure, in order of appearance; if
+ * no such line names one, those named in the last lines (where a failing tool stops).
+ */
 export function packagesBlamed(output, candidates) {
+  // A whole name: @t/wire must not be blamed for a line about @t/wire-format.
+  const named = (line) => candidates.filter((c) => new RegExp(`${c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?![\\w-])`).test(line));
   const blamed = new Set();
-  const lines = output.split('\n');
+  const lines = output.trimEnd().split('\n');
   let failedList = false;
   for (const line of lines) {
     // changesets prints "packages failed to publish:" and then one package per line.
     if (/packages failed to publish/i.test(line)) failedList = true;
-    const failing = failedList || /error|fail|refusing|cannot|✗/i.test(line);
-    if (!failing) continue;
-    for (const c of candidates) if (line.includes(c)) blamed.add(c);
+    if (failedList || /error|fail|refusing|cannot|✗/i.test(line)) for (const c of named(line)) blamed.add(c);
   }
+  if (blamed.size === 0) for (const line of lines.slice(-10)) for (const c of named(line)) blamed.add(c);
   return [...blamed];
 }
 
