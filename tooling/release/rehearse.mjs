@@ -42,6 +42,10 @@ import { CheckFailed, createReport, run } from './step-report.mjs';
 import { copyRepository } from './throwaway-copy.mjs';
 
 const repo = resolve(import.meta.dirname, '../..');
+if (!existsSync(join(repo, 'node_modules', '.bin', 'changeset'))) {
+  console.error('release rehearsal: run `npm ci` at the repository root first (it uses the workspace tools: changeset, turbo, tsc, deno)');
+  process.exit(1);
+}
 const keep = process.argv.includes('--keep');
 const bin = join(repo, 'node_modules', '.bin');
 const work = mkdtempSync(join(tmpdir(), 'distkit-rehearsal-'));
