@@ -6,6 +6,10 @@
 // every `deno publish` (`--dry-run`, `--allow-dirty`, ...). On GitHub Actions with
 // `permissions: id-token: write` deno authenticates with OIDC and publishes with provenance.
 //   node tooling/release/jsr-publish.mjs [--dry-run] [--allow-dirty] [--root <dir>]
+// `npm run release:publish` ends with this script; DISTKIT_JSR_PUBLISH changes what it does
+// without editing that script, for a rehearsal against a local npm registry (JSR has no local
+// stand-in): `publish` (the default), `dry-run` (adds --dry-run --allow-dirty: JSR's checks at
+// the new versions, nothing uploaded) or `skip`.
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -36,10 +40,31 @@ export function jsrPublish(root, args, { tools = root, log = console.log } = {})
   return results;
 }
 
+/** The extra `deno publish` arguments DISTKIT_JSR_PUBLISH asks for, or null to skip JSR. */
+export function jsrModeArgs(mode = 'publish') {
+  if (mode === 'publish') return [];
+  if (mode === 'dry-run') return ['--dry-run', '--allow-dirty'];
+  if (mode === 'skip') return null;
+  throw new Error(`DISTKIT_JSR_PUBLISH must be publish, dry-run or skip (got ${JSON.stringify(mode)})`);
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const at = args.indexOf('--root');
   const root = at >= 0 ? resolve(args.splice(at, 2)[1]) : process.cwd();
-  const results = jsrPublish(root, args);
-  if (results.some((r) => !r.ok)) process.exitCode = 1;
+  const mode = process.env.DISTKIT_JSR_PUBLISH || 'publish';
+  let extra;
+  try {
+    extra = jsrModeArgs(mode);
+  } catch (err) {
+    console.error(`jsr-publish: ${err.message}`);
+    process.exit(78);
+  }
+  if (extra === null) {
+    console.log('JSR: skipped (DISTKIT_JSR_PUBLISH=skip); nothing published to JSR');
+  } else {
+    if (mode !== 'publish') console.log(`JSR: ${mode} (DISTKIT_JSR_PUBLISH=${mode}); nothing is uploaded`);
+    const results = jsrPublish(root, [...args, ...extra.filter((a) => !args.includes(a))]);
+    if (results.some((r) => !r.ok)) process.exitCode = 1;
+  }
 }

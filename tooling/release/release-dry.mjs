@@ -6,31 +6,25 @@
 // `npm test` on the new versions, `npm publish --dry-run` per package, `deno publish --dry-run`
 // per package; then a table of what would ship and one of the CHANGELOG.md files changesets wrote.
 //   npm run release:dry [-- --keep]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { exportsSyncProblems } from '../scripts/check-exports-sync.mjs';
 import { tarballProblems } from '../scripts/check-tarballs.mjs';
+import { userNpmEnv } from '../scripts/npm-env.mjs';
 import { members, publishable } from '../scripts/workspace.mjs';
 import { dependencyOrder } from './dependency-order.mjs';
 import { jsrPublish } from './jsr-publish.mjs';
 import { fixedGroups, lockstepProblems, versions } from './lockstep.mjs';
+import { copyRepository, linkNodeModules } from './throwaway-copy.mjs';
 
 const repo = resolve(import.meta.dirname, '../..');
 const keep = process.argv.includes('--keep');
 const failures = [];
 const step = (title) => console.log(`\n── ${title}`);
 
-/** Child npm processes must not inherit `npm run`'s variables, which point back at the repo. */
-function cleanEnv(extra = {}) {
-  const keepVars = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_cafile', 'npm_config_registry']);
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('npm_') || keepVars.has(k)) env[k] = v;
-  return { ...env, npm_config_update_notifier: 'false', NO_COLOR: '1', ...extra };
-}
-
-function run(cmd, args, cwd, env = cleanEnv()) {
+function run(cmd, args, cwd, env = userNpmEnv()) {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
   return { ok: r.status === 0, stdout: r.stdout ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}`, status: r.status ?? r.signal };
 }
@@ -39,47 +33,6 @@ function must(what, r) {
   if (r.ok) return r;
   console.error(r.out.trim());
   throw new Error(`${what} failed (exit ${r.status})`);
-}
-
-/** The repository as `git add -A` would commit it, copied file by file. */
-function copyRepository(to) {
-  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo, encoding: 'utf8' });
-  let n = 0;
-  for (const file of new Set(listed.split('\0').filter(Boolean))) {
-    if (!existsSync(join(repo, file))) continue; // deleted in the working tree
-    if (statSync(join(repo, file)).isDirectory()) continue; // e.g. a node_modules symlink, which `node_modules/` does not ignore
-    mkdirSync(dirname(join(to, file)), { recursive: true });
-    copyFileSync(join(repo, file), join(to, file));
-    n++;
-  }
-  return n;
-}
-
-/**
- * node_modules for the copy: a symlink to each of the repository's entries, except the
- * workspace's own packages, which must be the copy's (they get the new versions and builds).
- */
-function linkNodeModules(copy) {
-  const from = join(repo, 'node_modules');
-  const to = join(copy, 'node_modules');
-  mkdirSync(to);
-  const own = new Map(members(copy).map((m) => [m.name, m.dir]));
-  const scopes = new Set([...own.keys()].filter((n) => n.startsWith('@')).map((n) => n.split('/')[0]));
-  for (const entry of readdirSync(from)) {
-    if (entry === '.cache') continue; // tools' caches stay out of the real node_modules
-    if (!scopes.has(entry)) {
-      symlinkSync(join(from, entry), join(to, entry));
-      continue;
-    }
-    mkdirSync(join(to, entry));
-    for (const inner of readdirSync(join(from, entry))) {
-      if (!own.has(`${entry}/${inner}`)) symlinkSync(join(from, entry, inner), join(to, entry, inner));
-    }
-  }
-  for (const [name, dir] of own) {
-    mkdirSync(dirname(join(to, name)), { recursive: true });
-    if (!existsSync(join(to, name))) symlinkSync(relative(dirname(join(to, name)), dir), join(to, name));
-  }
 }
 
 function table(rows) {
@@ -94,7 +47,7 @@ const t0 = performance.now();
 const copy = mkdtempSync(join(tmpdir(), 'distkit-release-'));
 try {
   step(`copy of ${repo} -> ${copy}`);
-  console.log(`${copyRepository(copy)} files (tracked + untracked, not ignored)`);
+  console.log(`${copyRepository(repo, copy)} files (tracked + untracked, not ignored)`);
   const pending = existsSync(join(copy, '.changeset'))
     ? readdirSync(join(copy, '.changeset')).filter((f) => f.endsWith('.md') && f !== 'README.md')
     : [];
@@ -107,7 +60,7 @@ try {
   const bin = join(repo, 'node_modules', '.bin');
   const version = must(
     'npm run release:version',
-    run('npm', ['run', '--silent', 'release:version'], copy, cleanEnv({ PATH: `${bin}:${process.env.PATH}`, npm_config_prefer_offline: 'true' })),
+    run('npm', ['run', '--silent', 'release:version'], copy, userNpmEnv({ PATH: `${bin}:${process.env.PATH}`, npm_config_prefer_offline: 'true' })),
   );
   console.log(version.out.trim());
 
@@ -125,7 +78,7 @@ try {
   console.log(sync.length === 0 ? '✓ package.json and deno.json agree (names, versions, entry points)' : sync.map((p) => `✗ ${p}`).join('\n'));
 
   step('build (turbo, in the copy)');
-  linkNodeModules(copy);
+  linkNodeModules(repo, copy);
   must('build', run(join(copy, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--output-logs=errors-only'], copy));
   console.log('✓ built');
 

@@ -5,11 +5,13 @@
 // (.mts importing, .cts requiring, module nodenext) must see every runtime export in the types.
 // Each package gets its own project, so a dependency that only a sibling declares is caught.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workspaceClosure } from '../release/dependency-order.mjs';
+import { missingEntryPoints } from './entry-points.mjs';
+import { userNpmEnv } from './npm-env.mjs';
 import { members, report } from './workspace.mjs';
 
 /** Runs a command; resolves with its exit code, stdout and combined output, never rejects. */
@@ -42,18 +44,6 @@ async function inParallel(items, limit, task) {
   return results;
 }
 
-/**
- * The environment for child npm processes. `npm test` runs us with npm's own lifecycle
- * variables (npm_config_local_prefix=<the workspace>, npm_package_*, ...), which would point a
- * child npm back into the workspace; only the user's real configuration is kept.
- */
-function cleanEnv() {
-  const keep = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_cafile', 'npm_config_registry']);
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('npm_') || keep.has(k)) env[k] = v;
-  return { ...env, npm_config_update_notifier: 'false', NO_COLOR: '1' };
-}
-
 const indent = (text) => text.trim().split('\n').slice(-25).map((l) => `    ${l}`).join('\n');
 
 /**
@@ -66,10 +56,10 @@ export async function tarballProblems(root, { tools = root, log = console.log, k
   const byName = new Map(all.map((m) => [m.name, m]));
   const shipped = all.filter((m) => m.pkg.private !== true);
   if (shipped.length === 0) return [];
-  const unbuilt = shipped.filter((m) => (m.pkg.files ?? []).includes('dist') && !existsSync(join(m.dir, 'dist')));
-  if (unbuilt.length > 0) return unbuilt.map((m) => `${m.name}: not built (no dist/): run \`npm run build\` first`);
+  const unbuilt = shipped.map((m) => ({ m, missing: missingEntryPoints(m.dir, m.pkg) })).filter((u) => u.missing.length > 0);
+  if (unbuilt.length > 0) return unbuilt.map(({ m, missing }) => `${m.name}: not built (missing ${missing.join(', ')}): run \`npm run build\` first`);
   const problems = [];
-  const env = cleanEnv();
+  const env = userNpmEnv();
   const work = mkdtempSync(join(tmpdir(), 'distkit-tarballs-'));
   try {
     // One `npm pack` for all packages: one npm start-up instead of one per package.

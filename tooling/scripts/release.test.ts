@@ -19,6 +19,10 @@ import { syncDenoVersions } from '../release/sync-deno-versions.mjs';
 import { lockstepProblems, versions } from '../release/lockstep.mjs';
 // @ts-expect-error plain .mjs scripts without declarations
 import { dependencyOrder } from '../release/dependency-order.mjs';
+// @ts-expect-error plain .mjs scripts without declarations
+import { expectedRelease } from '../release/expected-release.mjs';
+// @ts-expect-error plain .mjs scripts without declarations
+import { fixedGroups } from '../release/lockstep.mjs';
 
 const repo = resolve(import.meta.dirname, '../..');
 const PROTOCOL = ['@distkit/wire', '@distkit/handshake', '@distkit/kernel'];
@@ -82,6 +86,32 @@ describe('versioning policy: the protocol-coupled packages move in lockstep', ()
     const problems = (lockstepProblems(root, before) as string[]).join('\n');
     expect(problems).toContain('out of lockstep');
     expect(problems).toContain('released half-way: @distkit/kernel bumped');
+  });
+});
+
+describe("the release rehearsal's reading of the policy (expected-release.mjs)", () => {
+  // Two independent workings of one policy must agree on this repository: the rehearsal checks
+  // what changesets released against expectedRelease, so a drift between them is caught here,
+  // not by a red rehearsal.
+  it.each([
+    [{ '@distkit/handshake': 'patch' }],
+    [{ '@distkit/kernel': 'minor' }],
+    [{ '@distkit/detector': 'minor' }],
+    [{ '@distkit/policy': 'patch', '@distkit/daemon': 'minor' }],
+  ])('agrees with changeset version for %j', (bumps) => {
+    const root = manifestsOnly();
+    const expected = expectedRelease(members(root), fixedGroups(root), bumps) as Map<string, string>;
+    changesetVersion(root, bumps);
+    expect(Object.fromEntries(versions(root) as Map<string, string>)).toEqual(Object.fromEntries(expected));
+  });
+
+  it('moves a fixed group together, patches dependents, leaves the rest, ignores devDependencies', () => {
+    const m = (name: string, deps: Record<string, string> = {}, dev: Record<string, string> = {}) => ({ name, pkg: { name, version: '0.3.0', dependencies: deps, devDependencies: dev } });
+    const all = [m('w'), m('h', { w: '0.3.0' }), m('k', { w: '0.3.0', h: '0.3.0' }), m('p', { w: '0.3.0' }), m('alone'), m('tool', {}, { k: '0.3.0' }), m('app', { p: '0.3.0' })];
+    const next = expectedRelease(all, [['w', 'h', 'k']], { h: 'patch' }) as Map<string, string>;
+    expect(Object.fromEntries(next)).toEqual({ w: '0.3.1', h: '0.3.1', k: '0.3.1', p: '0.3.1', alone: '0.3.0', tool: '0.3.0', app: '0.3.1' });
+    const minor = expectedRelease(all, [['w', 'h', 'k']], { k: 'minor', alone: 'patch' }) as Map<string, string>;
+    expect(Object.fromEntries(minor)).toEqual({ w: '0.4.0', h: '0.4.0', k: '0.4.0', p: '0.3.1', alone: '0.3.1', tool: '0.3.0', app: '0.3.1' });
   });
 });
 

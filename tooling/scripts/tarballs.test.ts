@@ -105,7 +105,9 @@ describe('tarball installs before a build', () => {
     const bare = mkdtempSync(join(tmpdir(), 'distkit-tarball-check-'));
     try {
       pkg(bare, 'good', { name: '@t/good', exports: dual }, {});
-      expect(await tarballProblems(bare, { tools: repo, log: () => {} })).toEqual(['@t/good: not built (no dist/): run `npm run build` first']);
+      expect(await tarballProblems(bare, { tools: repo, log: () => {} })).toEqual([
+        '@t/good: not built (missing dist/index.cjs, dist/index.d.cts, dist/index.d.ts, dist/index.js): run `npm run build` first',
+      ]);
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }
