@@ -201,6 +201,11 @@ export class Daemon {
     }
   }
 
+  /** A fresh one-time login URL for the cluster page (the banner prints one), or null when none is served. */
+  uiLoginUrl(): string | null {
+    return this.#control.loginUrl();
+  }
+
   /** Graceful stop: discovery and control API closed, links closed with reason `shutdown`. */
   stop(code: number = EXIT.OK): Promise<void> {
     this.#stopping ??= (async () => {
