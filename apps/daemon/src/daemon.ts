@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { DistkitNode, KernelEvent, NodeOptions, PeerConfig } from '@distkit/kernel';
+import type { DistkitNode, IncomingMessage, KernelEvent, NodeOptions, PeerConfig } from '@distkit/kernel';
 import { accessGate } from './access.ts';
 import type { DaemonConfig } from './config.ts';
 import type { PeerSpec } from './config-schema.ts';
@@ -64,6 +64,7 @@ export class Daemon {
   readonly #release: () => Promise<void>;
   #gate: (name: string) => string | null;
   readonly #trust: DaemonTrust;
+  readonly #streams: { events: AsyncIterable<KernelEvent>; messages: AsyncIterable<IncomingMessage> };
   #stopping: Promise<void> | null = null;
   #exiting = false;
   #resolveDone!: (code: number) => void;
@@ -71,6 +72,7 @@ export class Daemon {
   private constructor(parts: {
     options: DaemonOptions;
     node: DistkitNode;
+    streams: { events: AsyncIterable<KernelEvent>; messages: AsyncIterable<IncomingMessage> };
     paths: StatePaths;
     control: ControlServer;
     metrics: DaemonMetrics;
@@ -84,6 +86,7 @@ export class Daemon {
     this.#options = parts.options;
     this.#config = parts.options.config;
     this.node = parts.node;
+    this.#streams = parts.streams;
     this.#paths = parts.paths;
     this.#control = parts.control;
     this.metrics = parts.metrics;
@@ -142,6 +145,8 @@ export class Daemon {
         ...(config.quorum !== null ? { quorum: config.quorum } : {}),
         ...(Object.keys(config.detector).length > 0 ? { detector: config.detector } : {}),
       });
+      // Subscribed before start: links made while starting (connect at start) are events too.
+      const streams = { events: node.events(), messages: node.messages() };
       await node.start();
       cleanup.unshift(() => node.stop());
 
@@ -191,7 +196,7 @@ export class Daemon {
         join: joinCommand(config, name, node, identity),
         createdIdentity: created,
       };
-      daemon = new Daemon({ options, node, paths, control, metrics, events, hooks, dns, release, trust, ready });
+      daemon = new Daemon({ options, node, streams, paths, control, metrics, events, hooks, dns, release, trust, ready });
       daemon.#pump();
       if (dns) await dns.start();
       return daemon;
@@ -282,7 +287,7 @@ export class Daemon {
   #pump(): void {
     const log = this.#options.log;
     void (async () => {
-      for await (const event of this.node.events()) {
+      for await (const event of this.#streams.events) {
         this.events.publish(event);
         this.metrics.observe(event);
         logEvent(log, event);
@@ -306,7 +311,7 @@ export class Daemon {
       }
     })().catch((err: unknown) => log.error({ err }, 'event stream failed'));
     void (async () => {
-      for await (const message of this.node.messages()) {
+      for await (const message of this.#streams.messages) {
         this.events.publish({ type: 'message', from: message.from, value: message.value, at: Date.now() });
         log.debug({ from: message.from }, 'message received');
       }

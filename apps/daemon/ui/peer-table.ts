@@ -46,7 +46,7 @@ export class PeerTable {
   constructor(table: HTMLTableElement, act: PeerAction) {
     this.#act = act;
     table.replaceChildren(
-      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Node'), ...COLUMNS.map((c) => el('th', { scope: 'col' }, c.label)), el('th', { scope: 'col' }, 'Action'))),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Node'), el('th', { scope: 'col' }, 'Action'), ...COLUMNS.map((c) => el('th', { scope: 'col' }, c.label)))),
       (this.#body = el('tbody')),
     );
     this.#empty = el('tr', {}, el('td', { colspan: String(COLUMNS.length + 2) }, 'none'));
@@ -68,7 +68,7 @@ export class PeerTable {
         const button = el('button', { type: 'button' });
         button.addEventListener('click', () => this.#act(button.dataset['action'] === 'disconnect' ? 'disconnect' : 'connect', peer.name));
         row = { tr: el('tr', { 'data-node': peer.name }), cells: COLUMNS.map(() => el('td')), button };
-        row.tr.append(el('th', { scope: 'row' }, peer.name), ...row.cells, el('td', {}, button));
+        row.tr.append(el('th', { scope: 'row' }, peer.name), el('td', { class: 'action' }, button), ...row.cells);
         this.#rows.set(peer.name, row);
       }
       // Rows in the given order, moved only when out of place (a moved row would lose focus).

@@ -20,7 +20,7 @@ export class EventHistory {
   constructor(hub: EventHub, options: { now?: () => number; size?: number } = {}) {
     const now = options.now ?? Date.now;
     this.#size = options.size ?? DEFAULT_SIZE;
-    this.#unsubscribe = hub.subscribe((event) => {
+    this.#unsubscribe = hub.observe((event) => {
       if (event.type === 'message') return;
       this.#entries.push({ event, seenAt: now() });
       if (this.#entries.length > this.#size) this.#entries.shift();

@@ -16,7 +16,7 @@ export class LinkChanges {
   readonly #unsubscribe: () => void;
 
   constructor(hub: EventHub, now: () => number = Date.now) {
-    this.#unsubscribe = hub.subscribe((event: DaemonEvent) => {
+    this.#unsubscribe = hub.observe((event: DaemonEvent) => {
       if (event.type === 'nodeup') this.#changes.set(event.node, { since: new Date(now()).toISOString(), lastDownReason: null });
       else if (event.type === 'nodedown') this.#changes.set(event.node, { since: new Date(now()).toISOString(), lastDownReason: event.reason });
     });

@@ -87,11 +87,18 @@ function meshLinks(page: Page): Promise<Record<string, string>> {
   return page.$$eval('#mesh g.link', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-peer'), e.getAttribute('data-state')])));
 }
 
-/** The peer table's rows: state and incarnation cell, peer -> [state, incarnation]. */
-function tableRows(page: Page): Promise<Record<string, { state: string; cells: string[] }>> {
-  return page.$$eval('#peers tbody tr[data-node]', (rows) =>
-    Object.fromEntries(rows.map((r) => [r.getAttribute('data-node'), { state: r.getAttribute('data-state') ?? '', cells: [...r.querySelectorAll('td')].map((c) => c.textContent ?? '') }])),
-  );
+/** The peer table's rows: peer -> state and the cells by column heading. */
+function tableRows(page: Page): Promise<Record<string, { state: string; cells: Record<string, string> }>> {
+  return page.$$eval('#peers', (tables) => {
+    const table = tables[0] as HTMLTableElement;
+    const heads = [...table.querySelectorAll('thead th')].map((th) => th.textContent ?? '');
+    return Object.fromEntries(
+      [...table.querySelectorAll('tbody tr[data-node]')].map((r) => [
+        r.getAttribute('data-node'),
+        { state: r.getAttribute('data-state') ?? '', cells: Object.fromEntries([...r.children].map((c, i) => [heads[i], c.textContent ?? ''])) },
+      ]),
+    );
+  });
 }
 
 const timelineText = (page: Page, type: string, node: string): Promise<string[]> =>
@@ -152,7 +159,10 @@ afterAll(async () => {
 
 describe('the cluster page, in Chromium, against three daemons behind the relay', () => {
   it('login, whole mesh, cut, partition and decision, restart, whole again, a confirmed disconnect', { timeout: 180_000 }, async () => {
-    await Promise.all(NAMES.map(start));
+    // alpha last: it dials the two others while it starts, so its first links are made before
+    // its control API is up (they must reach the page all the same).
+    await Promise.all([start('beta'), start('gamma')]);
+    await start('alpha');
     const alpha = daemons.get('alpha') as RunningDaemon;
     const control = alpha.ready.control;
 
@@ -186,9 +196,14 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     await until('alpha shows beta and gamma up', async () => JSON.stringify(await meshLinks(page)) === JSON.stringify({ beta: 'up', gamma: 'up' }));
     await page.waitForSelector('#stream-state[data-state="live"]');
     const whole = await tableRows(page);
-    expect(whole['gamma']?.state).toBe('up');
-    expect(whole['gamma']?.cells).toContain('1'); // incarnation 1
-    expect(await timelineText(page, 'nodeup', 'gamma')).not.toHaveLength(0);
+    for (const peer of ['beta', 'gamma']) {
+      expect(whole[peer]?.state).toBe('up');
+      expect(whole[peer]?.cells['Incarnation']).toBe('1');
+      expect(whole[peer]?.cells['Direction']).toMatch(/^(inbound|outbound)$/);
+      // Links made while the daemons were starting are seen too: an age, and on the timeline.
+      expect(whole[peer]?.cells['Age']).toMatch(/^\d+(\.\d)? s$/);
+      expect(await timelineText(page, 'nodeup', peer)).not.toHaveLength(0);
+    }
     const gamma = daemons.get('gamma') as RunningDaemon;
     const gammaPage = await openPage(await loginUrl(gamma));
     await until('gamma shows alpha and beta up', async () => JSON.stringify(await meshLinks(gammaPage)) === JSON.stringify({ alpha: 'up', beta: 'up' }));
@@ -223,6 +238,8 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     const order = await page.$$eval('#timeline li[data-node="gamma"]', (els) => els.map((e) => e.getAttribute('data-type')));
     expect(order.indexOf('decision')).toBeLessThan(order.lastIndexOf('partition'));
     await shot(page, '3-partition');
+    // The README's picture: header, mesh and timeline.
+    await page.screenshot({ path: join(SHOTS, '3-partition-readme.png'), clip: { x: 0, y: 0, width: 1280, height: 600 } });
     await shot(gammaPage, '3-partition-gamma');
 
     // Phase 4: gamma exits 75 for its supervisor, which starts it again (this test plays systemd).
@@ -233,7 +250,7 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     expect(again.ready.incarnation).toBe(2);
     await until('alpha shows the mesh whole again', async () => {
       const rows = await tableRows(page);
-      return JSON.stringify(await meshLinks(page)) === JSON.stringify({ beta: 'up', gamma: 'up' }) && rows['gamma']?.cells.includes('2') === true;
+      return JSON.stringify(await meshLinks(page)) === JSON.stringify({ beta: 'up', gamma: 'up' }) && rows['gamma']?.cells['Incarnation'] === '2';
     });
     const newGammaPage = await openPage(await loginUrl(again));
     await until('the restarted gamma shows both links up', async () => JSON.stringify(await meshLinks(newGammaPage)) === JSON.stringify({ alpha: 'up', beta: 'up' }));
@@ -241,6 +258,7 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
 
     // Phase 5: an action by keyboard, which asks first. Escape backs out; confirming disconnects.
     const disconnect = page.locator('#peers tr[data-node="beta"] button');
+    expect(await disconnect.textContent()).toBe('Disconnect…');
     await disconnect.focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector('dialog.confirm[open]');
