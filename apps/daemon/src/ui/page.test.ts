@@ -1,21 +1,22 @@
-// The cluster page in a real browser (Debian's Chromium through playwright-core) against three
-// real distkitd processes behind the demo's relay, read from the DOM only: the login, the whole
-// mesh, a cut of gamma (its links down on alpha's page and on its own), the heal (a partition,
-// then a decision, within the detector's bounds), gamma's restart and the mesh whole again, and
-// a keyboard-driven, confirmed disconnect. Screenshots of each phase go to bench/results/ui/.
-// No request may leave the daemons' origins: every request the browser makes is intercepted.
+// The cluster page in real browsers (Debian's Chromium and Firefox ESR, through puppeteer-core)
+// against three real distkitd processes behind the demo's relay, read from the DOM only: the
+// login, the whole mesh, a cut of gamma (its links down on alpha's page and on its own), the heal
+// (a partition, then a decision, within the detector's bounds), gamma's restart and the mesh
+// whole again, and a keyboard-driven, confirmed disconnect. Screenshots of each phase go to
+// bench/results/ui/<browser>/. No request may leave the daemons' origins: every request the
+// browser makes is intercepted.
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DemoRelay } from '../../scripts/demo-relay.ts';
 import { cleanEnv } from '../cli-process.test-support.ts';
 import { freePort, startDaemon, type RunningDaemon } from '../daemon-process.test-support.ts';
 import { uiAssetDir } from './assets.ts';
-import { launchChromium, type Browser } from './browser.test-support.ts';
+import { launchBrowser, type Browser, type BrowserName } from './browser.test-support.ts';
 import { CONTENT_SECURITY_POLICY } from './page-server.ts';
 
 const SHOTS = fileURLToPath(new URL('../../../../bench/results/ui/', import.meta.url));
@@ -36,10 +37,12 @@ if (uiAssetDir() === null) throw new Error('the page is not built: run `npm run 
 let home: string;
 let relay: DemoRelay;
 let browser: Browser;
+let shots: string;
 const ports = new Map<Name, number>();
 const daemons = new Map<Name, RunningDaemon>();
 const origins = new Set<string>();
 const foreign: string[] = [];
+const passed: string[] = [];
 const problems: string[] = [];
 
 async function start(n: Name): Promise<RunningDaemon> {
@@ -105,7 +108,7 @@ const timelineText = (page: Page, type: string, node: string): Promise<string[]>
   page.$$eval(`#timeline li[data-type="${type}"][data-node="${node}"]`, (els) => els.map((e) => e.textContent ?? ''));
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(shots, `${name}.png`) as `${string}.png`, fullPage: true });
 }
 
 function get(url: string): Promise<{ status: number; body: string }> {
@@ -120,8 +123,25 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/** A tab whose every request is checked: the daemons' origins go through, anything else is recorded and refused. */
+async function newTab(): Promise<Page> {
+  const page = await browser.browser.newPage();
+  await page.setRequestInterception(true);
+  page.on('request', (req) => {
+    if (req.isInterceptResolutionHandled()) return;
+    const url = req.url();
+    if (origins.has(new URL(url).origin)) {
+      passed.push(new URL(url).pathname + new URL(url).search);
+      return void req.continue();
+    }
+    foreign.push(url);
+    void req.abort();
+  });
+  return page;
+}
+
 async function openPage(url: string): Promise<Page> {
-  const page = await browser.context.newPage();
+  const page = await newTab();
   page.on('console', (m) => {
     if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
   });
@@ -131,34 +151,35 @@ async function openPage(url: string): Promise<Page> {
   return page;
 }
 
-beforeAll(async () => {
+async function setUp(name: BrowserName): Promise<void> {
   home = await mkdtemp(join(tmpdir(), 'distkitd-ui-'));
-  await mkdir(SHOTS, { recursive: true });
+  shots = join(SHOTS, name);
+  await mkdir(shots, { recursive: true });
   relay = await DemoRelay.create(NAMES);
   for (const n of NAMES) {
     const port = await freePort();
     ports.set(n, port);
     relay.setTarget(n, { host: '127.0.0.1', port });
   }
-  browser = await launchChromium();
-  // Every request the browser makes passes here: the daemons' origins go through, anything else
-  // is recorded and refused.
-  await browser.context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (origins.has(new URL(url).origin)) return route.continue();
-    foreign.push(url);
-    return route.abort();
-  });
-});
+  browser = await launchBrowser(name);
+}
 
-afterAll(async () => {
+afterEach(async () => {
   await browser?.close();
   for (const d of daemons.values()) await d.stop('SIGKILL');
+  daemons.clear();
+  origins.clear();
   relay?.close();
 });
 
-describe('the cluster page, in Chromium, against three daemons behind the relay', () => {
+const cookiesOf = async (control: string) => (await browser.browser.cookies()).filter((c) => c.name === `distkitd_ui_${new URL(control).port}`);
+
+describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against three daemons behind the relay', (name) => {
   it('login, whole mesh, cut, partition and decision, restart, whole again, a confirmed disconnect', { timeout: 180_000 }, async () => {
+    foreign.length = 0;
+    passed.length = 0;
+    problems.length = 0;
+    await setUp(name);
     // alpha last: it dials the two others while it starts, so its first links are made before
     // its control API is up (they must reach the page all the same).
     await Promise.all([start('beta'), start('gamma')]);
@@ -170,10 +191,10 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     expect((await get(`${control}/ui`)).status).toBe(401);
     expect((await get(`${control}/ui/app.js`)).status).toBe(401);
     expect((await get(`${control}/v1/nodes`)).status).toBe(401);
-    const stranger = await browser.context.newPage();
+    const stranger = await newTab();
     const denied = await stranger.goto(`${control}/ui`);
     expect(denied?.status()).toBe(401);
-    await expect(stranger.locator('form[action="/ui/login"] input[name="token"]').count()).resolves.toBe(1);
+    expect(await stranger.$$eval('form[action="/ui/login"] input[name="token"]', (els) => els.length)).toBe(1);
     const apiDenied = await stranger.evaluate(async () => (await fetch('/v1/nodes')).status);
     expect(apiDenied).toBe(401);
     await shot(stranger, '0-login');
@@ -185,7 +206,7 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     expect(page.url()).toBe(`${control}/ui`);
     const response = await page.reload();
     expect(response?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
-    const cookies = await browser.context.cookies(control);
+    const cookies = await cookiesOf(control);
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
     expect(await page.evaluate(() => document.cookie)).toBe('');
@@ -239,7 +260,7 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     expect(order.indexOf('decision')).toBeLessThan(order.lastIndexOf('partition'));
     await shot(page, '3-partition');
     // The README's picture: header, mesh and timeline.
-    await page.screenshot({ path: join(SHOTS, '3-partition-readme.png'), clip: { x: 0, y: 0, width: 1280, height: 600 } });
+    await page.screenshot({ path: join(shots, '3-partition-readme.png') as `${string}.png`, clip: { x: 0, y: 0, width: 1280, height: 620 } });
     await shot(gammaPage, '3-partition-gamma');
 
     // Phase 4: gamma exits 75 for its supervisor, which starts it again (this test plays systemd).
@@ -257,15 +278,17 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     await shot(page, '4-whole-again');
 
     // Phase 5: an action by keyboard, which asks first. Escape backs out; confirming disconnects.
-    const disconnect = page.locator('#peers tr[data-node="beta"] button');
-    expect(await disconnect.textContent()).toBe('Disconnect…');
-    await disconnect.focus();
+    await gammaPage.close();
+    await newGammaPage.close();
+    await page.bringToFront();
+    expect(await page.$eval('#peers tr[data-node="beta"] button', (b) => b.textContent)).toBe('Disconnect…');
+    await page.focus('#peers tr[data-node="beta"] button');
     await page.keyboard.press('Enter');
     await page.waitForSelector('dialog.confirm[open]');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
     await page.keyboard.press('Escape');
-    await until('the dialog closed', async () => (await page.locator('dialog.confirm').count()) === 0, 5000);
-    expect(await page.locator('#action-result').textContent()).toContain('cancelled');
+    await until('the dialog closed', async () => (await page.$$('dialog.confirm')).length === 0, 5000);
+    expect(await page.$eval('#action-result', (e) => e.textContent)).toContain('cancelled');
     expect((await meshLinks(page))['beta']).toBe('up');
     expect(await page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-node'))).toBe('beta');
     await page.keyboard.press('Enter');
@@ -277,6 +300,8 @@ describe('the cluster page, in Chromium, against three daemons behind the relay'
     await until('beta no longer up', async () => (await meshLinks(page))['beta'] !== 'up', 10_000);
     await shot(page, '5-disconnected');
 
+    // The interception saw the page's own traffic (so it was in the way), and nothing else.
+    expect(passed).toEqual(expect.arrayContaining(['/ui', '/ui/app.js', '/ui/app.css', '/v1/status', '/v1/nodes', '/v1/events?replay=true']));
     expect(foreign).toEqual([]);
     expect(problems).toEqual([]);
   });
