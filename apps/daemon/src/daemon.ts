@@ -158,6 +158,7 @@ export class Daemon {
         token,
         listen: config.control.listen,
         allowRemote: config.control.allowRemote,
+        ui: config.control.ui,
         metrics,
         events,
         refuse: (peer) => (daemon ? daemon.#gate(peer) : gate(peer)),

@@ -6,7 +6,7 @@
 // bench/results/ui/<browser>/. No request may leave the daemons' origins: every request the
 // browser makes is intercepted.
 import { mkdir, mkdtemp } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,7 +145,7 @@ async function openPage(url: string): Promise<Page> {
   page.on('console', (m) => {
     if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
   });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('pageerror', (err) => problems.push(`page error: ${(err as Error).message}`));
   const res = await page.goto(url);
   expect(res?.status()).toBe(200);
   return page;
@@ -277,6 +277,29 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     await until('the restarted gamma shows both links up', async () => JSON.stringify(await meshLinks(newGammaPage)) === JSON.stringify({ alpha: 'up', beta: 'up' }));
     await shot(page, '4-whole-again');
 
+    // Another local web app attacks: a page on another port of 127.0.0.1 is the same site, so the
+    // browser sends the SameSite=Strict cookie with its form post (a text/plain body that parses
+    // as JSON) and its no-cors fetch. The daemon refuses both: wrong Origin, no CSRF token.
+    const evil = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        `<!doctype html><form id="f" method="post" enctype="text/plain" action="${control}/v1/disconnect"><input name='{"node":"beta","pad":"' value='"}'></form>` +
+          `<script>fetch(${JSON.stringify(`${control}/v1/disconnect`)}, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{"node":"beta"}' }).finally(() => document.getElementById('f').submit());</script>`,
+      );
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const attacker = await browser.browser.newPage(); // not the daemon's page: its requests are the attack
+    await attacker.goto(`http://127.0.0.1:${(evil.address() as { port: number }).port}/`);
+    await attacker.waitForFunction(() => location.pathname === '/v1/disconnect', { timeout: 10_000 });
+    expect(JSON.parse((await attacker.evaluate(() => document.body.textContent)) ?? '')).toEqual({
+      error: { code: 'CSRF', message: 'an action by the page needs its CSRF token and a same-origin request' },
+    });
+    await attacker.close();
+    evil.close();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await meshLinks(page))['beta']).toBe('up');
+    expect(await timelineText(page, 'nodedown', 'beta')).toEqual([]);
+
     // Phase 5: an action by keyboard, which asks first. Escape backs out; confirming disconnects.
     await gammaPage.close();
     await newGammaPage.close();
@@ -304,5 +327,23 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     expect(passed).toEqual(expect.arrayContaining(['/ui', '/ui/app.js', '/ui/app.css', '/v1/status', '/v1/nodes', '/v1/events?replay=true']));
     expect(foreign).toEqual([]);
     expect(problems).toEqual([]);
+  });
+});
+
+describe('control.ui = false', () => {
+  it('no page: no login link in the banner, /ui is just another unknown path of the API', async () => {
+    home = await mkdtemp(join(tmpdir(), 'distkitd-ui-off-'));
+    const state = join(home, 'solo');
+    const d = await startDaemon(['--name', 'solo', '--state-dir', state, '--listen', '127.0.0.1:0', '--control', '127.0.0.1:0'], {
+      cwd: home,
+      env: cleanEnv(home, { DISTKIT_CONTROL_UI: 'false' }),
+      stateDir: state,
+    });
+    daemons.set('alpha', d);
+    await until('the banner', () => d.stderr().includes('Start a second node'));
+    expect(d.stderr()).not.toMatch(/^ {2}page /m);
+    const page = await get(`${d.ready.control}/ui`);
+    expect(page.status).toBe(401);
+    expect(JSON.parse(page.body)).toEqual({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
   });
 });
