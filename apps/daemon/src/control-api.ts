@@ -20,7 +20,8 @@ import { createPageServer, type PageServer } from './ui/page-server.ts';
 export type ControlledNode = Pick<
   DistkitNode,
   'name' | 'fingerprint' | 'publicKey' | 'incarnation' | 'address' | 'heartbeatAddress' | 'connectNode' | 'disconnectNode' | 'nodes' | 'info' | 'send' | 'stats'
->;
+> &
+  Partial<Pick<DistkitNode, 'remoteNodes'>>;
 
 export interface ControlApiOptions {
   readonly node: ControlledNode;
@@ -93,8 +94,11 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
           stats: node.stats(),
           ...options.status?.(),
         });
-      case 'GET /v1/nodes':
-        return reply(res, 200, { nodes: links.annotate(node.info()) });
+      case 'GET /v1/nodes': {
+        const nodes = links.annotate(node.info());
+        if (url.searchParams.get('remote') !== 'true') return reply(res, 200, { nodes });
+        return reply(res, 200, { nodes: await withRemoteLinks(node, nodes) });
+      }
       case 'POST /v1/connect':
       case 'POST /v1/disconnect':
       case 'POST /v1/send': {
@@ -186,6 +190,18 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
       if (listen.kind === 'unix') await unlink(listen.path).catch(() => {});
     },
   };
+}
+
+/**
+ * ?remote=true: each linked visible peer's own links, asked over the link (the kernel's
+ * remoteNodes), so a page can draw the links between other nodes too. null: it did not answer.
+ */
+async function withRemoteLinks<T extends { name: string; connected: boolean; hidden: boolean }>(node: ControlledNode, nodes: readonly T[]): Promise<Array<T & { linkedTo?: string[] | null }>> {
+  const ask = node.remoteNodes?.bind(node);
+  if (!ask) return [...nodes];
+  return Promise.all(
+    nodes.map(async (n) => (n.connected && !n.hidden ? { ...n, linkedTo: await ask(n.name).then((names) => names.filter((x) => x !== n.name).sort(), () => null) } : n)),
+  );
 }
 
 const ROUTES = new Set(['/v1/status', '/v1/nodes', '/v1/connect', '/v1/disconnect', '/v1/send', '/v1/events', '/metrics', '/healthz']);

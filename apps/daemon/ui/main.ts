@@ -14,6 +14,8 @@ import { Timeline } from './timeline.ts';
 import { formatDuration } from './words.ts';
 
 const REFRESH_MS = 2000;
+// Asking every linked peer for its links is a round trip each: less often than the rest.
+const REMOTE_MS = 4000;
 const $ = <T extends Element>(id: string): T => document.getElementById(id) as unknown as T;
 
 const api = new ControlApi(document.querySelector<HTMLMetaElement>('meta[name="distkit-csrf"]')?.content ?? '');
@@ -27,6 +29,7 @@ const counters = new Counters($('counters'));
 
 let self: { name: string; incarnation: number | null; startedAt: number | null } = { name: '', incarnation: null, startedAt: null };
 let peers: PeerView[] = [];
+let remote = new Map<string, readonly string[] | null>();
 let facts: Array<[string, string]> = [];
 let loggedOut = false;
 const stop = new AbortController();
@@ -63,7 +66,7 @@ function refresh(): Promise<void> {
         again = false;
         const [status, nodes] = await Promise.all([api.get('/v1/status'), api.get('/v1/nodes')]);
         readStatus(status);
-        peers = readPeers(nodes);
+        peers = readPeers(nodes).map((p) => (remote.has(p.name) && p.connected ? { ...p, linkedTo: remote.get(p.name) ?? null } : p));
         ids.learn([[self.name, typeof (status as { fingerprint?: unknown }).fingerprint === 'string' ? (status as { fingerprint: string }).fingerprint : null], ...peers.map((p) => [p.name, p.fingerprint] as const)]);
         $<HTMLDataListElement>('known-nodes').replaceChildren(...peers.map((p) => el('option', { value: p.name })));
         render();
@@ -76,6 +79,24 @@ function refresh(): Promise<void> {
     }
   })();
   return refreshing;
+}
+
+let asking = false;
+
+/** The links of the linked peers, as they report them (GET /v1/nodes?remote=true). */
+async function refreshRemote(): Promise<void> {
+  if (asking || loggedOut) return;
+  asking = true;
+  try {
+    const reported = readPeers(await api.get('/v1/nodes?remote=true'));
+    remote = new Map(reported.filter((p) => p.linkedTo !== undefined).map((p) => [p.name, p.linkedTo ?? null]));
+    peers = peers.map((p) => (remote.has(p.name) && p.connected ? { ...p, linkedTo: remote.get(p.name) ?? null } : { ...p, linkedTo: undefined }));
+    render();
+  } catch (err) {
+    if (err instanceof LoggedOut) logOut();
+  } finally {
+    asking = false;
+  }
 }
 
 function readStatus(body: unknown): void {
@@ -131,6 +152,8 @@ async function follow(): Promise<void> {
         timeline.add(type, data, typeof data['seenAt'] === 'number' ? data['seenAt'] : Date.now());
         if (type === 'decision') void ids.resolve(idsInDecision(data)).then((named) => named && timeline.rename());
         if (type !== 'message') void refresh();
+        // A link came or went somewhere: the others' links may have changed too.
+        if (type === 'nodeup' || type === 'nodedown') setTimeout(() => void refreshRemote(), 300);
       }
     } catch (err) {
       if (err instanceof LoggedOut) return logOut();
@@ -187,5 +210,7 @@ void (async () => {
   if (loggedOut) return;
   setInterval(() => void (loggedOut ? undefined : refresh()), REFRESH_MS);
   setInterval(render, 1000);
+  setInterval(() => void refreshRemote(), REMOTE_MS);
+  void refreshRemote();
   void follow();
 })();

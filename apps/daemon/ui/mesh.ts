@@ -1,6 +1,7 @@
 // The mesh as this node sees it: every visible node on a circle (this one on top), a line for
 // each of this node's links coloured and labelled by its state, an arrow for who dialled whom,
-// and hidden nodes (clients, never counted in anyone's view) set apart in a row below.
+// thin lines for the links between other nodes as those nodes report them, and hidden nodes
+// (clients, never counted in anyone's view) set apart in a row below.
 // The peer table below the picture says the same in text, for keyboards and screen readers.
 import { svg } from './element.ts';
 import { LINK_STATES, type LinkState, type PeerView } from './peer-view.ts';
@@ -32,6 +33,18 @@ export function renderMesh(root: SVGSVGElement, self: { name: string; incarnatio
   const defs = svg('defs', {}, ...STATES.map((s) => svg('marker', { id: `arrow-${s}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: `arrowhead state-${s}` }))));
   const links = svg('g', { class: 'links' });
   const home = places.get(self.name) as Point;
+  // Links between two other nodes, as either end reports it (a node this one is not linked to says nothing).
+  const drawn = new Set<string>();
+  for (const peer of visible) {
+    for (const other of peer.linkedTo ?? []) {
+      const to = places.get(other);
+      const pair = [peer.name, other].sort().join('|');
+      if (other === self.name || !to || drawn.has(pair)) continue;
+      drawn.add(pair);
+      const [a, b] = trim(places.get(peer.name) as Point, to);
+      links.append(svg('g', { class: 'remote-link', 'data-pair': pair }, svg('title', {}, `${peer.name} — ${other}: linked, as ${peer.name} reports`), svg('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y })));
+    }
+  }
   for (const peer of peers) {
     const at = places.get(peer.name) as Point;
     const [a, b] = trim(home, at);

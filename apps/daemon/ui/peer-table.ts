@@ -25,6 +25,7 @@ const COLUMNS: readonly Column[] = [
   { label: 'Loss', value: (p) => (p.loss !== null ? `${(p.loss <= 1 ? p.loss * 100 : p.loss).toFixed(1)} %` : DASH) },
   { label: 'Fingerprint', value: (p) => (p.fingerprint ? `${p.fingerprint.slice(0, 19)}…` : DASH), full: (p) => p.fingerprint ?? '' },
   { label: 'Tags', value: (p) => p.tags ?? DASH },
+  { label: 'Its links', value: (p) => (p.linkedTo === undefined || p.linkedTo === null ? DASH : p.linkedTo.length > 0 ? p.linkedTo.join(', ') : 'none') },
   { label: 'Address', value: (p) => p.address ?? DASH },
   { label: 'More', value: (p) => (p.extra.length > 0 ? p.extra.map(([k, v]) => `${k}: ${v}`).join('; ') : DASH) },
 ];

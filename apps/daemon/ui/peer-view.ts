@@ -35,13 +35,15 @@ export interface PeerView {
   readonly lastHeard: number | null;
   readonly phi: number | null;
   readonly loss: number | null;
+  /** The peer's own links as it reported them (null: it did not answer; undefined: not asked yet). */
+  readonly linkedTo: readonly string[] | null | undefined;
   /** Fields the page has no column for, as the daemon gave them. */
   readonly extra: ReadonlyArray<readonly [string, string]>;
 }
 
 const KNOWN = new Set([
   'name', 'connected', 'hidden', 'verdict', 'direction', 'incarnation', 'fingerprint', 'address', 'since', 'lastDownReason',
-  'suite', 'tags', 'lastHeard', 'lastHeardAt', 'lastHeartbeat', 'lastHeartbeatAt', 'phi', 'loss', 'lossRate',
+  'suite', 'tags', 'linkedTo', 'lastHeard', 'lastHeardAt', 'lastHeartbeat', 'lastHeartbeatAt', 'phi', 'loss', 'lossRate',
 ]);
 
 export function linkState(connected: boolean, verdict: string, lastDownReason: string | null): LinkState {
@@ -78,6 +80,7 @@ export function readPeers(body: unknown): PeerView[] {
       lastDownReason,
       suite: str(n['suite']),
       tags: tags(n['tags']),
+      linkedTo: n['linkedTo'] === undefined ? undefined : Array.isArray(n['linkedTo']) ? n['linkedTo'].filter((x): x is string => typeof x === 'string') : null,
       lastHeard: time(n['lastHeard'] ?? n['lastHeardAt'] ?? n['lastHeartbeat'] ?? n['lastHeartbeatAt']),
       phi: num(n['phi']),
       loss: num(n['loss'] ?? n['lossRate']),

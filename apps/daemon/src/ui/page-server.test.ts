@@ -177,6 +177,16 @@ describe('what the page reads', () => {
     await expect.poll(async () => (await nodesNow())[0]?.['lastDownReason'], { timeout: 5000 }).toBe('disconnect');
   });
 
+  it('/v1/nodes?remote=true adds each linked peer\'s own links, asked over the link', async () => {
+    const { server, node } = await setup();
+    await node.connectNode('beta');
+    const res = await fetch(`${server.url}/v1/nodes?remote=true`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(((await res.json()) as { nodes: unknown[] }).nodes).toEqual([expect.objectContaining({ name: 'beta', connected: true, linkedTo: ['alpha'] })]);
+    // Without the parameter, nothing is asked and the field is absent.
+    const plain = (await (await fetch(`${server.url}/v1/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { nodes: Array<Record<string, unknown>> };
+    expect(plain.nodes[0]).not.toHaveProperty('linkedTo');
+  });
+
   it('/v1/events?replay=true starts with the recent past, each event with the time the daemon saw it', async () => {
     const { server, node } = await setup();
     await node.connectNode('beta');

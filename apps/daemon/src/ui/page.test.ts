@@ -90,6 +90,9 @@ function meshLinks(page: Page): Promise<Record<string, string>> {
   return page.$$eval('#mesh g.link', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-peer'), e.getAttribute('data-state')])));
 }
 
+/** Links between other nodes, as the mesh draws them from their reports ("beta|gamma"). */
+const remoteLinks = (page: Page): Promise<string[]> => page.$$eval('#mesh g.remote-link', (els) => els.map((e) => e.getAttribute('data-pair') ?? '').sort());
+
 /** The peer table's rows: peer -> state and the cells by column heading. */
 function tableRows(page: Page): Promise<Record<string, { state: string; cells: Record<string, string> }>> {
   return page.$$eval('#peers', (tables) => {
@@ -225,6 +228,9 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
       expect(whole[peer]?.cells['Age']).toMatch(/^\d+(\.\d)? s$/);
       expect(await timelineText(page, 'nodeup', peer)).not.toHaveLength(0);
     }
+    // Which node hears whom: beta's and gamma's own link, as they report it, completes the triangle.
+    await until('alpha draws the beta-gamma link', async () => (await remoteLinks(page)).join() === 'beta|gamma', 10_000);
+    expect((await tableRows(page))['beta']?.cells['Its links']).toBe('alpha, gamma');
     const gamma = daemons.get('gamma') as RunningDaemon;
     const gammaPage = await openPage(await loginUrl(gamma));
     await until('gamma shows alpha and beta up', async () => JSON.stringify(await meshLinks(gammaPage)) === JSON.stringify({ alpha: 'up', beta: 'up' }));
@@ -237,6 +243,7 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     await until('gamma shows both its links down', async () => Object.values(await meshLinks(gammaPage)).every((s) => s !== 'up'), TICK_MS + SLACK_MS);
     expect((await meshLinks(page))['beta']).toBe('up');
     expect(await timelineText(page, 'nodedown', 'gamma')).not.toHaveLength(0);
+    await until('beta reports no link to gamma', async () => (await remoteLinks(page)).length === 0, 10_000);
     expect(downAt - cutAt).toBeLessThanOrEqual(TICK_MS + SLACK_MS);
     await shot(page, '2-cut');
     // Silent long enough for the detector to call gamma down, as a real cut would be.
@@ -273,6 +280,7 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
       const rows = await tableRows(page);
       return JSON.stringify(await meshLinks(page)) === JSON.stringify({ beta: 'up', gamma: 'up' }) && rows['gamma']?.cells['Incarnation'] === '2';
     });
+    await until('alpha draws the beta-gamma link again', async () => (await remoteLinks(page)).join() === 'beta|gamma', 10_000);
     const newGammaPage = await openPage(await loginUrl(again));
     await until('the restarted gamma shows both links up', async () => JSON.stringify(await meshLinks(newGammaPage)) === JSON.stringify({ alpha: 'up', beta: 'up' }));
     await shot(page, '4-whole-again');
