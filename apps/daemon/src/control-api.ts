@@ -15,6 +15,7 @@ import { loadUiAssets } from './ui/assets.ts';
 import { EventHistory } from './ui/event-history.ts';
 import { LinkChanges } from './ui/link-changes.ts';
 import { createPageServer, type PageServer } from './ui/page-server.ts';
+import { withRemoteLinks } from './ui/remote-links.ts';
 
 /** What the control API needs of a node: the kernel contract's query and command methods. */
 export type ControlledNode = Pick<
@@ -143,12 +144,7 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
     res.write('retry: 2000\n: connected\n\n');
     let id = 0;
     // ?replay=true: the recent past first, each event with the wall-clock time the daemon saw it.
-    if (url.searchParams.get('replay') === 'true') {
-      for (const { event, seenAt } of history.entries()) {
-        if (types === null || types.includes(event.type)) res.write(`id: ${++id}\nevent: ${event.type}\ndata: ${toJson({ ...event, seenAt })}\n\n`);
-      }
-      res.write(': replayed\n\n');
-    }
+    if (url.searchParams.get('replay') === 'true') id = history.replay(types, (chunk) => res.write(chunk));
     const unsubscribe = options.events.subscribe((event: DaemonEvent) => {
       if (types !== null && !types.includes(event.type)) return;
       // A consumer that stopped reading is cut off rather than buffered without bound.
@@ -190,18 +186,6 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
       if (listen.kind === 'unix') await unlink(listen.path).catch(() => {});
     },
   };
-}
-
-/**
- * ?remote=true: each linked visible peer's own links, asked over the link (the kernel's
- * remoteNodes), so a page can draw the links between other nodes too. null: it did not answer.
- */
-async function withRemoteLinks<T extends { name: string; connected: boolean; hidden: boolean }>(node: ControlledNode, nodes: readonly T[]): Promise<Array<T & { linkedTo?: string[] | null }>> {
-  const ask = node.remoteNodes?.bind(node);
-  if (!ask) return [...nodes];
-  return Promise.all(
-    nodes.map(async (n) => (n.connected && !n.hidden ? { ...n, linkedTo: await ask(n.name).then((names) => names.filter((x) => x !== n.name).sort(), () => null) } : n)),
-  );
 }
 
 const ROUTES = new Set(['/v1/status', '/v1/nodes', '/v1/connect', '/v1/disconnect', '/v1/send', '/v1/events', '/metrics', '/healthz']);

@@ -2,7 +2,7 @@
 // the last few hundred kernel events with the wall-clock time the daemon saw each, replayed at
 // the start of /v1/events?replay=true. User messages are not kept (their values are the
 // application's data, and a busy node would flush everything else out).
-import type { DaemonEvent, EventHub } from '../event-hub.ts';
+import { type DaemonEvent, type EventHub, toJson } from '../event-hub.ts';
 
 export interface SeenEvent {
   readonly event: DaemonEvent;
@@ -30,6 +30,19 @@ export class EventHistory {
   /** Oldest first. */
   entries(): readonly SeenEvent[] {
     return [...this.#entries];
+  }
+
+  /**
+   * Writes the kept events (of `types`, or all) as server-sent events with ids 1, 2, …, each with
+   * `seenAt`, then a `: replayed` comment. Returns the last id written.
+   */
+  replay(types: readonly string[] | null, write: (chunk: string) => void): number {
+    let id = 0;
+    for (const { event, seenAt } of this.#entries) {
+      if (types === null || types.includes(event.type)) write(`id: ${++id}\nevent: ${event.type}\ndata: ${toJson({ ...event, seenAt })}\n\n`);
+    }
+    write(': replayed\n\n');
+    return id;
   }
 
   close(): void {

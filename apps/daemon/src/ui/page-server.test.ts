@@ -76,6 +76,8 @@ describe('the page: login', () => {
     expect(await page.text()).toContain('<form method="post" action="/ui/login">');
     for (const path of ['/ui/app.js', '/ui/anything', '/v1/nodes', '/v1/events']) expect((await fetch(`${server.url}${path}`)).status, path).toBe(401);
     expect((await fetch(`${server.url}/ui/app.css`)).status).toBe(200);
+    const slash = await fetch(`${server.url}/ui/`, { redirect: 'manual' });
+    expect([slash.status, slash.headers.get('location')]).toEqual([301, '/ui']);
     expect((await fetch(`${server.url}/ui/icon.svg`)).status).toBe(200);
     // A forged or foreign cookie is no session.
     expect((await fetch(`${server.url}/v1/nodes`, { headers: { cookie: `distkitd_ui_${new URL(server.url).port}=forged` } })).status).toBe(401);

@@ -119,6 +119,11 @@ export function createPageServer(options: PageServerOptions): PageServer {
       const path = url.pathname;
       if (path !== '/ui' && !path.startsWith('/ui/')) return false;
       const route = `${req.method} ${path}`;
+      if (route === 'GET /ui/') {
+        res.writeHead(301, { ...SECURITY_HEADERS, location: '/ui', 'content-length': 0 });
+        res.end();
+        return true;
+      }
       if (route === 'GET /ui/login') {
         const code = url.searchParams.get('code');
         const opened = code === null ? null : sessions.redeem(code);

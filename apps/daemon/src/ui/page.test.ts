@@ -256,6 +256,7 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     relay.heal();
     const partitionAt = await until('a partition on alpha\'s timeline', async () => (await timelineText(page, 'partition', 'gamma')).length > 0, 2 * HEARTBEAT_MS + SLACK_MS);
     const decisionAt = await until('a decision on alpha\'s timeline', async () => (await timelineText(page, 'decision', 'gamma')).length > 0, STABLE_AFTER_MS + 2 * HEARTBEAT_MS + SLACK_MS);
+    console.log(`${name}: cut -> link down on the page ${downAt - cutAt} ms; heal -> partition ${partitionAt - healAt} ms; partition -> decision ${decisionAt - partitionAt} ms (stable_after ${STABLE_AFTER_MS} ms)`);
     expect(partitionAt - healAt).toBeLessThanOrEqual(2 * HEARTBEAT_MS + SLACK_MS);
     expect(decisionAt - partitionAt).toBeLessThanOrEqual(STABLE_AFTER_MS + 2 * HEARTBEAT_MS + SLACK_MS);
     // In words, both sides' views: {alpha, beta} stays, gamma's side of one restarts.
