@@ -20,6 +20,7 @@ export class DemoRelay {
   readonly #targets = new Map<string, Address>();
   readonly #open = new Set<{ from: string; to: string; sockets: Socket[] }>();
   #cut: [Set<string>, Set<string>] | null = null;
+  #closed = false;
 
   static async create(names: readonly string[]): Promise<DemoRelay> {
     const relay = new DemoRelay();
@@ -49,7 +50,10 @@ export class DemoRelay {
     this.#cut = null;
   }
 
+  /** Closes every lane and open pair; a second call does nothing. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     for (const pair of this.#open) for (const s of pair.sockets) s.destroy();
     for (const lane of this.#lanes.values()) {
       lane.tcp.close();

@@ -2,6 +2,8 @@
 // scripted cut and heal between {alpha, beta} and {gamma}: nodedown -> partitioned -> decision ->
 // gamma restarts (exit 75; this script plays systemd and starts it again) -> whole again. A
 // refreshing table of nodes and verdicts shows it live; the script exits 0 when the mesh is whole.
+// It prints alpha's one-time login URL for the cluster page; on a terminal it waits for Enter (or
+// 30 s) before the cut and again before stopping, so a person can watch it in a browser.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ const root = mkdtempSync(join(tmpdir(), 'distkitd-demo-'));
 const started = Date.now();
 const log: string[] = [];
 let phase = 'starting three daemons';
+let pageUrl: string | null = null;
 
 function note(line: string): void {
   const stamp = `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
@@ -95,9 +98,19 @@ for (const d of daemons.values()) {
 function start(d: Daemon): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'run', '--config', join(d.state, 'distkitd.toml'), '--state-dir', d.state, '--log-level', 'info'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     d.child = child;
+    // The banner on stderr carries the one-time login URL of the daemon's page.
+    let banner = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      banner += chunk.toString();
+      const url = /^ {2}page +(http:\/\/\S+)/m.exec(banner)?.[1];
+      if (url && d.name === 'alpha' && pageUrl === null) {
+        pageUrl = url;
+        note(`watch it live: open ${url} (alpha's cluster page; the link logs in once)`);
+      }
+    });
     let buffer = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -160,7 +173,8 @@ async function refresh(): Promise<void> {
     return `  ${d.name.padEnd(6)} ${String(d.target ? d.incarnation : '-').padStart(4)}   ${cells.map((c) => c.padEnd(17)).join('')}`;
   });
   process.stdout.write(
-    `\x1b[2J\x1b[H distkit demo: three daemons on loopback (${root})\n\n` +
+    `\x1b[2J\x1b[H distkit demo: three daemons on loopback (${root})\n` +
+      (pageUrl ? ` alpha's page: ${pageUrl}\n\n` : '\n') +
       `  node   inc.   ${NAMES.map((n) => `to ${n}`.padEnd(17)).join('')}\n${rows.join('\n')}\n\n` +
       `  ${phase}\n\n${log.slice(-16).join('\n')}\n`,
   );
@@ -178,6 +192,27 @@ async function until(what: string, cond: () => boolean, ms = 45_000): Promise<vo
   }
 }
 
+/** On a terminal: waits for Enter (or `ms`), refreshing the table, so a person can open the page. */
+async function pause(what: string, ms: number): Promise<void> {
+  if (!TTY || process.stdin.isTTY !== true) return;
+  const previous = phase;
+  phase = `${what}: press Enter (or wait ${Math.round(ms / 1000)} s)`;
+  let pressed = false;
+  const onData = (): void => {
+    pressed = true;
+  };
+  process.stdin.resume();
+  process.stdin.on('data', onData);
+  const end = Date.now() + ms;
+  while (!pressed && Date.now() < end) {
+    await refresh();
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  process.stdin.off('data', onData);
+  process.stdin.pause();
+  phase = previous;
+}
+
 let stopping = false;
 let code = 0;
 try {
@@ -186,6 +221,7 @@ try {
   phase = 'whole: every node linked to the two others';
   note('mesh whole');
   await new Promise((r) => setTimeout(r, 1500));
+  await pause('open the page above, then cut the network', 30_000);
 
   phase = 'CUT: {alpha, beta} | {gamma}, all traffic dropped';
   note('cutting gamma off from alpha and beta');
@@ -205,6 +241,7 @@ try {
   const hook = join(g.state, 'hook.out');
   if (existsSync(hook)) note(`on_restart hook said: ${readFileSync(hook, 'utf8').trim()}`);
   await refresh();
+  await pause('done; stop the daemons', 60_000);
 } catch (err) {
   code = 1;
   note(`demo failed: ${(err as Error).message}`);

@@ -150,6 +150,7 @@ const CONFIG_SCHEMA = v.strictObject({
       listen: v.optional(controlListen, '127.0.0.1:4380'),
       allow_remote: v.optional(bool, false),
       token_file: v.optional(text('a file path')),
+      ui: v.optional(bool, true),
     }),
     {},
   ),
@@ -224,7 +225,8 @@ export interface FileConfig {
     readonly refreshMs: number;
     readonly name: string;
   } | null;
-  readonly control: { readonly listen: ControlListen; readonly allowRemote: boolean; readonly tokenFile: string | null };
+  /** `ui`: serve the cluster page at /ui (on a loopback TCP address only). */
+  readonly control: { readonly listen: ControlListen; readonly allowRemote: boolean; readonly tokenFile: string | null; readonly ui: boolean };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly hooks: {
     readonly onRestart: HookCommand | null;
@@ -370,7 +372,7 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
       dns === undefined
         ? null
         : { srv: dns.srv, a: dns.a, port: dns.port, servers: dns.servers, refreshMs: parseDuration(dns.refresh), name: dns.name },
-    control: { listen: control, allowRemote: raw.control.allow_remote, tokenFile: raw.control.token_file ?? null },
+    control: { listen: control, allowRemote: raw.control.allow_remote, tokenFile: raw.control.token_file ?? null, ui: raw.control.ui },
     log: { level: raw.log.level, format: raw.log.format },
     hooks: {
       onRestart: raw.hooks.on_restart ?? null,

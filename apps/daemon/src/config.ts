@@ -56,6 +56,7 @@ export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_CONTROL_LISTEN: { path: ['control', 'listen'], kind: 'string' },
   DISTKIT_CONTROL_ALLOW_REMOTE: { path: ['control', 'allow_remote'], kind: 'bool' },
   DISTKIT_CONTROL_TOKEN_FILE: { path: ['control', 'token_file'], kind: 'string' },
+  DISTKIT_CONTROL_UI: { path: ['control', 'ui'], kind: 'bool' },
   DISTKIT_LOG_LEVEL: { path: ['log', 'level'], kind: 'string' },
   DISTKIT_LOG_FORMAT: { path: ['log', 'format'], kind: 'string' },
   DISTKIT_HOOKS_ON_RESTART: { path: ['hooks', 'on_restart'], kind: 'string' },

@@ -11,12 +11,18 @@ import { DaemonError } from './errors.ts';
 import { type DaemonEvent, type EventHub, toJson } from './event-hub.ts';
 import type { Logger } from './log.ts';
 import type { DaemonMetrics } from './metrics.ts';
+import { loadUiAssets } from './ui/assets.ts';
+import { EventHistory } from './ui/event-history.ts';
+import { LinkChanges } from './ui/link-changes.ts';
+import { createPageServer, type PageServer } from './ui/page-server.ts';
+import { withRemoteLinks } from './ui/remote-links.ts';
 
 /** What the control API needs of a node: the kernel contract's query and command methods. */
 export type ControlledNode = Pick<
   DistkitNode,
   'name' | 'fingerprint' | 'publicKey' | 'incarnation' | 'address' | 'heartbeatAddress' | 'connectNode' | 'disconnectNode' | 'nodes' | 'info' | 'send' | 'stats'
->;
+> &
+  Partial<Pick<DistkitNode, 'remoteNodes'>>;
 
 export interface ControlApiOptions {
   readonly node: ControlledNode;
@@ -30,11 +36,15 @@ export interface ControlApiOptions {
   readonly log?: Logger;
   /** SSE keep-alive comment interval (default 15 s). */
   readonly keepAliveMs?: number;
+  /** Serve the cluster page at /ui (default true; only ever on a loopback TCP address). */
+  readonly ui?: boolean;
 }
 
 export interface ControlServer {
   /** http://host:port or unix:/path */
   readonly url: string;
+  /** A fresh one-time login URL for the cluster page, or null when no page is served. */
+  loginUrl(): string | null;
   close(): Promise<void>;
 }
 
@@ -47,6 +57,9 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
   }
   const expected = digest(options.token);
   const closers = new Set<() => void>();
+  const links = new LinkChanges(options.events);
+  const history = new EventHistory(options.events);
+  let page: PageServer | null = null;
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       options.log?.error({ err }, 'control API handler failed');
@@ -58,7 +71,10 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://control');
     if (url.pathname === '/healthz' && req.method === 'GET') return reply(res, 200, { status: 'ok' });
-    if (!authorized(req.headers.authorization, expected)) {
+    if (page && (await page.handle(req, res, url))) return;
+    const byCookie = page && req.headers.authorization === undefined ? page.authenticate(req) : 'none';
+    if (byCookie === 'forbidden') return reply(res, 403, { error: { code: 'CSRF', message: 'an action by the page needs its CSRF token and a same-origin request' } });
+    if (byCookie !== 'ok' && !authorized(req.headers.authorization, expected)) {
       res.setHeader('www-authenticate', 'Bearer realm="distkitd"');
       return reply(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
     }
@@ -77,8 +93,11 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
           stats: node.stats(),
           ...options.status?.(),
         });
-      case 'GET /v1/nodes':
-        return reply(res, 200, { nodes: node.info() });
+      case 'GET /v1/nodes': {
+        const nodes = links.annotate(node.info());
+        if (url.searchParams.get('remote') !== 'true') return reply(res, 200, { nodes });
+        return reply(res, 200, { nodes: await withRemoteLinks(node, nodes) });
+      }
       case 'POST /v1/connect':
       case 'POST /v1/disconnect':
       case 'POST /v1/send': {
@@ -120,6 +139,8 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write('retry: 2000\n: connected\n\n');
     let id = 0;
+    // ?replay=true: the recent past first, each event with the wall-clock time the daemon saw it.
+    if (url.searchParams.get('replay') === 'true') id = history.replay(types, (chunk) => res.write(chunk));
     const unsubscribe = options.events.subscribe((event: DaemonEvent) => {
       if (types !== null && !types.includes(event.type)) return;
       // A consumer that stopped reading is cut off rather than buffered without bound.
@@ -138,11 +159,21 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
     res.on('close', close);
   }
 
-  await bind(server, listen);
+  await bind(server, listen).catch((err: unknown) => {
+    links.close();
+    history.close();
+    throw err;
+  });
   const url = listen.kind === 'unix' ? `unix:${listen.path}` : `http://${formatHost(listen.host)}:${(server.address() as { port: number }).port}`;
+  // No page on a Unix socket (no browser reaches it), off loopback, or in a copy built without it.
+  const assets = (options.ui ?? true) && listen.kind === 'tcp' && isLoopback(listen.host) ? loadUiAssets() : null;
+  if (assets) page = createPageServer({ token: options.token, port: (server.address() as { port: number }).port, assets });
   return {
     url,
+    loginUrl: () => page?.loginUrl(url) ?? null,
     async close() {
+      links.close();
+      history.close();
       for (const close of [...closers]) close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

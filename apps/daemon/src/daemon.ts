@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { DistkitNode, KernelEvent, KernelPolicyOptions, NodeOptions, PeerConfig } from '@distkit/kernel';
+import type { DistkitNode, IncomingMessage, KernelEvent, KernelPolicyOptions, NodeOptions, PeerConfig } from '@distkit/kernel';
 import type { DaemonConfig } from './config.ts';
 import type { PeerSpec } from './config-schema.ts';
 import { startControlApi, type ControlServer } from './control-api.ts';
@@ -62,6 +62,7 @@ export class Daemon {
   readonly #dns: DnsPeers | null;
   readonly #release: () => Promise<void>;
   readonly #trust: DaemonTrust;
+  readonly #streams: { events: AsyncIterable<KernelEvent>; messages: AsyncIterable<IncomingMessage> };
   #stopping: Promise<void> | null = null;
   #exiting = false;
   #resolveDone!: (code: number) => void;
@@ -69,6 +70,7 @@ export class Daemon {
   private constructor(parts: {
     options: DaemonOptions;
     node: DistkitNode;
+    streams: { events: AsyncIterable<KernelEvent>; messages: AsyncIterable<IncomingMessage> };
     paths: StatePaths;
     control: ControlServer;
     metrics: DaemonMetrics;
@@ -82,6 +84,7 @@ export class Daemon {
     this.#options = parts.options;
     this.#config = parts.options.config;
     this.node = parts.node;
+    this.#streams = parts.streams;
     this.#paths = parts.paths;
     this.#control = parts.control;
     this.metrics = parts.metrics;
@@ -143,6 +146,8 @@ export class Daemon {
         ...(config.quorum !== null ? { quorum: config.quorum } : {}),
         ...(Object.keys(config.detector).length > 0 ? { detector: config.detector } : {}),
       });
+      // Subscribed before start: links made while starting (connect at start) are events too.
+      const streams = { events: node.events(), messages: node.messages() };
       await node.start();
       cleanup.unshift(() => node.stop());
 
@@ -154,6 +159,7 @@ export class Daemon {
         token,
         listen: config.control.listen,
         allowRemote: config.control.allowRemote,
+        ui: config.control.ui,
         metrics,
         events,
         log,
@@ -191,7 +197,7 @@ export class Daemon {
         join: joinCommand(config, name, node, identity),
         createdIdentity: created,
       };
-      daemon = new Daemon({ options, node, paths, control, metrics, events, hooks, dns, release, trust, ready });
+      daemon = new Daemon({ options, node, streams, paths, control, metrics, events, hooks, dns, release, trust, ready });
       daemon.#pump();
       if (dns) await dns.start();
       return daemon;
@@ -199,6 +205,11 @@ export class Daemon {
       for (const undo of cleanup) await undo().catch(() => {});
       throw err;
     }
+  }
+
+  /** A fresh one-time login URL for the cluster page (the banner prints one), or null when none is served. */
+  uiLoginUrl(): string | null {
+    return this.#control.loginUrl();
   }
 
   /** Graceful stop: discovery and control API closed, links closed with reason `shutdown`. */
@@ -259,7 +270,7 @@ export class Daemon {
   #pump(): void {
     const log = this.#options.log;
     void (async () => {
-      for await (const event of this.node.events()) {
+      for await (const event of this.#streams.events) {
         this.events.publish(event);
         this.metrics.observe(event);
         logEvent(log, event);
@@ -276,7 +287,7 @@ export class Daemon {
       }
     })().catch((err: unknown) => log.error({ err }, 'event stream failed'));
     void (async () => {
-      for await (const message of this.node.messages()) {
+      for await (const message of this.#streams.messages) {
         this.events.publish({ type: 'message', from: message.from, value: message.value, at: Date.now() });
         log.debug({ from: message.from }, 'message received');
       }

@@ -15,9 +15,10 @@ export type DaemonEvent = KernelEvent | MessageEvent;
 
 export class EventHub {
   readonly #listeners = new Set<(event: DaemonEvent) => void>();
+  readonly #observers = new Set<(event: DaemonEvent) => void>();
 
   publish(event: DaemonEvent): void {
-    for (const listener of this.#listeners) {
+    for (const listener of [...this.#observers, ...this.#listeners]) {
       try {
         listener(event);
       } catch {
@@ -30,6 +31,15 @@ export class EventHub {
   subscribe(listener: (event: DaemonEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Like subscribe, for the daemon's own bookkeeping (link ages, recent events): served first,
+   * and not counted in `size`, which stays the number of consumers such as /v1/events clients.
+   */
+  observe(listener: (event: DaemonEvent) => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
   }
 
   get size(): number {

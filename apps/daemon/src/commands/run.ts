@@ -49,7 +49,7 @@ export const runCommand: Command = {
     process.on('SIGHUP', reload);
     try {
       daemon = await Daemon.start({ config, createNode, log, reloadConfig: load, version: daemonVersion() });
-      printBanner(ctx.io, daemon.ready);
+      printBanner(ctx.io, daemon.ready, daemon.uiLoginUrl());
       log.info({ ...daemon.ready }, 'ready');
       if (stopRequested) void daemon.stop(EXIT.OK);
       return await daemon.done;
@@ -71,7 +71,7 @@ export async function loadKernel(): Promise<CreateNode> {
 }
 
 /** For people, on stderr, so stdout stays pure JSON logs when piped. */
-function printBanner(io: Io, ready: ReadyInfo): void {
+function printBanner(io: Io, ready: ReadyInfo, page: string | null): void {
   io.err(
     [
       '',
@@ -81,6 +81,7 @@ function printBanner(io: Io, ready: ReadyInfo): void {
       `  links        ${ready.listen}`,
       `  control      ${ready.control}`,
       `  state        ${ready.stateDir} (incarnation ${ready.incarnation})`,
+      ...(page ? [`  page         ${page}  (one-time login link)`] : []),
       '',
       'Start a second node on this host that joins this one:',
       `  ${ready.join}`,
