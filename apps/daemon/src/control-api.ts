@@ -30,6 +30,8 @@ export interface ControlApiOptions {
   /** Daemon-side allow/deny: a reason when `name` may not be linked, else null. */
   readonly refuse?: (name: string) => string | null;
   readonly log?: Logger;
+  /** Extra facts for the unauthenticated /healthz (the event loop's lag): nothing about the node. */
+  readonly health?: () => Record<string, unknown>;
   /** SSE keep-alive comment interval (default 15 s). */
   readonly keepAliveMs?: number;
 }
@@ -59,7 +61,7 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://control');
-    if (url.pathname === '/healthz' && req.method === 'GET') return reply(res, 200, { status: 'ok' });
+    if (url.pathname === '/healthz' && req.method === 'GET') return reply(res, 200, { status: 'ok', ...options.health?.() });
     if (!authorized(req.headers.authorization, expected)) {
       res.setHeader('www-authenticate', 'Bearer realm="distkitd"');
       return reply(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
