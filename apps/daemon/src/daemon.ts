@@ -15,7 +15,7 @@ import { EXIT } from './exit-codes.ts';
 import { Hooks } from './hooks.ts';
 import { encodePublicKey, fingerprint, generateIdentity, parsePublicKey, type Identity } from './identity.ts';
 import { selfCommand } from './invocation.ts';
-import type { Logger } from './log.ts';
+import { type Logger, viewForLog } from './log.ts';
 import { createMetrics, type DaemonMetrics } from './metrics.ts';
 import { checkState } from './preflight.ts';
 import { selfIdentity } from './process-identity.ts';
@@ -352,7 +352,8 @@ export class Daemon {
 }
 
 function logEvent(log: Logger, event: KernelEvent): void {
-  const { type, ...fields } = event;
+  const { type, ...rest } = event;
+  const fields = event.type === 'decision' ? { ...rest, mine: viewForLog(event.mine), theirs: viewForLog(event.theirs) } : rest;
   // What an operator must look at is a warning; the rest of the life of links is info.
   const level = type === 'decision' || type === 'partition' || type === 'key-changed' || type === 'message-lost' ? 'warn' : 'info';
   log[level]({ event: type, ...fields }, type);

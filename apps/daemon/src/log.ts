@@ -38,3 +38,23 @@ export function bytesAsBase64(value: unknown, seen: WeakSet<object> = new WeakSe
   for (const [k, v] of Object.entries(value)) out[k] = bytesAsBase64(v, seen);
   return out;
 }
+
+/** Node ids and view hashes in a log line: 8 base64 characters (48 bits) tell them apart. */
+const SHORT_ID = 8;
+
+/**
+ * A view summary (a decision's `mine`/`theirs`) for a log line: the ids shortened, so a
+ * decision is one short line. /v1/events streams the full values.
+ */
+export function viewForLog(view: unknown): unknown {
+  if (typeof view !== 'object' || view === null) return view;
+  const v = view as { connected?: unknown; lowest?: unknown; oldest?: { id?: unknown; startedAt?: unknown } | null; referee?: unknown; hash?: unknown };
+  const short = (id: unknown): unknown => (id instanceof Uint8Array ? Buffer.from(id).toString('base64').slice(0, SHORT_ID) : id);
+  return {
+    connected: v.connected,
+    lowest: short(v.lowest),
+    oldest: v.oldest ? `${String(short(v.oldest.id))} since ${typeof v.oldest.startedAt === 'number' ? new Date(v.oldest.startedAt).toISOString() : String(v.oldest.startedAt)}` : null,
+    referee: v.referee,
+    hash: short(v.hash),
+  };
+}
