@@ -253,3 +253,20 @@ describe('a link closed on purpose', () => {
     expect(d.verdict('b')).toBe('partitioned');
   });
 });
+
+describe('two nodes, link up: the link is second evidence', () => {
+  it('a few lost heartbeats do not make a linked peer down (nobody to ask); silence ends as degraded, a dead link as down', () => {
+    const d = createDetector({ interval: 1000, maxSilence: 10_000 }, { random: () => 0.5 });
+    const view = viewSummary({ self: { id: new Uint8Array(32).fill(1), startedAt: 0 }, peers: [] });
+    d.setView(view, 0);
+    d.linkUp('b', 1, 0);
+    const theirs = viewSummary({ self: { id: new Uint8Array(32).fill(2), startedAt: 0 }, peers: [] });
+    for (let s = 1; s <= 10; s++) d.heartbeat('b', { incarnation: 1, seq: s, view: theirs }, s * 1000);
+    for (let t = 10_100; t < 14_000; t += 100) d.tick(t); // three intervals without a datagram
+    expect(d.verdict('b')).toBe('up');
+    for (let t = 14_000; t <= 21_000; t += 100) d.tick(t);
+    expect(d.verdict('b')).toBe('degraded');
+    d.linkDown('b', 'tick_timeout', 21_500);
+    expect(d.verdict('b')).toBe('down');
+  });
+});

@@ -525,8 +525,11 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
         } else if (p.suspected ? now >= p.roundEnds : now >= p.deadline) {
           p.suspected = true;
           startRound(p, now);
-          // Nobody left to ask (a two-node cluster, or everyone else is silent too): phi decides alone.
-          if (p.askedCount === 0) becomeSilent(p, 'no-helpers', now);
+          // Nobody left to ask (a two-node cluster, or everyone else is silent too): phi decides
+          // alone, unless the link is up: that is second evidence of life, so a lost datagram or
+          // two never make a linked peer `down` (its silence ends as `degraded` at maxSilence, or
+          // as `down` when the link itself dies).
+          if (p.askedCount === 0 && !p.linked) becomeSilent(p, 'no-helpers', now);
         }
       }
       if (p.verdict === 'partitioned' && mine !== null && p.theirs !== null && !sameHash(mine, p.theirs)) {

@@ -31,6 +31,10 @@ export type NodedownReason =
   | 'disconnect'
   | 'tick_timeout'
   | 'setup_failed'
+  /** (A link that never came up:) its first record or its handshake did not arrive in time. */
+  | 'setup_timeout'
+  /** (A link that never came up:) the first record was not made with our cluster secret. */
+  | 'bad_secret'
   | 'refused'
   | 'shutdown'
   | 'decrypt_failed'
@@ -106,7 +110,15 @@ export interface KernelStats {
   readonly heartbeatsSent: number;
   readonly heartbeatsReceived: number;
   readonly drops: Readonly<Record<'unauthenticated' | 'malformed' | 'replayed' | 'foreign_cluster' | 'unknown_sender' | 'too_large', number>>;
-  readonly handshakes: Readonly<Record<'ok' | 'failed' | 'refused' | 'timeout', number>>;
+  /**
+   * Handshakes by outcome: `ok`, `failed`, `timeout`, and `refused` (every refusal), which is the sum
+   * of one counter per reason: `rate_limited`, `slots_full`, `untrusted`, `key_changed`, `self`,
+   * `wrong_name`, `policy`, `replayed`, `bad_secret`.
+   */
+  readonly handshakes: Readonly<Record<
+    'ok' | 'failed' | 'refused' | 'timeout' | 'rate_limited' | 'slots_full' | 'untrusted' | 'key_changed' | 'self' | 'wrong_name' | 'policy' | 'replayed' | 'bad_secret',
+    number
+  >>;
   readonly messagesSent: number;
   readonly messagesReceived: number;
   readonly decisions: number;
@@ -236,6 +248,15 @@ export interface NodeOptions {
   readonly tickIntensity?: number;
   /** Erlang's net_setuptime (default 7000 ms). */
   readonly setupTimeMs?: number;
+  /**
+   * An inbound connection must deliver its first record this soon (default 1000 ms): one that
+   * sends nothing (slowloris) holds a half-open slot no longer.
+   */
+  readonly firstRecordMs?: number;
+  /** Half-open inbound connections from one address (default 16; all addresses: `policy.limits.maxPendingInbound`, 64). */
+  readonly halfOpenPerAddress?: number;
+  /** Operator metadata carried in the hello (`{ role: 'db' }`): peers see it in `info()`. */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly strategy?: StrategyName;
   readonly referee?: string;
   readonly quorum?: number;
@@ -252,6 +273,14 @@ export interface NodeOptions {
   readonly maxQueuedMessages?: number;
   /** An `events()` reader this far behind loses the oldest (reported as `events-lost`). Default 10 000. */
   readonly maxQueuedEvents?: number;
+  /**
+   * Peers nobody configured (they linked in) are remembered, and heartbeated, for this long after
+   * their link went (default 60 000 ms), and at most `maxStrangers` of them (default 256): strangers
+   * that link once and leave cost bounded memory and datagrams.
+   */
+  readonly strangerRetentionMs?: number;
+  readonly maxStrangers?: number;
+
   /**
    * Called synchronously for every event, at the moment it happens (before `events()` readers see
    * it): for a simulator or a metrics hook that must react at that exact time. Must not throw.

@@ -100,7 +100,7 @@ describe('decoders refuse, with a code', () => {
   });
 
   it('TRAILING_BYTES: anything after the value', () => {
-    const good = encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null });
+    const good = encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, time: 0, tags: {} });
     const padded = new Uint8Array(good.length + 1);
     padded.set(good);
     expect(code(() => decodeHello(padded))).toBe('TRAILING_BYTES');

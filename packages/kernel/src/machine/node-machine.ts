@@ -7,13 +7,13 @@
 import { fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
 import { createDetector, toHex, viewSummary, type Detector, type DetectorEvent, type Member, type TickOutput } from '@distkit/detector';
 import { createPolicy, type PolicyUpdate } from '@distkit/policy';
-import { DEFAULT_FRAME_LIMITS, type Address, type DisconnectReason, type Frame, type Hello } from '@distkit/wire';
+import { DEFAULT_FRAME_LIMITS, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble } from '@distkit/wire';
 import type {
   IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeUpdate, NodedownReason, NodesKind, PeerConfig,
 } from '../api.ts';
 import { KernelError } from '../errors.ts';
 import { checkPeer, checkTrust, type ResolvedOptions } from '../options.ts';
-import { Admission, type AdmissionHost, type HandshakeCounters } from './admission.ts';
+import { Admission, handshakeCounters, type AdmissionHost, type HandshakeCounters } from './admission.ts';
 import { Deadlines } from './deadlines.ts';
 import { HeartbeatChannel, equal, type DropReason } from './heartbeat-channel.ts';
 import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
@@ -40,7 +40,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   readonly fingerprint: string;
   readonly incarnation: number;
   readonly peers: PeerTable = new PeerTable();
-  readonly handshakes: HandshakeCounters = { ok: 0, failed: 0, refused: 0, timeout: 0 };
+  readonly handshakes: HandshakeCounters = handshakeCounters();
   readonly #o: ResolvedOptions;
   readonly #env: MachineEnv;
   readonly #admission: Admission;
@@ -76,14 +76,18 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.incarnation = options.incarnation;
     this.#trust = options.trust.store;
     this.#secrets = options.clusterSecrets;
-    this.#hello = { name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null };
+    this.#hello = {
+      name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null,
+      time: env.startedAt, tags: options.tags,
+    };
     const frameLimits = { ...DEFAULT_FRAME_LIMITS, maxBytes: options.maxMessageBytes };
     this.#linkConfig = {
       identity: options.identity,
       cluster: options.cluster,
-      hello: () => this.#hello,
+      hello: () => this.#freshHello(),
       clusterSecrets: () => this.#secrets,
       setupTimeMs: options.setupTimeMs,
+      firstRecordMs: options.firstRecordMs,
       tickTimeMs: options.tickTimeMs,
       tickIntensity: options.tickIntensity,
       frameLimits,
@@ -115,7 +119,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     } catch (err) {
       throw policyError(err);
     }
-    this.#admission = new Admission(this, policy, options.handshakesPerSecondPerAddress);
+    this.#admission = new Admission(this, policy, {
+      handshakesPerSecondPerAddress: options.handshakesPerSecondPerAddress,
+      halfOpenPerAddress: options.halfOpenPerAddress,
+      halfOpen: options.policy.limits?.maxPendingInbound ?? 64,
+    });
     this.#detector = createDetector(
       {
         ...(options.detector ?? {}),
@@ -178,6 +186,39 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   }
 
   readonly #mesh: Mesh | null;
+  #lastHelloTime = 0;
+
+  /** The hello, with a `time` that grows strictly within this incarnation (IK replays are refused by it). */
+  #freshHello(): Hello {
+    const time = Math.max(this.#env.startedAt + this.#now, this.#lastHelloTime + 1);
+    this.#lastHelloTime = time;
+    return { ...this.#hello, time };
+  }
+
+  /**
+   * Peers nobody configured whose link is gone, oldest first: kept (and heartbeated, so a
+   * partition with them is still seen) for `strangerRetentionMs`, and at most `maxStrangers` of
+   * them, so strangers that link once and leave cost bounded memory and bounded datagrams.
+   */
+  readonly #strangers = new Map<string, number>();
+
+  #keepStranger(name: string, now: number): void {
+    this.#strangers.delete(name);
+    this.#strangers.set(name, now);
+    this.#deadlines.set(`s:${name}`, now + this.#o.strangerRetentionMs);
+    while (this.#strangers.size > this.#o.maxStrangers) this.#forget(this.#strangers.keys().next().value!);
+  }
+
+  /** Forgets a peer nobody configured and nothing links to: our table, the detector, the policy. */
+  #forget(name: string): void {
+    this.#strangers.delete(name);
+    this.#deadlines.delete(`s:${name}`);
+    const p = this.peers.get(name);
+    if (p && (p.config || p.link || p.connectWaiters.length > 0 || p.queue.length > 0)) return;
+    if (p) this.peers.delete(name);
+    this.#detector.removePeer(name);
+    this.#admission.policy.handle({ type: 'forget', node: name }, this.#now);
+  }
 
   /** Visible peers with a link up (hidden ones never count in the mesh). */
   #visibleLinked(): string[] {
@@ -327,7 +368,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       link.close('refused', `cannot keep the key learned on first use: ${(error as Error)?.message ?? String(error)}`, false);
       return;
     }
-    this.#admit(link, now);
+    link.trustSettled(now);
   }
 
   /** Seals the frames every link queued in this turn. */
@@ -345,6 +386,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     for (const key of this.#deadlines.due(now)) {
       if (typeof key === 'number') this.#links.get(key)?.timeout(now);
       else if (key === 'links' || key === 'overlap') this.#mesh?.timeout(key, now);
+      else if (key.startsWith('s:')) this.#forget(key.slice(2));
       else this.#system.timeout(key);
     }
     const policy = this.#admission.policy;
@@ -375,7 +417,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     return this.#admission.peer(link, hello, remoteKey, this.#now);
   }
 
+  onPreamble(link: LinkMachine, preamble: LinkPreamble): PeerVerdict {
+    return this.#admission.preamble(link, preamble, this.#now);
+  }
+
+  /**
+   * The session is confirmed. A key to learn on first use is learned now (the peer proved it holds
+   * the cluster secret, if any), and the link says `ready` only once the store has persisted it:
+   * durable before either side reports the link up.
+   */
   onConfirmed(link: LinkMachine): void {
+    if (!link.learning) return;
     const now = this.#now;
     const hello = link.remoteHello!;
     const { verdict, pending } = this.#admission.learn(hello.name, link.remoteKey!);
@@ -385,13 +437,16 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
     const learned = pending ?? this.#onLearned(hello.name, link.remoteKey!);
     if (learned) {
-      // Durable before anyone relies on it: the link is up once the store has persisted the key.
       const token = this.token();
       this.#learning.set(token, link);
       this.#out.push({ type: 'await', token, promise: learned });
       return;
     }
-    this.#admit(link, now);
+    link.trustSettled(now);
+  }
+
+  onReady(link: LinkMachine): void {
+    this.#admit(link, this.#now);
   }
 
   /** The `onLearned` callback for a key just learned (TOFU), or null when nothing was learned. */
@@ -428,6 +483,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
     const dialled = this.#admission.dialing.get(link.conn);
     this.#admission.dialing.delete(link.conn);
+    const acceptedByPolicy = this.#admission.accepted.has(link.conn);
+    this.#admission.settled(link.conn);
     const name = link.remoteHello?.name ?? dialled;
     if (this.#state === 'stopped') reason = 'shutdown';
     const p = name !== undefined ? this.peers.get(name) : undefined;
@@ -444,17 +501,35 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         ? { type: 'nodedown', node: p.name, reason, detail, at: now }
         : { type: 'nodedown', node: p.name, reason, detail, deliberate, at: now });
       for (const q of p.queue.splice(0)) this.#settle(q.token, new KernelError('SEND_FAILED', `link to ${p.name} went down (${reason})`));
+      if (!p.config && this.#state !== 'stopped') this.#keepStranger(p.name, now);
       return;
     }
     if (this.#state === 'stopped') return;
     // A link that never came up.
     if (reason === 'setup_failed') this.handshakes.failed++;
+    else if (reason === 'setup_timeout') this.handshakes.timeout++;
+    else if (reason === 'bad_secret') {
+      this.handshakes.bad_secret++;
+      this.handshakes.refused++;
+    }
     const policy = this.#admission.policy;
     if (dialled !== undefined) {
       this.#admission.apply(policy.handle({ type: 'dialFailed', node: dialled, reason }, now), now);
       if (p) this.#admission.failWaitersIfIdle(p, new KernelError('CONNECT_FAILED', `link to ${dialled} failed during setup (${reason}): ${detail}`));
+    } else if (!acceptedByPolicy) {
+      // Refused or failed before the policy took it (trust, a replay, a timeout): its half-open
+      // slot in the policy is freed.
+      this.#admission.apply(policy.handle({ type: 'inboundFailed', connection: link.conn, reason }, now), now);
+      if (link.remoteHello && !this.peers.get(link.remoteHello.name) && link.remoteHello.name !== this.name) {
+        policy.handle({ type: 'forget', node: link.remoteHello.name }, now);
+      }
     } else if (link.remoteHello) {
-      this.#admission.apply(policy.handle({ type: 'disconnected', node: link.remoteHello.name, connection: link.conn, reason }, now), now);
+      const name = link.remoteHello.name;
+      this.#admission.apply(policy.handle({ type: 'disconnected', node: name, connection: link.conn, reason }, now), now);
+      const known = this.peers.get(name);
+      if (known) this.#admission.failWaitersIfIdle(known, new KernelError('CONNECT_FAILED', `the link ${name} opened to us failed during setup (${reason}): ${detail}`));
+      // A name that never became a peer of ours leaves nothing behind, in the policy either.
+      else if (name !== this.name) policy.handle({ type: 'forget', node: name }, now);
     } else {
       this.#admission.apply(policy.handle({ type: 'inboundFailed', connection: link.conn, reason }, now), now);
     }
@@ -546,15 +621,14 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const hello = link.remoteHello!;
     const name = hello.name;
     this.handshakes.ok++;
+    this.#admission.settled(link.conn);
     if (!this.#admission.connected(link, now)) return; // closed by the policy (the other of a simultaneous pair won)
     const p = this.peers.ensure(name);
+    if (this.#strangers.delete(name)) this.#deadlines.delete(`s:${name}`);
     if (p.link && p.link !== link) p.link.close('replaced', 'replaced by a newer link', false);
     p.link = link;
     p.hidden = hello.hidden;
-    if (!p.key || !equal(p.key, link.remoteKey!)) {
-      p.key = Uint8Array.from(link.remoteKey!);
-      p.pairwise = this.#pairwise(p.key);
-    }
+    if (!p.key || !equal(p.key, link.remoteKey!)) this.peers.setKey(p, link.remoteKey!, this.#pairwise(link.remoteKey!));
     // A peer that linked in without being configured: heartbeat it where its hello says.
     if (!p.config && hello.heartbeatPort !== null) this.peers.setHeartbeat(p, { host: link.remote.host, port: hello.heartbeatPort });
     p.incarnation = hello.incarnation;
@@ -571,11 +645,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
   }
 
-  #pairwise(key: Uint8Array): Uint8Array | null {
+  /** The pair's heartbeat keys: one per cluster secret, newest first (one without a secret). */
+  #pairwise(key: Uint8Array): Uint8Array[] {
     try {
-      return pairwiseKey(this.#o.identity.privateKey, key, this.#secrets[0]);
+      const secrets: (Uint8Array | undefined)[] = this.#secrets.length > 0 ? [...this.#secrets] : [undefined];
+      return secrets.map((s) => pairwiseKey(this.#o.identity.privateKey, key, s));
     } catch {
-      return null;
+      return [];
     }
   }
 
@@ -649,10 +725,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.peers.setHeartbeat(p, config.heartbeat ?? config.address);
     p.config = config;
     const key = config.publicKey ?? this.#trust.keyFor(config.name);
-    if (key && (!p.key || !equal(p.key, key)) && !p.link) {
-      p.key = Uint8Array.from(key);
-      p.pairwise = this.#pairwise(p.key);
-    }
+    if (key && (!p.key || !equal(p.key, key)) && !p.link) this.peers.setKey(p, key, this.#pairwise(key));
     if (!p.hidden && !this.#o.hidden) this.#detector.addPeer(config.name);
     return p;
   }
@@ -746,9 +819,9 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (!p?.config) return;
     this.peers.setHeartbeat(p, null);
     p.config = null;
-    this.#detector.removePeer(name);
-    if (!p.link) this.peers.delete(name);
     this.#configurePolicy(this.#policyPeers(), now);
+    if (p.link) this.#detector.removePeer(name);
+    else this.#forget(name);
   }
 
   configure(now: number, update: NodeUpdate): void {
@@ -776,8 +849,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         }
       } else if (!p.config?.publicKey) {
         const key = store.keyFor(p.name);
-        p.key = key;
-        p.pairwise = key ? this.#pairwise(key) : null;
+        this.peers.setKey(p, key, key ? this.#pairwise(key) : []);
       }
     }
   }
@@ -785,7 +857,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   setClusterSecrets(now: number, secrets: readonly Uint8Array[]): void {
     this.#now = now;
     this.#secrets = [...secrets];
-    for (const p of this.peers.values()) if (p.key) p.pairwise = this.#pairwise(p.key);
+    for (const p of this.peers.values()) if (p.key) this.peers.setKey(p, p.key, this.#pairwise(p.key));
   }
 
   nodes(kind: NodesKind | { readonly hidden?: boolean } = 'visible'): string[] {
