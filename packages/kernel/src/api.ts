@@ -97,6 +97,8 @@ export interface NodeInfo {
   /** The Noise pattern and suite of the link that is up. */
   readonly pattern: LinkPattern | null;
   readonly suite: LinkSuite | null;
+  /** Its tags (from its hello, and changes it told since). */
+  readonly tags: Readonly<Record<string, string>>;
   /** When the current link came up (transport clock, ms), or null. */
   readonly linkedSince: number | null;
   /** When the last heartbeat from it arrived (transport clock, ms), or null. */
@@ -142,6 +144,19 @@ export interface DistkitNode {
   stop(): Promise<void>;
   /** Explicit connect (lifts a `once` bar). Resolves when the link is up. */
   connectNode(name: string): Promise<void>;
+  /**
+   * Joins the node at `address` (run-time membership): with `name` it is added as a peer and
+   * connected; without, it names itself in the handshake (trust decides as for any link). It is a
+   * configured peer from then on. Resolves with its name once the link is up.
+   */
+  joinNode(address: Address, options?: { readonly name?: string; readonly publicKey?: Uint8Array }): Promise<string>;
+  /**
+   * Leaves the cluster on purpose: every peer is told (`deliberate: 'leave'`: no partition, no
+   * restart decision anywhere), then the node stops.
+   */
+  leave(): Promise<void>;
+  /** Replaces this node's tags (told to linked peers at once, carried in every new hello). */
+  setTags(tags: Readonly<Record<string, string>>): void;
   disconnectNode(name: string): Promise<void>;
   /**
    * Names of linked nodes, as OTP's `nodes/1`: `visible` (default), `hidden`, or `connected` (both).

@@ -281,6 +281,28 @@ class KernelNode implements DistkitNode {
     return this.#call((now, token) => this.#m.connect(now, name, token));
   }
 
+  joinNode(address: Address, options: { readonly name?: string; readonly publicKey?: Uint8Array } = {}): Promise<string> {
+    const { name, publicKey } = options;
+    if (name !== undefined) {
+      try {
+        this.addPeer({ name, address, ...(publicKey ? { publicKey } : {}) });
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.connectNode(name).then(() => name);
+    }
+    return this.#call<string>((now, token) => this.#m.join(now, address, publicKey ?? null, token));
+  }
+
+  async leave(): Promise<void> {
+    if (this.#phase === 'running') this.#input((now) => this.#m.leave(now));
+    await this.stop();
+  }
+
+  setTags(tags: Readonly<Record<string, string>>): void {
+    this.#input((now) => this.#m.setTags(now, tags));
+  }
+
   async disconnectNode(name: string): Promise<void> {
     this.#input((now) => this.#m.disconnect(now, name));
   }

@@ -7,7 +7,7 @@
 import { fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
 import { createDetector, toHex, viewSummary, type Detector, type DetectorEvent, type Member, type TickOutput } from '@distkit/detector';
 import { createPolicy, type PolicyUpdate } from '@distkit/policy';
-import { DEFAULT_FRAME_LIMITS, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble } from '@distkit/wire';
+import { DEFAULT_FRAME_LIMITS, checkTags, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble } from '@distkit/wire';
 import type {
   IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeUpdate, NodedownReason, NodesKind, PeerConfig,
 } from '../api.ts';
@@ -53,6 +53,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   readonly #flushing = new Set<LinkMachine>();
   /** Tokens of sends waiting for a congested link to drain, per connection. */
   readonly #drainWaiters = new Map<number, number[]>();
+  /** Joins by address in flight: the peer names itself in the handshake. */
+  readonly #joins = new Map<number, { token: number; address: Address; publicKey: Uint8Array | null }>();
   /** Links confirmed and waiting for the trust store to persist a learned key, by token. */
   readonly #learning = new Map<number, LinkMachine>();
   #out: Output[] = [];
@@ -153,6 +155,10 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         settle: (token, error, value) => this.#settle(token, error, value),
         links: (from, nodes, now) => {
           if (!this.peers.get(from)?.hidden) this.#mesh?.peerLinks(from, nodes, now);
+        },
+        tags: (from, tags) => {
+          const p = this.peers.get(from);
+          if (p) p.tags = tags;
         },
       },
       this.#deadlines,
@@ -301,6 +307,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   /** The dial `conn` connected. */
   dialed(now: number, conn: number, remote: Address): void {
     this.#now = now;
+    const join = this.#joins.get(conn);
+    if (join && this.#state === 'running') {
+      this.#addLink(new LinkMachine(this.#linkConfig, this, { conn, role: 'initiator', now, remote, remoteKey: join.publicKey }));
+      return;
+    }
     const name = this.#admission.dialing.get(conn);
     if (name === undefined || this.#state !== 'running') {
       this.#out.push({ type: 'end', conn, graceful: false });
@@ -314,6 +325,12 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   /** The dial `conn` failed before a stream existed. */
   dialFailed(now: number, conn: number, message: string): void {
     this.#now = now;
+    const join = this.#joins.get(conn);
+    if (join) {
+      this.#joins.delete(conn);
+      this.#settle(join.token, new KernelError('CONNECT_FAILED', `cannot join ${join.address.host}:${join.address.port}: ${message}`));
+      return;
+    }
     const name = this.#admission.dialing.get(conn);
     if (name === undefined) return;
     this.#admission.dialing.delete(conn);
@@ -481,6 +498,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       this.#drainWaiters.delete(link.conn);
       for (const t of waiting) this.#settle(t, new KernelError('SEND_FAILED', `link went down (${reason}) before the message left the send buffer`));
     }
+    const join = this.#joins.get(link.conn);
+    if (join) {
+      this.#joins.delete(link.conn);
+      if (link.upAt < 0) this.#settle(join.token, new KernelError('CONNECT_FAILED', `cannot join ${join.address.host}:${join.address.port}: ${reason}: ${detail}`));
+    }
     const dialled = this.#admission.dialing.get(link.conn);
     this.#admission.dialing.delete(link.conn);
     const acceptedByPolicy = this.#admission.accepted.has(link.conn);
@@ -633,6 +655,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (!p.config && hello.heartbeatPort !== null) this.peers.setHeartbeat(p, { host: link.remote.host, port: hello.heartbeatPort });
     p.incarnation = hello.incarnation;
     p.startedAt = hello.startedAt;
+    p.tags = hello.tags;
+    const join = this.#joins.get(link.conn);
+    if (join) {
+      // A join by address: the peer named itself; from now on it is a configured peer.
+      this.#joins.delete(link.conn);
+      if (!p.config) {
+        this.#addPeer({ name, address: join.address, ...(join.publicKey ? { publicKey: join.publicKey } : {}) });
+        this.#configurePolicy(this.#policyPeers(), now);
+      }
+      this.#settle(join.token, null, name);
+    }
     if (!hello.hidden && !this.#o.hidden) this.#detector.linkUp(name, hello.incarnation, now);
     this.#updateView(now);
     if (!hello.hidden) this.#mesh?.ownLinksChanged(now);
@@ -768,6 +801,52 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     return false;
   }
 
+  /**
+   * Links to the node at `address`, which names itself in the handshake (checked by trust like any
+   * other link) and becomes a configured peer then; `token` settles with its name. (A join that
+   * names the node is `addPeer` + `connect`, in the shell.)
+   */
+  join(now: number, address: Address, publicKey: Uint8Array | null, token: number): boolean {
+    this.#now = now;
+    this.#requireRunning();
+    checkPeer({ name: 'joining', address, ...(publicKey ? { publicKey } : {}) }, 'join', '');
+    const conn = this.#nextConn++;
+    this.#joins.set(conn, { token, address, publicKey });
+    this.#out.push({ type: 'dial', conn, address, timeoutMs: this.#o.setupTimeMs });
+    return false;
+  }
+
+  /**
+   * Leaves the cluster on purpose: every link is closed with `leave` told to the peer (no partition
+   * and no decision follow, anywhere); then the node stops.
+   */
+  leave(now: number): void {
+    this.#now = now;
+    if (this.#state !== 'running') return;
+    for (const link of [...this.#links.values()]) link.close('shutdown', 'leaving the cluster', true, 'leave');
+    this.stop(now);
+  }
+
+  /** Replaces this node's tags: in the hello of every new link, and told to the linked peers now. */
+  setTags(now: number, tags: Readonly<Record<string, string>>): void {
+    this.#now = now;
+    let checked: Record<string, string>;
+    try {
+      checked = { ...checkTags(tags) };
+    } catch (err) {
+      throw new KernelError('BAD_OPTION', `option tags: ${(err as Error).message}`);
+    }
+    this.#hello = { ...this.#hello, tags: checked };
+    for (const p of this.peers.values()) {
+      if (p.link?.state !== 'up') continue;
+      try {
+        p.link.send({ kind: 'system', counter: 0, message: { op: 'tags', tags: checked } });
+      } catch {
+        // a closing link: the next hello carries them
+      }
+    }
+  }
+
   disconnect(now: number, name: string): void {
     this.#now = now;
     this.#requireRunning();
@@ -888,6 +967,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         pattern: link?.pattern ?? null,
         suite: link ? link.suite : null,
         linkedSince: link ? link.upAt : null,
+        tags: p.tags,
         lastHeard: s?.lastHeard ?? null,
         phi: s?.phi ?? null,
       };

@@ -25,7 +25,8 @@ export interface Peer {
    */
   pairwise: readonly Uint8Array[];
   hidden: boolean;
-  /** From its hello on the current or last link. */
+  /** From its hello on the current or last link (and later `tags` frames). */
+  tags: Readonly<Record<string, string>>;
   incarnation: number | null;
   startedAt: number | null;
   /** The link that is up, if any. */
@@ -50,7 +51,7 @@ export class PeerTable {
     let p = this.#peers.get(name);
     if (!p) {
       p = {
-        name, config: null, heartbeat: null, key: null, pairwise: [], hidden: false, incarnation: null, startedAt: null, link: null,
+        name, config: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, link: null,
         connectWaiters: [], queue: [],
       };
       this.#peers.set(name, p);
@@ -104,6 +105,7 @@ export class PeerTable {
 }
 
 const NOBODY: readonly Peer[] = Object.freeze([]);
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
 
 function hex(b: Uint8Array): string {
   let s = '';
