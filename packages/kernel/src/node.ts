@@ -26,6 +26,7 @@ class KernelNode implements DistkitNode {
   readonly #listenAt: Address;
   readonly #heartbeatAt: Address | null;
   readonly #onEvent: ((e: KernelEvent) => void) | undefined;
+  readonly #receiveBufferBytes: number;
   #listener: StreamListener | null = null;
   #udp: DatagramSocket | null = null;
   #wakeup: TimerHandle | null = null;
@@ -42,6 +43,9 @@ class KernelNode implements DistkitNode {
     this.#heartbeatAt = o.heartbeatListen;
     if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new KernelError('BAD_OPTION', 'option onEvent: must be a function');
     this.#onEvent = options.onEvent;
+    // A round of heartbeats from every peer, many times over, so a burst of garbage (or a slow
+    // turn of the event loop) does not push the genuine ones out: at least 4 MiB.
+    this.#receiveBufferBytes = Math.max(4 * 1024 * 1024, o.peers.length * 64 * 1200);
     this.#m = new NodeMachine(o, {
       random: () => t.random(),
       randomBytes: (n) => t.randomBytes(n),
@@ -247,7 +251,7 @@ class KernelNode implements DistkitNode {
     try {
       this.#udp = await this.#t.bind(hb, (bytes, from) => {
         if (this.#phase === 'running') this.#input((now) => this.#m.datagram(now, bytes, from));
-      });
+      }, { receiveBufferBytes: this.#receiveBufferBytes });
     } catch (err) {
       await this.#listener.close();
       this.#phase = 'stopped';
