@@ -244,9 +244,9 @@ export interface NodeOptions {
    */
   readonly reconnect?: Reconnect;
   /**
-   * OTP 25's prevent_overlapping_partitions (default true): when two of our peers stay unlinked to
-   * each other (A–B and B–C up, A–C not), links are dropped on purpose until the cluster is made of
-   * fully connected parts, whose partitions the detector then finds and resolves.
+   * OTP 25's prevent_overlapping_partitions (default true): when two of our peers are unlinked and
+   * apart (A–B and B–C up, A–C lost or refused by a policy), links are dropped on purpose until the
+   * cluster is made of fully connected parts, whose partitions the detector then finds and resolves.
    */
   readonly preventOverlappingPartitions?: boolean;
   /** Dial every configured peer at start (under `always` and `once`), as Erlang nodes do. Default true. */

@@ -70,7 +70,7 @@ function systemArb(): fc.Arbitrary<SystemMessage> {
   return fc.oneof(
     fc.record({ op: fc.constant('nodes?' as const), id: uint }),
     fc.record({ op: fc.constant('nodes' as const), id: uint, nodes: fc.array(name, { maxLength: 20 }) }),
-    fc.record({ op: fc.constant('links' as const), nodes: fc.array(name, { maxLength: 20 }) }),
+    fc.record({ op: fc.constant('links' as const), nodes: fc.array(name, { maxLength: 20 }), apart: fc.array(name, { maxLength: 5 }) }),
     fc.record({ op: fc.constant('tags' as const), tags: fc.dictionary(fc.stringMatching(/^[a-z0-9.-]{1,12}$/), fc.string({ minLength: 1, maxLength: 20 }), { maxKeys: 4 }) }),
     fc.record({
       op: fc.constant('event' as const),

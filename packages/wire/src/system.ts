@@ -26,10 +26,11 @@ export type SystemMessage =
   /** "Which visible nodes are you connected to?" `id` pairs the answer with the question. */
   | { readonly op: 'nodes?'; readonly id: number }
   /**
-   * The visible nodes the sender is linked to now, sent when that set changes: the mesh
-   * (OTP's connect_all) and the overlapping-partition check read it.
+   * The visible nodes the sender is linked to now, and those it is apart from: its policy will not
+   * link to them (`never`, barred, denied), or its link to them was lost and is not back. Sent when
+   * either changes: the mesh (OTP's connect_all) and the overlapping-partition check read them.
    */
-  | { readonly op: 'links'; readonly nodes: readonly string[] }
+  | { readonly op: 'links'; readonly nodes: readonly string[]; readonly apart: readonly string[] }
   /** The sender's tags changed (they travel in the hello; this carries a change on a live link). */
   | { readonly op: 'tags'; readonly tags: Readonly<Record<string, string>> }
   | { readonly op: 'nodes'; readonly id: number; readonly nodes: readonly string[] }
@@ -47,7 +48,8 @@ export function encodeSystem(m: SystemMessage): unknown[] {
       return ['nodes', m.id, [...m.nodes]];
     case 'links':
       checkNames(m.nodes);
-      return ['links', [...m.nodes]];
+      checkNames(m.apart);
+      return ['links', [...m.nodes], [...m.apart]];
     case 'tags':
       return ['tags', { ...checkTags(m.tags) }];
     case 'event': {
@@ -95,8 +97,8 @@ export function decodeSystem(body: unknown): SystemMessage {
       fields(body, 3, 'nodes');
       return { op, id: readUint(body[1], 'id'), nodes: readNames(body[2]) };
     case 'links':
-      fields(body, 2, 'links');
-      return { op, nodes: readNames(body[1]) };
+      fields(body, 3, 'links');
+      return { op, nodes: readNames(body[1]), apart: readNames(body[2]) };
     case 'tags':
       fields(body, 2, 'tags');
       try {

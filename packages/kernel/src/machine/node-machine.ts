@@ -153,8 +153,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         visibleNodes: () => this.nodes('visible'),
         publish: (e) => this.#publish(e),
         settle: (token, error, value) => this.#settle(token, error, value),
-        links: (from, nodes, now) => {
-          if (!this.peers.get(from)?.hidden) this.#mesh?.peerLinks(from, nodes, now);
+        links: (from, nodes, apart, now) => {
+          if (!this.peers.get(from)?.hidden) this.#mesh?.peerLinks(from, nodes, apart, now);
         },
         tags: (from, tags) => {
           const p = this.peers.get(from);
@@ -173,11 +173,16 @@ export class NodeMachine implements LinkHost, AdmissionHost {
           const p = this.peers.get(name);
           return !!p?.config?.address && p.link?.state !== 'up' && !p.hidden;
         },
-        sendLinks: (to, nodes) => {
+        sendLinks: (to, nodes, apart) => {
           const link = this.peers.get(to)?.link;
-          if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message: { op: 'links', nodes } });
+          if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message: { op: 'links', nodes, apart } });
         },
-        learned: (node, via) => this.#admission.apply(this.#admission.policy.handle({ type: 'learned', node, via }, this.#now), this.#now),
+        learned: (node, via) => {
+          const decisions = this.#admission.policy.handle({ type: 'learned', node, via }, this.#now);
+          this.#admission.apply(decisions, this.#now);
+          // A hidden node is not refused, only not ours to mesh with.
+          return decisions.some((d) => d.type === 'ignore' && d.reason !== 'hidden');
+        },
         drop: (node, detail) => this.peers.get(node)?.link?.close('disconnect', detail, true),
         deadline: (key, at) => this.#deadlines.set(key, at),
       },
@@ -186,6 +191,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         preventOverlap: options.preventOverlappingPartitions,
         graceMs: Math.min(options.setupTimeMs, 2000),
         debounceMs: 50,
+        // Shorter than the grace: a lost link the mesh can make again is retried before it counts.
+        retryMs: 500,
       },
     );
     for (const p of options.peers) this.#addPeer(p);
@@ -402,7 +409,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (this.#state !== 'running') return;
     for (const key of this.#deadlines.due(now)) {
       if (typeof key === 'number') this.#links.get(key)?.timeout(now);
-      else if (key === 'links' || key === 'overlap') this.#mesh?.timeout(key, now);
+      else if (key === 'links' || key === 'overlap' || key === 'mesh') this.#mesh?.timeout(key, now);
       else if (key.startsWith('s:')) this.#forget(key.slice(2));
       else this.#system.timeout(key);
     }
@@ -517,7 +524,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         this.#admission.apply(this.#admission.policy.handle({ type: 'disconnected', node: p.name, connection: link.conn, reason }, now), now);
         if (!p.hidden && !this.#o.hidden) this.#detector.linkDown(p.name, reason, now, deliberate !== null);
         this.#updateView(now);
-        if (!p.hidden) this.#mesh?.forget(p.name, now);
+        if (!p.hidden) this.#mesh?.forget(p.name, deliberate === null, now);
       }
       this.#publish(deliberate === null
         ? { type: 'nodedown', node: p.name, reason, detail, at: now }

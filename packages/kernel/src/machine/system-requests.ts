@@ -14,7 +14,7 @@ export interface SystemHost {
   publish(event: KernelEvent): void;
   settle(token: number, error: KernelError | null, value?: unknown): void;
   /** A peer's list of the visible nodes it is linked to (the mesh's business). */
-  links(from: string, nodes: readonly string[], now: number): void;
+  links(from: string, nodes: readonly string[], apart: readonly string[], now: number): void;
   /** A peer's tags changed. */
   tags(from: string, tags: Readonly<Record<string, string>>): void;
 }
@@ -92,7 +92,7 @@ export class SystemRequests {
         return;
       }
       case 'links':
-        this.#host.links(from, m.nodes, now);
+        this.#host.links(from, m.nodes, m.apart, now);
         return;
       case 'tags':
         this.#host.tags(from, m.tags);
