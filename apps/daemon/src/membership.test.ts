@@ -105,6 +105,10 @@ describe('distkitd join', () => {
     const bad = await cli(['join', 'no-port-here'], 'b');
     expect(bad.code).toBe(78);
     expect(bad.stderr).toContain('is not HOST:PORT');
+    // The route checks what it is given, as a script or the page would send it.
+    for (const body of [{}, { address: 'x' }, { address: '127.0.0.1:0' }, { address: `127.0.0.1:${pa}`, name: 'bad name' }, { address: `127.0.0.1:${pa}`, publicKey: 'AAAA' }]) {
+      await expect(callControl(await b.target(), 'POST', '/v1/join', body), JSON.stringify(body)).rejects.toThrow(/distkitd answered 400 BAD_REQUEST/);
+    }
 
     // The node names itself in the handshake.
     const joined = await cli(['join', `127.0.0.1:${pa}`], 'b');
