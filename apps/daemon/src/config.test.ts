@@ -329,5 +329,7 @@ describe('the shipped example', () => {
     expect(c.name).toBe('db-1');
     expect(c.control.listen).toEqual({ kind: 'unix', path: '/run/distkit/control.sock' });
     expect(c.dns?.srv).toEqual(['_distkit._tcp.db.prod.svc.cluster.local']);
+    expect(c.tags).toEqual({ role: 'db', zone: 'eu-1' });
+    expect(c.reconnect).toBe('on-demand');
   });
 });
