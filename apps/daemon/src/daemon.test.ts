@@ -51,6 +51,8 @@ describe('daemon composition (in-test node)', () => {
     const options = t.nodes[0]?.options;
     expect(options?.listen).toEqual({ host: '127.0.0.1', port: 4370 });
     expect(options?.autoConnect).toBe('once');
+    expect(options?.reconnect).toBe('on-demand');
+    expect(options?.tags).toEqual({});
     expect(options?.name).toMatch(/^node-[0-9a-f]{8}@/);
     expect(d1.ready.join).toContain(`--peer '${d1.ready.name}=127.0.0.1:4370#${d1.ready.publicKey}'`);
     await d1.stop();
@@ -96,6 +98,8 @@ describe('daemon composition (in-test node)', () => {
         'name = "gamma"',
         'address = "127.0.0.1:5002"',
         `public_key = "${encodePublicKey(gamma)}"`,
+        'reconnect = "eager"',
+        'auto_connect = "always"',
       ].join('\n'),
     );
     const secret = generateClusterSecret();
@@ -113,6 +117,11 @@ describe('daemon composition (in-test node)', () => {
     expect(o?.peers?.map((p) => [p.name, p.publicKey && fingerprint(p.publicKey)])).toEqual([
       ['beta', fingerprint(beta)],
       ['gamma', fingerprint(gamma)],
+    ]);
+    // Per-peer overrides reach the kernel's peer as they are, and only where they are set.
+    expect(o?.peers?.map((p) => [p.name, p.autoConnect ?? null, p.reconnect ?? null])).toEqual([
+      ['beta', null, null],
+      ['gamma', 'always', 'eager'],
     ]);
     expect(o?.clusterSecrets).toEqual([secret]);
     await d.stop();

@@ -228,6 +228,7 @@ export class Daemon {
         inConfig: (peer) => ready().#config.peers.some((p) => p.name === peer),
         peerConfig: (entry) => joinedPeerConfig(entry, trust),
         modeOf: () => ready().#config.autoConnect,
+        connectTimeoutMs: config.setupTimeMs + 3000,
       });
       cleanup.unshift(async () => membership.close());
       const control_: DaemonControl = {

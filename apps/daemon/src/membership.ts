@@ -46,6 +46,8 @@ export interface MembershipOptions {
   readonly peerConfig: (entry: JoinedNode) => PeerConfig;
   /** The auto-connect mode for `name`: under `never` nothing links by itself. */
   readonly modeOf: (name: string) => AutoConnect;
+  /** An explicit connect the kernel has not settled by then is given up (and tried again later). */
+  readonly connectTimeoutMs?: number;
   readonly timers?: Timers;
   readonly random?: () => number;
 }
@@ -187,7 +189,7 @@ export class Membership {
     const delay = Math.round(bound / 2 + (this.#random() * bound) / 2);
     const timer = this.#timers.setTimeout(() => {
       if (this.#closed || this.#rejoining.get(name)?.timer !== timer) return;
-      this.#o.node.connectNode(name).then(
+      this.#bounded(this.#o.node.connectNode(name)).then(
         () => {
           this.#rejoining.delete(name);
           this.#o.log.info({ node: name, attempt: attempt + 1 }, 'linked a joined peer again after its restart');
@@ -198,6 +200,16 @@ export class Membership {
       );
     }, delay);
     this.#rejoining.set(name, { attempt, timer });
+  }
+
+  /** A connect the kernel never settles must not stop the retries. */
+  #bounded(call: Promise<void>): Promise<void> {
+    const ms = this.#o.connectTimeoutMs ?? 10_000;
+    let handle: unknown;
+    const late = new Promise<never>((_, reject) => {
+      handle = this.#timers.setTimeout(() => reject(new Error('no answer')), ms);
+    });
+    return Promise.race([call, late]).finally(() => this.#timers.clearTimeout(handle));
   }
 
   #stopRejoin(name: string): void {

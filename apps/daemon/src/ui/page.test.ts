@@ -63,6 +63,7 @@ async function start(n: Name): Promise<RunningDaemon> {
     DISTKIT_DETECTOR_STABLE_AFTER: String(STABLE_AFTER_MS),
     DISTKIT_DETECTOR_MAX_SILENCE: String(MAX_SILENCE_MS),
     DISTKIT_HOOKS_RESTART_DELAY: '2000',
+    DISTKIT_TAGS: `role=${n},zone=eu-1`,
   });
   const d = await startDaemon(args, { cwd: home, env, stateDir: state });
   daemons.set(n, d);
@@ -179,7 +180,7 @@ afterEach(async () => {
 const cookiesOf = async (control: string) => (await browser.browser.cookies()).filter((c) => c.name === `distkitd_ui_${new URL(control).port}`);
 
 describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against three daemons behind the relay', (name) => {
-  it('login, whole mesh, cut, partition and decision, restart, whole again, a confirmed disconnect', { timeout: 180_000 }, async () => {
+  it('login, whole mesh, cut, partition and decision, restart, whole again, a confirmed disconnect, a join and a leave', { timeout: 180_000 }, async () => {
     foreign.length = 0;
     passed.length = 0;
     problems.length = 0;
@@ -224,6 +225,8 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     for (const peer of ['beta', 'gamma']) {
       expect(whole[peer]?.state).toBe('up');
       expect(whole[peer]?.cells['Incarnation']).toBe('1');
+      // Tags as the peer's hello carried them.
+      expect(whole[peer]?.cells['Tags']).toBe(`role=${peer}, zone=eu-1`);
       expect(whole[peer]?.cells['Direction']).toMatch(/^(inbound|outbound)$/);
       // Links made while the daemons were starting are seen too: an age, and on the timeline.
       expect(whole[peer]?.cells['Age']).toMatch(/^\d+(\.\d)? s$/);
