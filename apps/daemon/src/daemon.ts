@@ -164,9 +164,8 @@ export class Daemon {
       const trust = await DaemonTrust.load(paths, config.trust.mode);
       const clusterSecrets = checked.clusterSecrets ?? undefined;
       const name = config.name ?? defaultName(identity);
+      // Checked by checkState (at most 32 with the run-time changes).
       const tags = effectiveTags(config.tags, checked.tagOverrides);
-      const tooMany = tagProblem(null, tags);
-      if (tooMany !== null) throw new DaemonError('CONFIG_INVALID', `tags: ${tooMany} (the config's tags table with the run-time changes in ${paths.tags})`);
       const joined = checked.joined.filter((j) => !config.peers.some((p) => p.name === j.name));
       let daemon: Daemon | undefined;
       // The control API listens before the Daemon object exists; a request in that instant waits for nothing.

@@ -15,7 +15,7 @@ import { loadClusterKeyring } from './cluster-keyring.ts';
 import { fingerprint, parsePrivateKeyFile, parseTrustFile, type Identity } from './identity.ts';
 import { type JoinedNode, parseJoinedNodes } from './joined-nodes.ts';
 import { readSecret } from './secret-file.ts';
-import { NO_OVERRIDES, parseTagOverrides, type TagOverrides } from './tags.ts';
+import { effectiveTags, NO_OVERRIDES, parseTagOverrides, tagProblem, type TagOverrides } from './tags.ts';
 import { readIncarnation, statePaths, TOKEN_FORMAT } from './state.ts';
 import { untornKnownNodes } from './trust.ts';
 
@@ -144,6 +144,8 @@ export async function checkState(config: DaemonConfig): Promise<CheckedState> {
         if (text === null) return NO_OVERRIDES;
         const overrides = parseTagOverrides(text, paths.tags);
         files.push({ what: 'tags.json', path: paths.tags, status: `${Object.keys(overrides.set).length} set, ${overrides.remove.length} removed at run time` });
+        const tooMany = tagProblem(null, effectiveTags(config.tags, overrides));
+        if (tooMany !== null) throw new DaemonError('CONFIG_INVALID', `tags: ${tooMany}: the config's tags table with the run-time changes in ${paths.tags} (edit or delete that file, or put fewer tags in the config)`);
         return overrides;
       })) ?? NO_OVERRIDES;
   }

@@ -128,6 +128,16 @@ describe('nothing is written before everything is checked', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`joined_nodes +${join(state, 'joined_nodes')}: 1 peer`));
     expect(ok.stdout).toMatch(new RegExp(`tags.json +${join(state, 'tags.json')}: 1 set, 0 removed at run time`));
+    // The config's tags and the run-time ones together may not pass the wire's 32: refused before the start.
+    const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`run${i}`, 'x']));
+    await writeFile(join(state, 'tags.json'), JSON.stringify({ set: many, remove: [] }));
+    const tags = Array.from({ length: 13 }, (_, i) => ['--tag', `cfg${i}=y`]).flat();
+    const before2 = await snapshot(state);
+    for (const r of await both(['--state-dir', state, ...tags])) {
+      expect(r.code, r.stderr).toBe(78);
+      expect(r.stderr).toContain(`tags: at most 32 tags (got 33): the config's tags table with the run-time changes in ${join(state, 'tags.json')}`);
+    }
+    expect(await snapshot(state)).toEqual(before2);
   });
 
   it('several problems are all listed at once; the configuration decides the exit code', async () => {
