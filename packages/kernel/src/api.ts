@@ -177,7 +177,10 @@ export interface DistkitNode {
   events(): AsyncIterable<KernelEvent>;
   /** Adds or updates a peer (discovery, reload); the policy sees it at once (a dial, per its mode). */
   addPeer(peer: PeerConfig): void;
-  /** Forgets a configured peer (a link that is up stays up). */
+  /**
+   * Forgets a peer: its configuration, any address learned for it, and (when it is not linked) all
+   * that is kept of it, configured or not. A link that is up stays up.
+   */
   removePeer(name: string): void;
   /**
    * Changes the connection policy at run time: the default mode and the policy options. Lists
