@@ -63,7 +63,9 @@ describe('partition cycle through a fault-injecting relay (real TCP + UDP)', () 
     const [hm] = members(['h'], portBase(33));
     const c = await cluster('once', 31, [hm!]);
     const client = createNode({
-      name: 'h', cluster: 'partition-test', identity: hm!.identity, incarnation: 1, hidden: true, autoConnect: 'never',
+      // The cluster's tickTime (as OTP, every node must share it: with the default 60 s, `a` would
+      // hear nothing from h for its 3 s and close the link).
+      name: 'h', cluster: 'partition-test', identity: hm!.identity, incarnation: 1, hidden: true, autoConnect: 'never', tickTimeMs: 3000,
       peers: [{ name: 'a', address: { host: '127.0.0.1', port: c.ms[0]!.port }, publicKey: c.ms[0]!.identity.publicKey }],
       trust: { store: trustAll([...c.ms, hm!]) },
     });
