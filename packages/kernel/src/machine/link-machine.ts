@@ -113,6 +113,7 @@ export class LinkMachine {
   #outbox: Uint8Array[] = [];
   #outboxBytes = 0;
   #flushWanted = false;
+  #helloSent: Hello | undefined;
   /** The peer's address, for events and admission (the host's business, kept here for convenience). */
   readonly remote: { readonly host: string; readonly port: number };
   readonly openedAt: number;
@@ -147,6 +148,15 @@ export class LinkMachine {
   }
   get pattern(): LinkPattern | undefined {
     return this.#pattern;
+  }
+  /** Our hello as this link sent it (the node's may have changed since: its tags, say). */
+  get helloSent(): Hello | undefined {
+    return this.#helloSent;
+  }
+
+  #ourHello(): Uint8Array {
+    this.#helloSent = this.#cfg.hello();
+    return encodeHello(this.#helloSent);
   }
   get suite(): LinkSuite {
     return SUITE;
@@ -186,7 +196,7 @@ export class LinkMachine {
     try {
       this.#hs = this.#handshake(this.#pattern, true, remoteKey);
       // IK carries our hello in the first message (encrypted to the pinned key); XX sends it last.
-      const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? encodeHello(this.#cfg.hello()) : undefined);
+      const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? this.#ourHello() : undefined);
       const preamble: LinkPreamble = { pattern: this.#pattern, suite: SUITE, secretId: this.#secret ? clusterSecretId(this.#secret) : null };
       const mac = this.#secret ? firstRecordMac(this.#secret, firstRecordSigned(preamble, first)) : null;
       this.#writeNow([frameMessage(encodeLinkPreamble(preamble, first, mac))], now);
@@ -281,7 +291,7 @@ export class LinkMachine {
         this.#learn = verdict.learn === true;
       }
       if (hs.nextAction === 'write') {
-        const ours = this.#remoteHello || this.role === 'responder' ? encodeHello(this.#cfg.hello()) : undefined;
+        const ours = this.#remoteHello || this.role === 'responder' ? this.#ourHello() : undefined;
         this.#writeNow([frameMessage(hs.writeMessage(ours))], now);
       }
       if (hs.isComplete) this.#complete(now);
