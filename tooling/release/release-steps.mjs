@@ -49,7 +49,10 @@ export async function publishRelease({ copy, registry, env, jsr, log }) {
   for (const m of shipping) if (!(await onRegistry(registry, m))) due.push(m);
   const command = 'npm run release:publish';
   try {
-    await run('npm', ['run', 'release:publish'], { cwd: copy, env: { ...env, DISTKIT_JSR_PUBLISH: jsr }, blame: members(copy).map((m) => m.name), log });
+    // `changeset publish` tags with `git tag -a`, which needs an identity: the throw-away one
+    // (a developer or CI user may have none configured).
+    const identity = { GIT_AUTHOR_NAME: 'distkit rehearsal', GIT_AUTHOR_EMAIL: 'rehearsal@localhost', GIT_COMMITTER_NAME: 'distkit rehearsal', GIT_COMMITTER_EMAIL: 'rehearsal@localhost' };
+    await run('npm', ['run', 'release:publish'], { cwd: copy, env: { ...identity, ...env, DISTKIT_JSR_PUBLISH: jsr }, blame: members(copy).map((m) => m.name), log });
   } catch (err) {
     const missing = [];
     for (const m of due) if (!(await onRegistry(registry, m))) missing.push(m);
