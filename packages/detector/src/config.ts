@@ -22,6 +22,13 @@ export interface DetectorConfig {
   readonly maxSampleSize?: number;
   /** Hard silence limit, ms: beyond it a peer is silent whatever phi and other nodes say. Default 10 × interval. */
   readonly maxSilence?: number;
+  /**
+   * Silence after which a *linked* peer is suspected (probes asked) even when phi is still below
+   * the threshold, ms. phi learns from few samples on a lossy path and can wait long; asking costs
+   * only probes, and only the unanimous "not heard" of the nodes asked makes a peer `down`.
+   * Default 2.5 × interval with fanout `all` (two heartbeats missed in a row); none with a fanout.
+   */
+  readonly suspectAfter?: number;
   /** Other nodes asked "do you still hear X?" before X is declared silent. Default 3 (memberlist: IndirectChecks = 3). */
   readonly probes?: number;
   /** How long a round of probes waits for answers before a new round, ms. Default 500 (memberlist: ProbeTimeout = 500 ms). */
@@ -46,6 +53,7 @@ export interface ResolvedDetectorConfig {
   readonly acceptablePause: number;
   readonly maxSampleSize: number;
   readonly maxSilence: number;
+  readonly suspectAfter: number;
   readonly probes: number;
   readonly probeTimeout: number;
   readonly checkEvery: number;
@@ -56,7 +64,7 @@ export interface ResolvedDetectorConfig {
 
 const KEYS: ReadonlySet<string> = new Set([
   'interval', 'jitter', 'fanout', 'threshold', 'minStdDev', 'acceptablePause', 'maxSampleSize', 'maxSilence',
-  'probes', 'probeTimeout', 'checkEvery', 'strategy', 'quorum', 'stableAfter',
+  'suspectAfter', 'probes', 'probeTimeout', 'checkEvery', 'strategy', 'quorum', 'stableAfter',
 ]);
 
 function bad(key: string, why: string, value: unknown): never {
@@ -108,6 +116,9 @@ export function resolveConfig(changes: DetectorConfig, base?: ResolvedDetectorCo
     acceptablePause: has('acceptablePause') ? nonNegative('acceptablePause', c['acceptablePause']) : base?.acceptablePause ?? 0,
     maxSampleSize: has('maxSampleSize') ? integer('maxSampleSize', c['maxSampleSize'], 2) : base?.maxSampleSize ?? 1000,
     maxSilence: derived('maxSilence', 10),
+    suspectAfter: has('suspectAfter') ? positive('suspectAfter', c['suspectAfter'])
+      : base && !has('interval') && !has('fanout') ? base.suspectAfter
+      : fanout === 'all' ? interval * 2.5 : Number.POSITIVE_INFINITY,
     probes: has('probes') ? integer('probes', c['probes'], 0) : base?.probes ?? 3,
     probeTimeout: has('probeTimeout') ? positive('probeTimeout', c['probeTimeout']) : base?.probeTimeout ?? 500,
     checkEvery: derived('checkEvery', 0.1),

@@ -222,8 +222,73 @@ describe('configuration', () => {
   it('defaults follow the issue and their sources', () => {
     expect(createDetector({}, { random: Math.random }).config).toMatchObject({
       interval: 5000, jitter: 0.1, fanout: 'all', threshold: 8, minStdDev: 100, acceptablePause: 0, maxSampleSize: 1000,
-      maxSilence: 50_000, probes: 3, probeTimeout: 500, strategy: 'keep-majority', stableAfter: 20_000,
+      maxSilence: 50_000, suspectAfter: 12_500, probes: 3, probeTimeout: 500, strategy: 'keep-majority', stableAfter: 20_000,
     });
+    // suspectAfter follows the interval, and means nothing with a fanout (gaps are normal then).
+    expect(createDetector({ interval: 1000 }, { random: Math.random }).config.suspectAfter).toBe(2500);
+    expect(createDetector({ interval: 1000, fanout: 3 }, { random: Math.random }).config.suspectAfter).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('suspicion on a lossy path', () => {
+  /** b heartbeats at uneven gaps (phi learns a wide spread); c..h steady. All linked. */
+  function uneven(): { d: Detector; tick: (t: number) => ReturnType<Detector['tick']> } {
+    const d = createDetector({ interval: 1000, stableAfter: 3000 }, { random: fixedRandom() });
+    d.setView(VIEW_ALL, 0);
+    const helpers = ['c', 'd', 'e', 'f', 'g', 'h'];
+    for (const p of ['b', ...helpers]) d.linkUp(p, 1, 0);
+    let seq = 0;
+    let next = 0;
+    let k = 0;
+    // The helpers heartbeat on, every second, whenever time moves.
+    let fed = -1000;
+    const tick = (t: number) => {
+      for (; fed + 1000 <= t; fed += 1000) for (const p of helpers) d.heartbeat(p, { incarnation: 1, seq: ++seq, view: VIEW_ALL }, fed + 1005);
+      return d.tick(t);
+    };
+    for (let t = 0; t <= 20_000; t += 100) {
+      tick(t);
+      // Gaps of 0.2 s and 1.8 s (a heartbeat late, then one early): mean 1 s, spread 0.8 s.
+      if (t === next) {
+        d.heartbeat('b', { incarnation: 1, seq: ++seq, view: VIEW_ALL }, t + 5);
+        next = t + (k++ % 2 === 0 ? 200 : 1800);
+      }
+      tick(t + 10);
+    }
+    return { d, tick };
+  }
+
+  it('a linked peer silent for suspectAfter is probed though phi is still low, through 3 helpers and 2 spares', () => {
+    const { d, tick } = uneven();
+    const last = d.status('b', 20_000)!.lastHeard!;
+    let asked: { to: string; id: number }[] = [];
+    let at = 0;
+    for (let t = last + 100; t <= last + 6000 && asked.length === 0; t += 100) {
+      const out = tick(t);
+      asked = out.probes.filter((p) => p.request.target === 'b').map((p) => ({ to: p.to, id: p.request.id }));
+      at = t;
+    }
+    // 2.5 intervals of silence, where phi (mean 1 s, spread 0.8 s) would wait past 5 s.
+    expect(at - last).toBeGreaterThanOrEqual(2500);
+    expect(at - last).toBeLessThan(2700);
+    expect((d.status('b', at)!.phi ?? 0)).toBeLessThan(8);
+    expect(asked).toHaveLength(5);
+    // Three "not heard" answers settle it; the two spares need not answer (lost on the way).
+    for (const p of asked.slice(0, 2)) d.probeAnswer(p.to, { type: 'probe-answer', id: p.id, target: 'b', alive: false }, at + 200);
+    expect(d.verdict('b')).toBe('up');
+    d.probeAnswer(asked[2]!.to, { type: 'probe-answer', id: asked[2]!.id, target: 'b', alive: false }, at + 250);
+    expect(d.verdict('b')).toBe('down');
+  });
+
+  it('one "I hear it" among the first answers keeps it up, whatever the others say', () => {
+    const { d, tick } = uneven();
+    const last = d.status('b', 20_000)!.lastHeard!;
+    let asked: { to: string; id: number }[] = [];
+    let at = last;
+    while (asked.length === 0 && at < last + 6000) asked = tick((at += 100)).probes.filter((p) => p.request.target === 'b').map((p) => ({ to: p.to, id: p.request.id }));
+    d.probeAnswer(asked[0]!.to, { type: 'probe-answer', id: asked[0]!.id, target: 'b', alive: true }, at + 100);
+    for (const p of asked.slice(1)) d.probeAnswer(p.to, { type: 'probe-answer', id: p.id, target: 'b', alive: false }, at + 200);
+    expect(d.verdict('b')).toBe('up');
   });
 });
 
