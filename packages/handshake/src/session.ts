@@ -38,6 +38,14 @@ export interface Session {
   open(chunk: Uint8Array): Uint8Array[];
   /** Feeds one Noise message (already unframed); returns the payload if it completes one. */
   openMessage(message: Uint8Array): Uint8Array | null;
+  /**
+   * Record mode, for a caller that frames its own data in units of one Noise message (the kernel's
+   * links): seals `plaintext` (at most CHUNK_BYTES) as exactly one framed message, with no
+   * continuation rule, as arrays to write in order. Not to be mixed with `seal` on one session.
+   */
+  sealRecord(plaintext: Uint8Array): Uint8Array[];
+  /** Opens one Noise message (already unframed) sealed by `sealRecord`: its plaintext. */
+  openRecord(message: Uint8Array): Uint8Array;
   /** Messages sent and received so far (each payload is one or more messages). */
   readonly messagesSent: number;
   readonly messagesReceived: number;
@@ -105,22 +113,47 @@ class NoiseSession implements Session {
       const frames: Uint8Array[] = [];
       for (let at = 0; ; at += CHUNK_BYTES) {
         const chunk = payload.subarray(at, at + CHUNK_BYTES);
-        if (this.#sent > 0 && this.#sent % this.#rekeyInterval === 0) this.#send.rekey();
-        if (chunk.length < DETACH_FROM) {
-          const frame = this.#send.encryptFramed(chunk, EMPTY, FRAME_HEADER_BYTES);
-          frame[0] = (chunk.length + TAG_BYTES) >>> 8;
-          frame[1] = (chunk.length + TAG_BYTES) & 0xff;
-          frames.push(frame);
-        } else {
-          // Large chunk: header, ciphertext and tag as three arrays, so the payload is not copied.
-          const [ciphertext, tag] = this.#send.encryptDetached(chunk);
-          const length = chunk.length + TAG_BYTES;
-          frames.push(new Uint8Array([length >>> 8, length & 0xff]), ciphertext, tag);
-        }
-        this.#sent++;
+        this.#sealChunk(chunk, frames);
         if (chunk.length < CHUNK_BYTES) return frames;
       }
     });
+  }
+
+  sealRecord(plaintext: Uint8Array): Uint8Array[] {
+    if (this.#failure) throw this.#failure;
+    if (plaintext.length > CHUNK_BYTES) throw new HandshakeError('FRAME_TOO_LARGE', `record of ${plaintext.length} bytes exceeds ${CHUNK_BYTES}`);
+    return this.#guard(() => {
+      const frames: Uint8Array[] = [];
+      this.#sealChunk(plaintext, frames);
+      return frames;
+    });
+  }
+
+  openRecord(message: Uint8Array): Uint8Array {
+    if (this.#failure) throw this.#failure;
+    return this.#guard(() => {
+      if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
+      const plain = this.#receive.decrypt(message);
+      this.#received++;
+      return plain;
+    });
+  }
+
+  /** One Noise message for `chunk`, appended to `frames` (one array, or three for a large chunk). */
+  #sealChunk(chunk: Uint8Array, frames: Uint8Array[]): void {
+    if (this.#sent > 0 && this.#sent % this.#rekeyInterval === 0) this.#send.rekey();
+    if (chunk.length < DETACH_FROM) {
+      const frame = this.#send.encryptFramed(chunk, EMPTY, FRAME_HEADER_BYTES);
+      frame[0] = (chunk.length + TAG_BYTES) >>> 8;
+      frame[1] = (chunk.length + TAG_BYTES) & 0xff;
+      frames.push(frame);
+    } else {
+      // Large chunk: header, ciphertext and tag as three arrays, so the payload is not copied.
+      const [ciphertext, tag] = this.#send.encryptDetached(chunk);
+      const length = chunk.length + TAG_BYTES;
+      frames.push(new Uint8Array([length >>> 8, length & 0xff]), ciphertext, tag);
+    }
+    this.#sent++;
   }
 
   open(chunk: Uint8Array): Uint8Array[] {

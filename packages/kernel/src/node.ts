@@ -4,7 +4,10 @@
 // promises and events into async iterables.
 import type { Trust } from '@distkit/handshake';
 import type { Address } from '@distkit/wire';
-import type { DistkitNode, IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeOptions, NodeUpdate, NodesKind, PeerConfig } from './api.ts';
+import { MAX_CHANNEL_NAME_BYTES } from '@distkit/wire';
+import type {
+  DistkitNode, IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeOptions, NodeUpdate, NodesKind, PeerConfig, SendOptions,
+} from './api.ts';
 import { KernelError } from './errors.ts';
 import { EventChannel } from './event-channel.ts';
 import { NodeMachine } from './machine/node-machine.ts';
@@ -20,6 +23,9 @@ class KernelNode implements DistkitNode {
   readonly #t: Transport;
   readonly #streams = new Map<number, Stream>();
   readonly #calls = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  /** Tokens of API calls being started: a settle for one of them is kept in `#early`. */
+  readonly #starting = new Set<number>();
+  readonly #early = new Map<number, { error: Error | null; value: unknown }>();
   readonly #events: EventChannel<KernelEvent>;
   readonly #messages: EventChannel<IncomingMessage>;
   readonly #hidden: boolean;
@@ -31,6 +37,7 @@ class KernelNode implements DistkitNode {
   #wakeup: TimerHandle | null = null;
   #wakeupAt = Number.POSITIVE_INFINITY;
   #flushQueued = false;
+  #resumeQueued = false;
   #phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
 
   constructor(options: NodeOptions) {
@@ -92,9 +99,21 @@ class KernelNode implements DistkitNode {
         this.#m.flush(this.#t.now());
         this.#pump();
       };
-      // Frames of one turn travel as one batch (one seal, one write), as TLS coalesces records.
+      // Frames of one turn travel together (records sealed at once, one write), as TLS coalesces records.
       if (this.#t.defer) this.#t.defer(flush);
       else this.#t.setTimer(0, flush);
+    }
+    if (this.#m.wantsResume && !this.#resumeQueued) {
+      this.#resumeQueued = true;
+      const resume = () => {
+        this.#resumeQueued = false;
+        if (this.#phase === 'stopped') return;
+        this.#m.resume(this.#t.now());
+        this.#pump();
+      };
+      // A large message goes out a slice per turn of the event loop: reads and other sends run between.
+      if (this.#t.afterIo) this.#t.afterIo(resume);
+      else this.#t.setTimer(0, resume);
     }
     const at = this.#m.nextWakeup();
     if (at === this.#wakeupAt) return;
@@ -142,7 +161,10 @@ class KernelNode implements DistkitNode {
         return;
       case 'settle': {
         const call = this.#calls.get(o.token);
-        if (!call) return;
+        if (!call) {
+          if (this.#starting.has(o.token)) this.#early.set(o.token, { error: o.error, value: o.value });
+          return;
+        }
         this.#calls.delete(o.token);
         if (o.error) call.reject(o.error);
         else call.resolve(o.value as never);
@@ -217,24 +239,29 @@ class KernelNode implements DistkitNode {
   }
 
   /**
-   * An API call: done at once when `start` returns true, else when the machine settles its token
-   * (which may happen within the same input, so the promise is registered before it runs).
+   * An API call: done at once when `start` returns true, else when the machine settles its token.
+   * A settle that comes within the same input is kept aside, so no promise is made for a call
+   * that completes at once (most sends).
    */
   #call<T = void>(start: (now: number, token: number) => boolean): Promise<T> {
     const token = this.#m.token();
-    let call!: { resolve: (v: never) => void; reject: (e: Error) => void };
-    const promise = new Promise<T>((resolve, reject) => (call = { resolve: resolve as (v: never) => void, reject }));
-    this.#calls.set(token, call);
+    this.#starting.add(token);
+    let done: boolean;
     try {
-      if (this.#input((now) => start(now, token))) {
-        this.#calls.delete(token);
-        return RESOLVED as Promise<T>;
-      }
+      done = this.#input((now) => start(now, token));
     } catch (err) {
-      this.#calls.delete(token);
+      this.#early.delete(token);
       return Promise.reject(err);
+    } finally {
+      this.#starting.delete(token);
     }
-    return promise;
+    if (done) return RESOLVED as Promise<T>;
+    const early = this.#early.get(token);
+    if (early) {
+      this.#early.delete(token);
+      return early.error ? Promise.reject(early.error) : Promise.resolve(early.value as T);
+    }
+    return new Promise<T>((resolve, reject) => this.#calls.set(token, { resolve: resolve as (v: never) => void, reject }));
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -285,8 +312,17 @@ class KernelNode implements DistkitNode {
     this.#input((now) => this.#m.disconnect(now, name));
   }
 
-  send(name: string, value: unknown): Promise<void> {
-    return this.#call((now, token) => this.#m.send(now, name, value, token));
+  send(name: string, value: unknown, options?: SendOptions): Promise<void> {
+    let channel: string | undefined;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) return Promise.reject(new KernelError('BAD_OPTION', 'send options must be { channel? }'));
+      channel = options.channel;
+      if (channel !== undefined && !validChannel(channel)) {
+        return Promise.reject(new KernelError('BAD_CHANNEL', `channel must be a string of 1 to ${MAX_CHANNEL_NAME_BYTES} UTF-8 bytes, got ${JSON.stringify(channel)}`));
+      }
+      if (channel === 'default') channel = undefined;
+    }
+    return this.#call((now, token) => this.#m.send(now, name, value, token, channel));
   }
 
   remoteNodes(name: string): Promise<string[]> {
@@ -339,6 +375,11 @@ class KernelNode implements DistkitNode {
   stats(): KernelStats {
     return this.#m.stats();
   }
+}
+
+const utf8 = new TextEncoder();
+function validChannel(name: unknown): name is string {
+  return typeof name === 'string' && name.length > 0 && name.length <= MAX_CHANNEL_NAME_BYTES && utf8.encode(name).length <= MAX_CHANNEL_NAME_BYTES;
 }
 
 /** Creates an embedded distkit node. Throws KernelError BAD_OPTION naming a bad option. */

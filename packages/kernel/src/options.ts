@@ -1,8 +1,10 @@
-import { TrustStore, type Trust } from '@distkit/handshake';
+import { TrustStore, defaultProvider, parseProtocolName, type Trust } from '@distkit/handshake';
+import { LINK_SUITES, type LinkSuite } from '@distkit/wire';
 import { MODES } from '@distkit/policy';
 import { STRATEGIES } from '@distkit/detector';
 import type { AutoConnect, KernelPolicyOptions, NodeOptions, PeerConfig } from './api.ts';
 import { KernelError } from './errors.ts';
+import { hasHardwareAes } from './hardware-aes.ts';
 import type { Address } from './transport.ts';
 
 /** NodeOptions with every default filled in and every value checked. */
@@ -16,6 +18,8 @@ export interface ResolvedOptions {
   readonly peers: readonly PeerConfig[];
   readonly trust: NonNullable<NodeOptions['trust']>;
   readonly clusterSecrets: readonly Uint8Array[];
+  /** In order of preference; every one is supported by the crypto provider. */
+  readonly suites: readonly LinkSuite[];
   readonly autoConnect: AutoConnect;
   readonly reconnect: 'on-demand' | 'eager';
   readonly preventOverlappingPartitions: boolean;
@@ -115,6 +119,36 @@ export function checkTrust(v: unknown, option: string): Trust {
   return t as Trust;
 }
 
+const SUITE_NAMES = Object.keys(LINK_SUITES) as LinkSuite[];
+
+/** Whether the crypto provider in use runs this suite (Node and Deno 2 run both). */
+function supported(suite: LinkSuite): boolean {
+  const spec = parseProtocolName(`Noise_XX_${suite}`);
+  const p = defaultProvider();
+  return Boolean(p.dh(spec.dh) && p.cipher(spec.cipher) && p.hash(spec.hash));
+}
+
+/** The default preference: AES-GCM first where the CPU has AES instructions (see hardware-aes.ts). */
+export function defaultSuites(hardwareAes: boolean = hasHardwareAes()): LinkSuite[] {
+  const order: LinkSuite[] = hardwareAes
+    ? ['25519_AESGCM_SHA256', '25519_ChaChaPoly_SHA256']
+    : ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256'];
+  return order.filter(supported);
+}
+
+function suites(v: unknown): LinkSuite[] {
+  if (v === undefined) return defaultSuites();
+  if (!Array.isArray(v) || v.length === 0) bad('suites', `must be a non-empty list of suites, in order of preference (known: ${SUITE_NAMES.join(', ')})`);
+  const seen = new Set<string>();
+  for (const [i, s] of v.entries()) {
+    if (!(SUITE_NAMES as unknown[]).includes(s)) bad(`suites[${i}]`, `unknown suite ${JSON.stringify(s)} (known: ${SUITE_NAMES.join(', ')})`);
+    if (seen.has(s)) bad(`suites[${i}]`, `${s} is listed twice`);
+    if (!supported(s as LinkSuite)) bad(`suites[${i}]`, `${s} is not available from the crypto provider on this runtime`);
+    seen.add(s);
+  }
+  return v as LinkSuite[];
+}
+
 const POLICY_KEYS = new Set(['allow', 'deny', 'mesh', 'backoff', 'limits']);
 
 function policyOptions(v: unknown): KernelPolicyOptions {
@@ -161,6 +195,7 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     peers,
     trust,
     clusterSecrets: secrets,
+    suites: suites(o.suites),
     autoConnect: o.autoConnect ?? 'always',
     reconnect: o.reconnect === undefined ? 'on-demand' : reconnect(o.reconnect, 'reconnect'),
     preventOverlappingPartitions: o.preventOverlappingPartitions ?? true,

@@ -61,6 +61,13 @@ export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     op: fc.constant('disconnect' as const),
     reason: fc.constantFrom('disconnect' as const, 'shutdown' as const, 'leave' as const),
   }),
+  fc.record({
+    kind: fc.constant('control' as const),
+    counter: uint,
+    op: fc.constant('open' as const),
+    channel: fc.integer({ min: 3, max: 255 }),
+    name: fc.string({ minLength: 1, maxLength: 21 }),
+  }),
   fc.record({ kind: fc.constant('system' as const), counter: uint, message: systemArb() }),
 );
 

@@ -1,16 +1,22 @@
 import { MessageType, checkString, checkUint, packEnvelope, readString, readUint, unpackEnvelope } from './codec.ts';
 import { WireError } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, type WireLimits } from './limits.ts';
+import { FIRST_NAMED_CHANNEL, MAX_CHANNELS, MAX_CHANNEL_NAME_BYTES } from './record.ts';
 import { decodeSystem, encodeSystem, type SystemMessage } from './system.ts';
 
 /** Why a link is closed on purpose, as told to the peer in the closing `disconnect` frame. */
 export type DisconnectReason = 'disconnect' | 'shutdown' | 'leave';
 export const DISCONNECT_REASONS: readonly DisconnectReason[] = Object.freeze(['disconnect', 'shutdown', 'leave'] as const);
 
-/** Link control: `welcome` confirms the session keys; `disconnect` closes the link on purpose. */
+/**
+ * Link control: `welcome` confirms the session keys; `disconnect` closes the link on purpose;
+ * `open` names a user channel the sender is about to use (its number, FIRST_NAMED_CHANNEL up, is
+ * the sender's own: each direction numbers its channels).
+ */
 export type ControlFrame =
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'welcome' }
-  | { readonly kind: 'control'; readonly counter: number; readonly op: 'disconnect'; readonly reason: DisconnectReason };
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'disconnect'; readonly reason: DisconnectReason }
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'open'; readonly channel: number; readonly name: string };
 
 /** What a session frame carries, after decryption. */
 export type Frame =
@@ -28,8 +34,9 @@ export type FrameKind = Frame['kind'];
 const KIND_CODE = { message: 0, tick: 1, control: 2, system: 3 } as const;
 
 /**
- * Encodes a frame. `counter` is the per-session frame number (it lets the receiver see a gap or
- * a replay even before the cipher's nonce would). Limits default to a 64 KiB frame.
+ * Encodes a frame. `counter` numbers the frames of one channel of a link (the receiver checks that
+ * each is the next: a frame lost or reordered by a bug is a protocol error, not a silent gap).
+ * Limits default to a 64 KiB frame.
  */
 export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
   checkUint(frame.counter, 'counter');
@@ -44,6 +51,11 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
         if (!DISCONNECT_REASONS.includes(frame.reason)) throw new WireError('INVALID_VALUE', `disconnect reason must be one of ${DISCONNECT_REASONS.join(', ')}`);
         checkString(frame.reason, 'reason', 32);
         return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['disconnect', frame.reason]], limits);
+      }
+      if (frame.op === 'open') {
+        checkChannel(frame.channel);
+        checkString(frame.name, 'channel name', MAX_CHANNEL_NAME_BYTES);
+        return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['open', [frame.channel, frame.name]]], limits);
       }
       throw new WireError('INVALID_VALUE', `unknown control op ${String((frame as { op: unknown }).op)}`);
     case 'system':
@@ -65,7 +77,7 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
       if (body !== null) throw new WireError('MALFORMED', 'tick frame must have an empty body');
       return { kind: 'tick', counter };
     case KIND_CODE.control: {
-      if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'control body must be [op, reason]');
+      if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'control body must be [op, argument]');
       const op = readString(body[0], 'op', 32);
       if (op === 'welcome') {
         if (body[1] !== null) throw new WireError('MALFORMED', 'welcome takes no reason');
@@ -76,6 +88,13 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
         if (!(DISCONNECT_REASONS as readonly string[]).includes(reason)) throw new WireError('MALFORMED', `unknown disconnect reason ${JSON.stringify(reason)}`);
         return { kind: 'control', counter, op, reason: reason as DisconnectReason };
       }
+      if (op === 'open') {
+        const arg = body[1];
+        if (!Array.isArray(arg) || arg.length !== 2) throw new WireError('MALFORMED', 'open takes [channel, name]');
+        const channel = readUint(arg[0], 'channel');
+        if (channel < FIRST_NAMED_CHANNEL || channel >= MAX_CHANNELS) throw new WireError('MALFORMED', `channel ${channel} cannot be opened by name`);
+        return { kind: 'control', counter, op, channel, name: readString(arg[1], 'channel name', MAX_CHANNEL_NAME_BYTES) };
+      }
       throw new WireError('UNKNOWN_TYPE', `unknown control op ${JSON.stringify(op)}`);
     }
     case KIND_CODE.system:
@@ -85,37 +104,8 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
   }
 }
 
-/** Bytes of the length in front of each frame of a batch. */
-const BATCH_LENGTH_BYTES = 4;
-
-/** Frames sent together in one session payload, each behind a 4-byte big-endian length. */
-export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const f of frames) total += BATCH_LENGTH_BYTES + f.length;
-  const batch = new Uint8Array(total);
-  const view = new DataView(batch.buffer);
-  let at = 0;
-  for (const f of frames) {
-    view.setUint32(at, f.length);
-    batch.set(f, at + BATCH_LENGTH_BYTES);
-    at += BATCH_LENGTH_BYTES + f.length;
+function checkChannel(channel: number): void {
+  if (!Number.isInteger(channel) || channel < FIRST_NAMED_CHANNEL || channel >= MAX_CHANNELS) {
+    throw new WireError('INVALID_VALUE', `a named channel's number must be ${FIRST_NAMED_CHANNEL}..${MAX_CHANNELS - 1}, got ${String(channel)}`);
   }
-  return batch;
-}
-
-/** The frames of a batch, as views into it. Throws MALFORMED on a truncated or empty batch. */
-export function decodeBatch(batch: Uint8Array): Uint8Array[] {
-  if (batch.length === 0) throw new WireError('MALFORMED', 'empty batch');
-  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  while (at < batch.length) {
-    if (at + BATCH_LENGTH_BYTES > batch.length) throw new WireError('MALFORMED', 'truncated frame length in a batch');
-    const length = view.getUint32(at);
-    const start = at + BATCH_LENGTH_BYTES;
-    if (start + length > batch.length) throw new WireError('MALFORMED', 'truncated frame in a batch');
-    out.push(batch.subarray(start, start + length));
-    at = start + length;
-  }
-  return out;
 }

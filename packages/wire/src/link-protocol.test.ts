@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  WireError, decodeBatch, decodeFrame, decodeLinkPreamble, encodeBatch, encodeFrame, encodeLinkPreamble,
+  WireError, decodeFrame, decodeLinkPreamble, encodeFrame, encodeLinkPreamble,
 } from './index.ts';
 
 const raw = new Packr({ useRecords: false, variableMapSize: true });
@@ -44,6 +44,16 @@ describe('control and system frames are strict', () => {
     expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 2, ['welcome', 'x']])))).toBe('MALFORMED');
   });
 
+  it('open names a channel from 3 up, with a name of 1 to 64 bytes', () => {
+    expect(decodeFrame(encodeFrame({ kind: 'control', counter: 1, op: 'open', channel: 3, name: 'bulk' }))).toEqual({ kind: 'control', counter: 1, op: 'open', channel: 3, name: 'bulk' });
+    expect(decodeFrame(raw.pack([3, 1, 0, 0, 2, ['open', [255, 'x'.repeat(64)]]]))).toMatchObject({ channel: 255 });
+    for (const bad of [[2, 'x'], [256, 'x'], [3, ''], [3, 'x'.repeat(65)], [3], 'bulk', [-1, 'x'], [3.5, 'x'], ['3', 'x']]) {
+      expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 2, ['open', bad]])))).toMatch(/MALFORMED|TOO_LARGE/);
+    }
+    expect(code(() => encodeFrame({ kind: 'control', counter: 0, op: 'open', channel: 2, name: 'x' }))).toBe('INVALID_VALUE');
+    expect(code(() => encodeFrame({ kind: 'control', counter: 0, op: 'open', channel: 9, name: '' }))).toBe('INVALID_VALUE');
+  });
+
   it('system ops have exact shapes', () => {
     expect(decodeFrame(encodeFrame({ kind: 'system', counter: 0, message: { op: 'nodes', id: 4, nodes: ['a', 'b'] } }))).toMatchObject({ message: { op: 'nodes', id: 4, nodes: ['a', 'b'] } });
     expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['nodes', 1, 'a']])))).toBe('MALFORMED');
@@ -51,16 +61,5 @@ describe('control and system frames are strict', () => {
     expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['nodes', 1, [1, 2]]])))).toBe('MALFORMED');
     expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['format-disk']])))).toBe('UNKNOWN_TYPE');
     expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 3, ['event', 'decision', 'n', 'keep-majority', 'maybe', [], []]])))).toBe('MALFORMED');
-  });
-});
-
-describe('batches', () => {
-  it('round-trip frames of any size, and refuse truncation', () => {
-    const frames = [new Uint8Array([1]), new Uint8Array(0), new Uint8Array(300).fill(5)];
-    const batch = encodeBatch(frames);
-    expect(decodeBatch(batch).map((f) => [...f])).toEqual(frames.map((f) => [...f]));
-    expect(code(() => decodeBatch(batch.subarray(0, batch.length - 1)))).toBe('MALFORMED');
-    expect(code(() => decodeBatch(new Uint8Array([0, 0])))).toBe('MALFORMED');
-    expect(code(() => decodeBatch(new Uint8Array(0)))).toBe('MALFORMED');
   });
 });

@@ -1,21 +1,37 @@
 // One link to one peer, as a pure state machine: stream bytes in, stream bytes out. The Noise
-// handshake with its hello exchange, the welcome confirmation, then encrypted batches of frames
-// with Erlang-style ticks. It knows nothing of policy or trust: once the peer has proven its key
-// and named itself it asks its host (`onPeer`), and once both sides hold the same keys it tells
-// the host (`onConfirmed`), which decides when the link is up. No clock, no timer, no socket: the
-// time comes with every input and the next deadline is a field the host reads.
+// handshake (in the suite the initiator names and the responder accepts) with its hello exchange,
+// the welcome confirmation, then records of frames on channels (channels.ts: control, system and
+// user channels, cut into pieces that interleave) with Erlang-style ticks. It knows nothing of
+// policy or trust: once the peer has proven its key and named itself it asks its host (`onPeer`),
+// and once both sides hold the same keys it tells the host (`onConfirmed`), which decides when the
+// link is up. No clock, no timer, no socket: the time comes with every input and the next deadline
+// is a field the host reads.
 import {
   FrameDecoder, clusterSecretId, createHandshake, createSession, distkitPrologue, frameMessage,
   type Handshake, type KeyPair, type Session,
 } from '@distkit/handshake';
 import {
-  DistkitError, decodeBatch, decodeFrame, decodeHello, decodeLinkPreamble, encodeBatch, encodeFrame, encodeHello, encodeLinkPreamble,
-  hasPsk, type DisconnectReason, type Frame, type Hello, type LinkPattern, type LinkSuite, type WireLimits,
+  CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrame, decodeHello, decodeLinkPreamble,
+  encodeFrame, encodeHello, encodeLinkPreamble, hasPsk, type DisconnectReason, type Frame, type Hello, type LinkPattern, type LinkSuite,
+  type WireLimits,
 } from '@distkit/wire';
 import type { NodedownReason } from '../api.ts';
+import { KernelError } from '../errors.ts';
+import { Outbox } from './channels.ts';
 
-/** A batch is sealed at once when it reaches this size (else when the host flushes). */
-const BATCH_BYTES = 256 * 1024;
+/**
+ * Record bytes one flush writes before it lets the host run pending I/O (`resumeLater`): a large
+ * message goes out this much per turn of the event loop, so what is sent meanwhile, and what the
+ * other end of a local link reads, is never behind more than about this much.
+ */
+export const TURN_BYTES: number = 512 * 1024;
+/**
+ * A send resolves at once while what waits on its channel (with it) stays under this; beyond, it
+ * resolves when its last byte is handed to the stream (per-channel back-pressure).
+ */
+export const CHANNEL_HIGH_WATER_BYTES: number = 1024 * 1024;
+/** The user channel a send without a channel name uses. */
+export const DEFAULT_CHANNEL = 'default';
 
 /** What every link of a node shares; read at the moment it is needed (secrets and hello may change). */
 export interface LinkConfig {
@@ -30,6 +46,8 @@ export interface LinkConfig {
   readonly frameLimits: WireLimits;
   /** Largest reassembled user message. */
   readonly maxMessageBytes: number;
+  /** Suites this node accepts, in order of preference: an initiator proposes the first. */
+  readonly suites: readonly LinkSuite[];
   /** Where ephemeral keys come from (the Transport's randomness). */
   randomBytes(n: number): Uint8Array;
 }
@@ -44,13 +62,18 @@ export interface LinkHost {
   end(link: LinkMachine, graceful: boolean): void;
   /** Frames are waiting: call `flush` before the current turn ends. */
   flushLater(link: LinkMachine): void;
+  /** More is waiting than one flush writes: call `flush` again once pending I/O has run. */
+  resumeLater(link: LinkMachine): void;
+  /** The send that got `ticket` from `send` is done: its message was handed to the stream, or not (`error`). */
+  sendSettled(link: LinkMachine, ticket: number, error: KernelError | null): void;
   /** The link's deadline moved (see `deadline`). */
   deadlineMoved(link: LinkMachine): void;
   /** The peer proved `remoteKey` and says it is `hello.name`: go on? */
   onPeer(link: LinkMachine, hello: Hello, remoteKey: Uint8Array): PeerVerdict;
   /** Both sides hold the same keys (the peer's welcome decrypted): the host calls `goUp` when it admits the link. */
   onConfirmed(link: LinkMachine): void;
-  onFrame(link: LinkMachine, frame: Frame): void;
+  /** A frame for the host (messages and system requests); `channel`: the user channel's name, for a message on a named one. */
+  onFrame(link: LinkMachine, frame: Frame, channel: string | undefined): void;
   /**
    * The link is gone (once; also for links that never came up). `deliberate`: closed on purpose
    * (by us, or by the peer in its closing frame), and why.
@@ -65,8 +88,6 @@ export interface LinkHost {
 // admits the link (policy, durable trust) and calls `goUp`; frames that arrive before are held.
 export type LinkState = 'handshake' | 'confirming' | 'confirmed' | 'up' | 'closed';
 
-const SUITE: LinkSuite = '25519_ChaChaPoly_SHA256';
-
 export class LinkMachine {
   readonly conn: number;
   readonly role: 'initiator' | 'responder';
@@ -75,8 +96,8 @@ export class LinkMachine {
   #state: LinkState = 'handshake';
   #hs: Handshake | undefined;
   #pattern: LinkPattern | undefined;
+  #suite: LinkSuite;
   #session: Session | undefined;
-  #counter = 0;
   /** Splits the stream into Noise messages, for the handshake and then for the session. */
   readonly #decoder = new FrameDecoder();
   #remoteHello: Hello | undefined;
@@ -85,10 +106,21 @@ export class LinkMachine {
   #lastReceived: number;
   #lastSent: number;
   #deadline: number;
-  #held: Frame[] = [];
-  #outbox: Uint8Array[] = [];
-  #outboxBytes = 0;
+  /** Frames that arrived before `up`, with their channel names. */
+  #held: [Frame, string | undefined][] = [];
+  readonly #outbox = new Outbox();
+  readonly #builder = new RecordBuilder();
+  #reader: RecordReader | undefined;
+  /** Our named channels: name -> number (each side numbers its own). */
+  readonly #outgoing = new Map<string, number>();
+  #nextChannel = FIRST_NAMED_CHANNEL;
+  /** The peer's named channels, by number. */
+  readonly #incoming: (string | undefined)[] = [];
+  readonly #incomingNames = new Set<string>();
+  /** The counter the next frame on each channel must carry. */
+  readonly #expected = new Float64Array(MAX_CHANNELS);
   #flushWanted = false;
+  #resumeWanted = false;
   /** The peer's address, for events and admission (the host's business, kept here for convenience). */
   readonly remote: { readonly host: string; readonly port: number };
   readonly openedAt: number;
@@ -109,6 +141,7 @@ export class LinkMachine {
     this.openedAt = o.now;
     this.#lastReceived = this.#lastSent = o.now;
     this.#deadline = o.now + cfg.setupTimeMs;
+    this.#suite = cfg.suites[0]!;
     if (o.role === 'initiator') this.#startInitiator(o.remoteKey ?? undefined, o.now);
   }
 
@@ -124,8 +157,9 @@ export class LinkMachine {
   get pattern(): LinkPattern | undefined {
     return this.#pattern;
   }
+  /** The suite in use (for an initiator before the answer: the one it proposed). */
   get suite(): LinkSuite {
-    return SUITE;
+    return this.#suite;
   }
   /** When `timeout` must be called (setup deadline, then the next tick check). */
   get deadline(): number {
@@ -140,7 +174,7 @@ export class LinkMachine {
 
   #handshake(pattern: LinkPattern, initiator: boolean, remoteKey: Uint8Array | undefined): Handshake {
     return createHandshake({
-      protocolName: `Noise_${pattern}_${SUITE}`,
+      protocolName: `Noise_${pattern}_${this.#suite}`,
       initiator,
       prologue: distkitPrologue(this.#cfg.cluster),
       staticKeyPair: this.#cfg.identity,
@@ -158,7 +192,7 @@ export class LinkMachine {
       this.#hs = this.#handshake(this.#pattern, true, remoteKey);
       // IK carries our hello in the first message (encrypted to the pinned key); XX sends it last.
       const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? encodeHello(this.#cfg.hello()) : undefined);
-      const record = encodeLinkPreamble({ pattern: this.#pattern, suite: SUITE, secretId: this.#secret ? clusterSecretId(this.#secret) : null }, first);
+      const record = encodeLinkPreamble({ pattern: this.#pattern, suite: this.#suite, secretId: this.#secret ? clusterSecretId(this.#secret) : null }, first);
       this.#writeNow([frameMessage(record)], now);
     } catch (err) {
       this.close('setup_failed', describe(err), false);
@@ -188,16 +222,20 @@ export class LinkMachine {
         this.#onHandshakeMessage(message, now);
         continue;
       }
-      let payload: Uint8Array | null;
+      let record: Uint8Array;
       try {
-        payload = this.#session.openMessage(message);
+        record = this.#session.openRecord(message);
       } catch (err) {
         // A bad tag is never retried: the stream is corrupt or under attack.
-        const tooLarge = err instanceof DistkitError && err.code === 'FRAME_TOO_LARGE';
-        this.close(tooLarge ? 'protocol_error' : 'decrypt_failed', describe(err), false);
+        this.close('decrypt_failed', describe(err), false);
         return;
       }
-      if (payload) this.#onPayload(payload);
+      try {
+        this.#reader!.read(record, this.#onPiece);
+      } catch (err) {
+        this.close('protocol_error', describe(err), false);
+        return;
+      }
     }
   }
 
@@ -212,10 +250,12 @@ export class LinkMachine {
           this.close('setup_failed', `peer asked for handshake pattern ${preamble.pattern}, not acceptable here`, false);
           return;
         }
-        if (preamble.suite !== SUITE) {
-          this.close('setup_failed', `peer asked for suite ${preamble.suite}, not accepted here`, false);
+        if (!this.#cfg.suites.includes(preamble.suite)) {
+          // Refused before any crypto, and, as every refusal of a stranger, without a reply.
+          this.close('refused', `peer asked for suite ${preamble.suite}; this node accepts ${this.#cfg.suites.join(', ')} (option suites)`, false);
           return;
         }
+        this.#suite = preamble.suite;
         if (preamble.secretId) {
           const id = preamble.secretId;
           this.#secret = secrets.find((s) => clusterSecretId(s).every((b, i) => b === id[i]));
@@ -258,9 +298,10 @@ export class LinkMachine {
       return;
     }
     this.#session = createSession(hs.split(), { maxPayloadBytes: this.#cfg.maxMessageBytes });
+    this.#reader = new RecordReader(this.#cfg.frameLimits.maxBytes);
     this.#hs = undefined;
     this.#state = 'confirming';
-    this.#queue({ kind: 'control', counter: 0, op: 'welcome' });
+    this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'welcome' }, undefined);
     this.flush(now);
   }
 
@@ -272,9 +313,9 @@ export class LinkMachine {
     this.#setDeadline(now + this.#tickEvery());
     const held = this.#held;
     this.#held = [];
-    for (const frame of held) {
+    for (const [frame, channel] of held) {
       if (this.#state !== 'up') return;
-      this.#deliver(frame);
+      this.#deliver(frame, channel);
     }
   }
 
@@ -299,34 +340,57 @@ export class LinkMachine {
       return;
     }
     if (now - this.#lastSent >= every * 0.9) {
-      this.#queue({ kind: 'tick', counter: 0 });
+      this.#queue(CHANNELS.control, { kind: 'tick', counter: 0 }, undefined);
       this.flush(now);
     }
     this.#setDeadline(now + every);
   }
 
-  #onPayload(batch: Uint8Array): void {
-    let frames: Uint8Array[];
+  /** One frame from the record reader: decoded where it lies, checked against its channel. */
+  readonly #onPiece = (channel: number, bytes: Uint8Array): void => {
+    if (this.#state === 'closed') return;
+    let frame: Frame;
     try {
-      frames = decodeBatch(batch);
+      frame = decodeFrame(bytes, this.#cfg.frameLimits);
     } catch (err) {
       this.close('protocol_error', describe(err), false);
       return;
     }
-    for (const bytes of frames) {
-      if (this.#state === 'closed') return;
-      let frame: Frame;
-      try {
-        frame = decodeFrame(bytes, this.#cfg.frameLimits);
-      } catch (err) {
-        this.close('protocol_error', describe(err), false);
+    const expected = this.#expected[channel]!;
+    if (frame.counter !== expected) {
+      this.close('protocol_error', `frame ${frame.counter} on channel ${channel}, expected ${expected}`, false);
+      return;
+    }
+    this.#expected[channel] = expected + 1;
+    // Each kind has its channel: the link's own frames on control, kernel requests on system,
+    // user messages on the default channel or a named one the peer opened first.
+    let name: string | undefined;
+    const kind = frame.kind;
+    if (channel === CHANNELS.control ? kind !== 'control' && kind !== 'tick' : channel === CHANNELS.system ? kind !== 'system' : kind !== 'message') {
+      this.close('protocol_error', `a ${kind} frame on channel ${channel}`, false);
+      return;
+    }
+    if (channel >= FIRST_NAMED_CHANNEL) {
+      name = this.#incoming[channel];
+      if (name === undefined) {
+        this.close('protocol_error', `a message on channel ${channel}, which the peer never opened`, false);
         return;
       }
-      this.#onFrame(frame);
     }
-  }
+    this.#onFrame(frame, name);
+  };
 
-  #onFrame(frame: Frame): void {
+  #onFrame(frame: Frame, channel: string | undefined): void {
+    if (frame.kind === 'control' && frame.op === 'open') {
+      // A channel name is bookkeeping of the link, valid in any state after the handshake.
+      if (this.#incoming[frame.channel] !== undefined || this.#incomingNames.has(frame.name) || frame.name === DEFAULT_CHANNEL) {
+        this.close('protocol_error', `peer opened channel ${frame.channel} (${JSON.stringify(frame.name)}) twice`, false);
+        return;
+      }
+      this.#incoming[frame.channel] = frame.name;
+      this.#incomingNames.add(frame.name);
+      return;
+    }
     switch (this.#state) {
       case 'confirming':
         if (frame.kind === 'control' && frame.op === 'welcome') {
@@ -338,17 +402,17 @@ export class LinkMachine {
         return;
       case 'confirmed':
         if (frame.kind === 'control' && frame.op === 'disconnect') break; // handled below, even before up
-        this.#held.push(frame);
+        this.#held.push([frame, channel]);
         return;
       case 'up':
         break;
       default:
         return;
     }
-    this.#deliver(frame);
+    this.#deliver(frame, channel);
   }
 
-  #deliver(frame: Frame): void {
+  #deliver(frame: Frame, channel: string | undefined): void {
     if (frame.kind === 'control') {
       if (frame.op === 'disconnect') {
         // OTP's reason on the side that did not disconnect: connection_closed; that it was on
@@ -359,34 +423,95 @@ export class LinkMachine {
       }
       return;
     }
-    if (frame.kind !== 'tick') this.#host.onFrame(this, frame);
+    if (frame.kind !== 'tick') this.#host.onFrame(this, frame, channel);
   }
 
-  /** Queues one frame for the next batch. Throws when the link is not up, or the frame cannot be encoded. */
-  send(frame: Frame): void {
+  /**
+   * Queues a frame: a message on the default channel or on `channel` (a name, opened on this link
+   * at first use), a system request on the system channel. Returns true when the caller may count
+   * it as sent now; false when `ticket` is settled later through `host.sendSettled` (its channel
+   * holds more than CHANNEL_HIGH_WATER_BYTES, or the stream is congested). Throws when the link is
+   * not up or the frame cannot be encoded.
+   */
+  send(frame: Frame, options?: { readonly channel?: string | undefined; readonly ticket?: number | undefined }): boolean {
     if (this.#state !== 'up') throw new Error(`link is ${this.#state}, not up`);
-    this.#queue(frame);
+    const channel = frame.kind === 'message' ? this.#channelNumber(options?.channel) : frame.kind === 'system' ? CHANNELS.system : CHANNELS.control;
+    return this.#queue(channel, frame, options?.ticket);
   }
 
-  #queue(frame: Frame): void {
-    const bytes = encodeFrame({ ...frame, counter: this.#counter++ } as Frame, this.#cfg.frameLimits);
-    this.#outbox.push(bytes);
-    this.#outboxBytes += 4 + bytes.length;
-    if (this.#outboxBytes >= BATCH_BYTES) this.flush(this.#lastSent);
-    else if (!this.#flushWanted) {
+  /** The number of a user channel, opening it (an `open` frame on control, before any data) at first use. */
+  #channelNumber(name: string | undefined): number {
+    if (name === undefined || name === DEFAULT_CHANNEL) return CHANNELS.default;
+    const known = this.#outgoing.get(name);
+    if (known !== undefined) return known;
+    if (this.#nextChannel >= MAX_CHANNELS) {
+      throw new KernelError('TOO_MANY_CHANNELS', `a link carries at most ${MAX_CHANNELS - FIRST_NAMED_CHANNEL} named channels; ${JSON.stringify(name)} would be one more`);
+    }
+    const number = this.#nextChannel;
+    this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'open', channel: number, name }, undefined);
+    this.#nextChannel++;
+    this.#outgoing.set(name, number);
+    return number;
+  }
+
+  /**
+   * Encodes `frame` with its channel's next counter and queues it. True when it counts as sent at
+   * once (no ticket, or its channel under the mark on an uncongested stream); else `ticket` rides
+   * with the frame and is settled when the frame's last piece is written.
+   */
+  #queue(channel: number, frame: Frame, ticket: number | undefined): boolean {
+    const bytes = encodeFrame(withCounter(frame, this.#outbox.counter(channel)), this.#cfg.frameLimits);
+    const now = ticket === undefined || (!this.congested && this.#outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
+    this.#outbox.push(channel, bytes, now ? null : ticket);
+    if (!this.#flushWanted) {
       this.#flushWanted = true;
       this.#host.flushLater(this);
     }
+    return now;
   }
 
-  /** Seals the frames queued so far into one batch (one encryption pass, one write). */
+  /**
+   * Seals what is queued into records and writes them in one go: control and system frames
+   * always; user frames up to TURN_BYTES and only while the stream is not congested. What is left
+   * waits for `resumeLater` (or for `drained`).
+   */
   flush(now: number): void {
     this.#flushWanted = false;
-    if (this.#outbox.length === 0 || this.#state === 'closed' || !this.#session) return;
-    const batch = encodeBatch(this.#outbox);
-    this.#outbox = [];
-    this.#outboxBytes = 0;
-    this.#writeNow(this.#session.seal(batch), Math.max(now, this.#lastSent));
+    this.#resumeWanted = false;
+    if (this.#state === 'closed' || !this.#session) return;
+    this.#write(now, TURN_BYTES, !this.congested);
+  }
+
+  /** Seals records until `budget` bytes of user frames are out (or nothing may go). */
+  #write(now: number, budget: number, user: boolean): void {
+    const session = this.#session!;
+    const outbox = this.#outbox;
+    const builder = this.#builder;
+    const out: Uint8Array[] = [];
+    const done: number[] = [];
+    let written = 0;
+    while (outbox.hasPriority || (user && written < budget && outbox.hasUser)) {
+      builder.reset();
+      outbox.fill(builder, user && written < budget, done);
+      if (builder.length === 0) break;
+      const record = builder.take();
+      written += record.length;
+      for (const bytes of session.sealRecord(record)) out.push(bytes);
+    }
+    if (out.length > 0) this.#writeNow(out, Math.max(now, this.#lastSent));
+    for (const t of done) this.#host.sendSettled(this, t, null);
+    if (user && outbox.hasUser && !this.#resumeWanted && this.#state !== 'closed') {
+      this.#resumeWanted = true;
+      this.#host.resumeLater(this);
+    }
+  }
+
+  /** The stream's send buffer drained after congestion: user frames may go again (after pending I/O). */
+  drained(): void {
+    this.congested = false;
+    if (this.#state === 'closed' || !this.#outbox.hasUser || this.#resumeWanted) return;
+    this.#resumeWanted = true;
+    this.#host.resumeLater(this);
   }
 
   /**
@@ -401,19 +526,25 @@ export class LinkMachine {
   #closed(reason: NodedownReason, detail: string, notify: boolean, tell: DisconnectReason, peerSaid: DisconnectReason | null): void {
     if (this.#state === 'closed') return;
     const wasUp = this.#state === 'up' || this.#state === 'confirmed';
-    if (wasUp && notify) {
+    if (wasUp && notify && this.#session) {
       try {
-        this.#queue({ kind: 'control', counter: 0, op: 'disconnect', reason: tell });
-        this.flush(this.#lastSent);
+        // Everything queued goes first (a deliberate close is graceful), then the closing frame.
+        this.#write(this.#lastSent, Number.POSITIVE_INFINITY, true);
+        this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'disconnect', reason: tell }, undefined);
+        this.#write(this.#lastSent, 0, false);
       } catch {
         // the peer will see the stream close instead
       }
     }
     this.#state = 'closed';
-    this.#outbox = [];
+    const lost = this.#outbox.clear();
     this.#held = [];
     this.#setDeadline(Number.POSITIVE_INFINITY);
     this.#host.end(this, wasUp && notify);
+    if (lost.length > 0) {
+      const error = new KernelError('SEND_FAILED', `link went down (${reason}) before the message left for the peer`);
+      for (const t of lost) this.#host.sendSettled(this, t, error);
+    }
     this.#host.onClosed(this, reason, detail, peerSaid ?? (wasUp && notify ? tell : null));
   }
 
@@ -422,6 +553,11 @@ export class LinkMachine {
     if (this.#state === 'closed') return;
     this.close(this.#state === 'up' ? 'connection_closed' : 'setup_failed', error ? error.message : 'peer closed the connection', false);
   }
+}
+
+/** The frame with `counter` (frames are numbered per channel when queued). */
+function withCounter(frame: Frame, counter: number): Frame {
+  return frame.counter === counter ? frame : ({ ...frame, counter } as Frame);
 }
 
 function describe(err: unknown): string {
