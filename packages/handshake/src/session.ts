@@ -46,6 +46,11 @@ export interface Session {
   sealRecord(plaintext: Uint8Array): Uint8Array[];
   /** Opens one Noise message (already unframed) sealed by `sealRecord`: its plaintext. */
   openRecord(message: Uint8Array): Uint8Array;
+  /**
+   * openRecord() of a message given in consecutive parts (FrameDecoder.nextParts): the plaintext
+   * in parts, with no copy to join them.
+   */
+  openRecordParts(parts: readonly Uint8Array[]): Uint8Array[];
   /** Messages sent and received so far (each payload is one or more messages). */
   readonly messagesSent: number;
   readonly messagesReceived: number;
@@ -134,6 +139,16 @@ class NoiseSession implements Session {
     return this.#guard(() => {
       if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
       const plain = this.#receive.decrypt(message);
+      this.#received++;
+      return plain;
+    });
+  }
+
+  openRecordParts(parts: readonly Uint8Array[]): Uint8Array[] {
+    if (this.#failure) throw this.#failure;
+    return this.#guard(() => {
+      if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
+      const plain = this.#receive.decryptParts(parts);
       this.#received++;
       return plain;
     });

@@ -85,11 +85,15 @@ class KernelNode implements DistkitNode {
 
   // ---- driving the machine ---------------------------------------------------------------------
 
-  /** Carries out what the machine asked for, then re-arms the timer and the flush. */
-  #pump(): void {
+  /**
+   * Carries out what the machine asked for, then re-arms the flush and the timer (`timers`: false
+   * after an input that cannot have moved a deadline, a send queued on a link that is up).
+   */
+  #pump(timers = true): void {
     for (;;) {
       const out = this.#m.drain();
       if (out.length === 0) break;
+      timers = true;
       for (const o of out) this.#do(o);
     }
     if (this.#m.wantsFlush && !this.#flushQueued) {
@@ -115,6 +119,7 @@ class KernelNode implements DistkitNode {
       if (this.#t.afterIo) this.#t.afterIo(resume);
       else this.#t.setTimer(0, resume);
     }
+    if (!timers) return;
     const at = this.#m.nextWakeup();
     if (at === this.#wakeupAt) return;
     this.#wakeup?.cancel();
@@ -256,12 +261,7 @@ class KernelNode implements DistkitNode {
       this.#starting.delete(token);
     }
     if (done) return RESOLVED as Promise<T>;
-    const early = this.#early.get(token);
-    if (early) {
-      this.#early.delete(token);
-      return early.error ? Promise.reject(early.error) : Promise.resolve(early.value as T);
-    }
-    return new Promise<T>((resolve, reject) => this.#calls.set(token, { resolve: resolve as (v: never) => void, reject }));
+    return this.#later<T>(token);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -322,7 +322,33 @@ class KernelNode implements DistkitNode {
       }
       if (channel === 'default') channel = undefined;
     }
-    return this.#call((now, token) => this.#m.send(now, name, value, token, channel));
+    // The common case without a promise of its own: queued on a link that is up, under its mark.
+    const token = this.#m.token();
+    this.#starting.add(token);
+    let done: boolean;
+    try {
+      done = this.#m.send(this.#t.now(), name, value, token, channel);
+    } catch (err) {
+      this.#pump();
+      this.#starting.delete(token);
+      this.#early.delete(token);
+      return Promise.reject(err);
+    }
+    // Nothing else but a flush to schedule when it went straight onto an up link.
+    this.#pump(!done);
+    this.#starting.delete(token);
+    if (done) return RESOLVED;
+    return this.#later(token);
+  }
+
+  /** The promise of a call that did not finish at once (settled within its input, or later). */
+  #later<T>(token: number): Promise<T> {
+    const early = this.#early.get(token);
+    if (early) {
+      this.#early.delete(token);
+      return early.error ? Promise.reject(early.error) : Promise.resolve(early.value as T);
+    }
+    return new Promise<T>((resolve, reject) => this.#calls.set(token, { resolve: resolve as (v: never) => void, reject }));
   }
 
   remoteNodes(name: string): Promise<string[]> {

@@ -1,4 +1,6 @@
-import { MessageType, checkString, checkUint, packEnvelope, readString, readUint, unpackEnvelope } from './codec.ts';
+import {
+  MessageType, WIRE_MAJOR, WIRE_MINOR, checkString, checkUint, isFlatValue, packChecked, packEnvelope, readString, readUint, unpackWhole,
+} from './codec.ts';
 import { WireError } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, type WireLimits } from './limits.ts';
 import { FIRST_NAMED_CHANNEL, MAX_CHANNELS, MAX_CHANNEL_NAME_BYTES } from './record.ts';
@@ -42,7 +44,7 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
   checkUint(frame.counter, 'counter');
   switch (frame.kind) {
     case 'message':
-      return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.message, frame.value], limits);
+      return encodeMessageFrame(frame.counter, frame.value, limits);
     case 'tick':
       return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.tick, null], limits);
     case 'control':
@@ -65,11 +67,20 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
   }
 }
 
+/**
+ * `encodeFrame({ kind: 'message', counter, value })` without building the frame: the per-message
+ * path, with no structural scan for a flat value (a primitive or bytes), only the size check.
+ */
+export function encodeMessageFrame(counter: number, value: unknown, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
+  checkUint(counter, 'counter');
+  return packChecked([MessageType.frame, WIRE_MAJOR, WIRE_MINOR, counter, KIND_CODE.message, value], limits, isFlatValue(value));
+}
+
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
-  const f = unpackEnvelope(bytes, MessageType.frame, 3, limits);
-  const counter = readUint(f[0], 'counter');
-  const kind = readUint(f[1], 'kind');
-  const body = f[2];
+  const f = unpackWhole(bytes, MessageType.frame, 3, limits);
+  const counter = readUint(f[3], 'counter');
+  const kind = readUint(f[4], 'kind');
+  const body = f[5];
   switch (kind) {
     case KIND_CODE.message:
       return { kind: 'message', counter, value: body };

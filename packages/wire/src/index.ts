@@ -8,7 +8,7 @@ export { scanMsgpack } from './scan.ts';
 export { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type NodeId, type ViewSummary } from './heartbeat.ts';
 export { decodeHello, encodeHello, type Hello } from './hello.ts';
 export {
-  DISCONNECT_REASONS, decodeFrame, encodeFrame, type ControlFrame, type DisconnectReason, type Frame, type FrameKind,
+  DISCONNECT_REASONS, decodeFrame, encodeFrame, encodeMessageFrame, type ControlFrame, type DisconnectReason, type Frame, type FrameKind,
 } from './frame.ts';
 export {
   CHANNELS, FIRST_NAMED_CHANNEL, MAX_CHANNELS, MAX_CHANNEL_NAME_BYTES, MAX_OPEN_FRAMES, MAX_RECORD_BYTES, PIECE_END, PIECE_HEADER_BYTES,

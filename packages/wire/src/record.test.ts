@@ -82,13 +82,16 @@ describe('records', () => {
       fill: fc.integer({ min: 0, max: 255 }),
     });
     fc.assert(
-      fc.property(fc.array(frame, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 700 }), fc.integer({ min: 16, max: 2000 }), (spec, quantum, recordBytes) => {
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 700 }), fc.integer({ min: 16, max: 2000 }), fc.array(fc.nat(), { maxLength: 3 }), (spec, quantum, recordBytes, splits) => {
         const frames = spec.map((f, i) => ({ channel: f.channel, bytes: new Uint8Array(f.length).fill((f.fill + i) & 0xff) }));
         const reader = new RecordReader(1 << 20);
         const got: { channel: number; bytes: number[] }[] = [];
         for (const r of cut(frames, quantum, recordBytes)) {
           expect(r.length).toBeLessThanOrEqual(recordBytes);
-          reader.read(r, (channel, bytes) => got.push({ channel, bytes: [...bytes] }));
+          // Some records are read as the consecutive parts a stream might have cut them into.
+          const at = [...new Set(splits.map((x) => x % r.length).filter((x) => x > 0))].sort((a, b) => a - b);
+          const parts = [0, ...at].map((from, i) => r.subarray(from, at[i] ?? r.length));
+          reader.read(parts.length > 1 ? parts : r, (channel, bytes) => got.push({ channel, bytes: [...bytes] }));
         }
         expect(reader.open).toBe(0);
         expect(reader.buffered).toBe(0);
@@ -120,6 +123,21 @@ describe('records', () => {
     expect(frames[0]!.buffer).toBe(record.buffer);
     expect([...frames[1]!]).toEqual([9, 8]);
     expect(frames[1]!.buffer).not.toBe(record.buffer);
+  });
+
+  it('a record in parts gives the same frames, as views where a piece lies within one part', () => {
+    const builder = new RecordBuilder();
+    builder.put(4, PIECE_START | PIECE_END, new Uint8Array([1, 2, 3]), 3);
+    builder.put(5, PIECE_START | PIECE_END, new Uint8Array([4, 5, 6, 7]), 4);
+    const record = builder.take().slice();
+    for (let cutAt = 1; cutAt < record.length; cutAt++) {
+      const frames: number[][] = [];
+      new RecordReader(100).read([record.subarray(0, cutAt), record.subarray(cutAt)], (_c, f) => frames.push([...f]));
+      expect(frames).toEqual([[1, 2, 3], [4, 5, 6, 7]]);
+    }
+    const whole: Uint8Array[] = [];
+    new RecordReader(100).read([record.subarray(0, 7), record.subarray(7)], (_c, f) => whole.push(f));
+    expect(whole[0]!.buffer).toBe(record.buffer); // within the first part: not copied
   });
 
   it('the builder refuses a piece that does not fit (a sender bug, not input)', () => {
@@ -167,6 +185,14 @@ describe('a record reader refuses, with a code', () => {
     const open = Array.from({ length: MAX_OPEN_FRAMES + 1 }, (_, i) => ({ channel: i, flags: PIECE_START, data: 1, total: 2 }));
     expect(code(read(raw(...open)))).toBe('MALFORMED');
     expect(() => read(raw(...open.slice(0, MAX_OPEN_FRAMES)))()).not.toThrow();
+  });
+
+  it('the same refusals when the record comes in parts', () => {
+    const parts = (r: Uint8Array, at: number) => () => new RecordReader(1000).read([r.subarray(0, at), r.subarray(at)], () => {});
+    expect(code(parts(raw({ channel: 2, flags: whole, data: 3, length: 4 }), 2))).toBe('MALFORMED');
+    expect(code(parts(raw({ channel: 2, flags: PIECE_START, data: 1, total: 1001 }), 5))).toBe('TOO_LARGE');
+    expect(code(parts(Uint8Array.from([2, PIECE_START, 0, 1, 0, 0]), 3))).toBe('MALFORMED');
+    expect(code(() => new RecordReader(10).read([new Uint8Array(0), new Uint8Array(0)], () => {}))).toBe('MALFORMED');
   });
 
   it('after a refusal the reader stays refused', () => {

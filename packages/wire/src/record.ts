@@ -127,11 +127,16 @@ export class RecordReader {
     return this.#buffered;
   }
 
-  /** Reads one record; calls `onFrame` for each frame it completes, in order. */
-  read(record: Uint8Array, onFrame: (channel: number, frame: Uint8Array) => void): void {
+  /**
+   * Reads one record (its plaintext, or its plaintext in consecutive parts as a decryption of
+   * stream parts gives it); calls `onFrame` for each frame it completes, in order.
+   */
+  read(record: Uint8Array | readonly Uint8Array[], onFrame: (channel: number, frame: Uint8Array) => void): void {
     if (this.#failure) throw this.#failure;
     try {
-      this.#read(record, onFrame);
+      if (record instanceof Uint8Array) this.#read(record, onFrame);
+      else if (record.length === 1) this.#read(record[0]!, onFrame);
+      else this.#readParts(record, onFrame);
     } catch (err) {
       if (err instanceof WireError) this.#failure = err;
       throw err;
@@ -148,8 +153,6 @@ export class RecordReader {
       const flags = record[at + 1]!;
       const length = (record[at + 2]! << 8) | record[at + 3]!;
       at += PIECE_HEADER_BYTES;
-      if (flags > (PIECE_START | PIECE_END)) throw new WireError('MALFORMED', `unknown piece flags 0x${flags.toString(16)}`);
-      if (length === 0) throw new WireError('MALFORMED', 'empty piece');
       let total = 0;
       if (flags === PIECE_START) {
         if (end - at < PIECE_TOTAL_BYTES) throw new WireError('MALFORMED', 'truncated frame length of a first piece');
@@ -157,43 +160,114 @@ export class RecordReader {
         at += PIECE_TOTAL_BYTES;
       }
       if (end - at < length) throw new WireError('MALFORMED', `piece of ${length} bytes runs past its record`);
-      const data = record.subarray(at, at + length);
+      this.#piece(channel, flags, length, total, record.subarray(at, at + length), onFrame);
       at += length;
-      const unfinished = this.#unfinished[channel];
-      if (flags & PIECE_START) {
-        if (unfinished) throw new WireError('MALFORMED', `channel ${channel} starts a frame before finishing the last one`);
-        if (flags & PIECE_END) {
-          if (length > this.#maxFrameBytes) throw new WireError('TOO_LARGE', `frame of ${length} bytes, limit is ${this.#maxFrameBytes}`);
-          onFrame(channel, data);
-          continue;
-        }
-        if (total > this.#maxFrameBytes) throw new WireError('TOO_LARGE', `frame of ${total} bytes announced, limit is ${this.#maxFrameBytes}`);
-        if (total <= length) throw new WireError('MALFORMED', `first piece of ${length} bytes announces a frame of only ${total}`);
-        if (this.#open >= MAX_OPEN_FRAMES) throw new WireError('MALFORMED', `more than ${MAX_OPEN_FRAMES} frames unfinished at once`);
-        this.#unfinished[channel] = { parts: [data], have: length, total };
-        this.#open++;
-        this.#buffered += length;
-        continue;
-      }
-      if (!unfinished) throw new WireError('MALFORMED', `piece on channel ${channel}, which has no frame in progress`);
-      const have = unfinished.have + length;
-      if (have > unfinished.total || (flags & PIECE_END && have !== unfinished.total) || (!(flags & PIECE_END) && have === unfinished.total)) {
-        throw new WireError('MALFORMED', `pieces of channel ${channel} do not add up to the announced ${unfinished.total} bytes`);
-      }
-      unfinished.parts.push(data);
-      unfinished.have = have;
-      this.#buffered += length;
-      if (!(flags & PIECE_END)) continue;
-      this.#unfinished[channel] = undefined;
-      this.#open--;
-      this.#buffered -= have;
-      const frame = new Uint8Array(have);
-      let into = 0;
-      for (const p of unfinished.parts) {
-        frame.set(p, into);
-        into += p.length;
-      }
-      onFrame(channel, frame);
     }
   }
+
+  /** The same as #read over consecutive parts: pieces are views of the parts, joined only where a whole frame straddles two. */
+  #readParts(parts: readonly Uint8Array[], onFrame: (channel: number, frame: Uint8Array) => void): void {
+    let left = 0;
+    for (const p of parts) left += p.length;
+    if (left === 0) throw new WireError('MALFORMED', 'empty record');
+    let pi = 0;
+    let off = 0;
+    let read = 0;
+    const byte = (): number => {
+      while (off >= parts[pi]!.length) {
+        pi++;
+        off = 0;
+      }
+      left--;
+      read++;
+      return parts[pi]![off++]!;
+    };
+    const views = (n: number): Uint8Array[] => {
+      const out: Uint8Array[] = [];
+      left -= n;
+      read += n;
+      while (n > 0) {
+        const p = parts[pi]!;
+        if (off >= p.length) {
+          pi++;
+          off = 0;
+          continue;
+        }
+        const k = Math.min(n, p.length - off);
+        out.push(p.subarray(off, off + k));
+        off += k;
+        n -= k;
+      }
+      return out;
+    };
+    while (left > 0) {
+      if (left < PIECE_HEADER_BYTES) throw new WireError('MALFORMED', `truncated piece header at byte ${read} of a record`);
+      const channel = byte();
+      const flags = byte();
+      const length = (byte() << 8) | byte();
+      let total = 0;
+      if (flags === PIECE_START) {
+        if (left < PIECE_TOTAL_BYTES) throw new WireError('MALFORMED', 'truncated frame length of a first piece');
+        total = ((byte() << 24) >>> 0) + ((byte() << 16) | (byte() << 8) | byte());
+      }
+      if (left < length) throw new WireError('MALFORMED', `piece of ${length} bytes runs past its record`);
+      this.#piece(channel, flags, length, total, length > 0 ? views(length) : [], onFrame);
+    }
+  }
+
+  /** One piece: `data` is its bytes, as one view or consecutive views. */
+  #piece(channel: number, flags: number, length: number, total: number, data: Uint8Array | Uint8Array[], onFrame: (channel: number, frame: Uint8Array) => void): void {
+    if (flags > (PIECE_START | PIECE_END)) throw new WireError('MALFORMED', `unknown piece flags 0x${flags.toString(16)}`);
+    if (length === 0) throw new WireError('MALFORMED', 'empty piece');
+    const unfinished = this.#unfinished[channel];
+    if (flags & PIECE_START) {
+      if (unfinished) throw new WireError('MALFORMED', `channel ${channel} starts a frame before finishing the last one`);
+      if (flags & PIECE_END) {
+        if (length > this.#maxFrameBytes) throw new WireError('TOO_LARGE', `frame of ${length} bytes, limit is ${this.#maxFrameBytes}`);
+        onFrame(channel, data instanceof Uint8Array ? data : data.length === 1 ? data[0]! : join(data, length));
+        return;
+      }
+      if (total > this.#maxFrameBytes) throw new WireError('TOO_LARGE', `frame of ${total} bytes announced, limit is ${this.#maxFrameBytes}`);
+      if (total <= length) throw new WireError('MALFORMED', `first piece of ${length} bytes announces a frame of only ${total}`);
+      if (this.#open >= MAX_OPEN_FRAMES) throw new WireError('MALFORMED', `more than ${MAX_OPEN_FRAMES} frames unfinished at once`);
+      this.#unfinished[channel] = { parts: data instanceof Uint8Array ? [data] : data, have: length, total };
+      this.#open++;
+      this.#buffered += length;
+      return;
+    }
+    if (!unfinished) throw new WireError('MALFORMED', `piece on channel ${channel}, which has no frame in progress`);
+    const have = unfinished.have + length;
+    if (have > unfinished.total || (flags & PIECE_END && have !== unfinished.total) || (!(flags & PIECE_END) && have === unfinished.total)) {
+      throw new WireError('MALFORMED', `pieces of channel ${channel} do not add up to the announced ${unfinished.total} bytes`);
+    }
+    if (data instanceof Uint8Array) unfinished.parts.push(data);
+    else for (const d of data) unfinished.parts.push(d);
+    unfinished.have = have;
+    this.#buffered += length;
+    if (!(flags & PIECE_END)) return;
+    this.#unfinished[channel] = undefined;
+    this.#open--;
+    this.#buffered -= have;
+    onFrame(channel, join(unfinished.parts, have));
+  }
+}
+
+/**
+ * Node's Buffer.allocUnsafe, where there is one: a join overwrites every byte at once, so the
+ * zero-filling of `new Uint8Array` is wasted work on the bulk path.
+ */
+const allocUnsafe: (n: number) => Uint8Array = (() => {
+  const B = (globalThis as { Buffer?: { allocUnsafe?: (n: number) => Uint8Array } }).Buffer;
+  const f = B?.allocUnsafe;
+  return typeof f === 'function' ? (n: number) => f.call(B, n) : (n: number) => new Uint8Array(n);
+})();
+
+function join(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const frame = allocUnsafe(length);
+  let into = 0;
+  for (const p of parts) {
+    frame.set(p, into);
+    into += p.length;
+  }
+  return frame;
 }

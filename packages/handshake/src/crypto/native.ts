@@ -240,7 +240,45 @@ function nativeAead(name: CipherName, algorithm: string): AeadFunction {
       }
       return plain(body);
     },
+    decryptParts(key, nonce, ad, parts) {
+      let total = 0;
+      for (const p of parts) total += p.length;
+      if (total < 16) return null;
+      const bodyLength = total - 16;
+      const d = aeadDecipher(algorithm, key, nonce);
+      d.setAuthTag(lastBytes(parts, 16));
+      if (ad.length) d.setAAD(ad);
+      const out: Uint8Array[] = [];
+      let left = bodyLength;
+      for (const p of parts) {
+        if (left === 0) break;
+        const n = Math.min(p.length, left);
+        if (n > 0) out.push(plain(d.update(n === p.length ? p : p.subarray(0, n))));
+        left -= n;
+      }
+      try {
+        d.final();
+      } catch {
+        return null;
+      }
+      return out;
+    },
   };
+}
+
+/** The last `n` bytes of consecutive parts: a view when they lie in the last part, else a copy. */
+function lastBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
+  const last = parts[parts.length - 1]!;
+  if (last.length >= n) return last.subarray(last.length - n);
+  const out = new Uint8Array(n);
+  let at = n;
+  for (let i = parts.length - 1; i >= 0 && at > 0; i--) {
+    const p = parts[i]!;
+    const k = Math.min(at, p.length);
+    out.set(p.subarray(p.length - k), at - k);
+    at -= k;
+  }
+  return out;
 }
 
 /** node:crypto's one-shot digest (Node >= 20.12; absent on older runtimes): no Hash object per call. */

@@ -12,7 +12,7 @@ import {
 } from '@distkit/handshake';
 import {
   CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrame, decodeHello, decodeLinkPreamble,
-  encodeFrame, encodeHello, encodeLinkPreamble, hasPsk, type DisconnectReason, type Frame, type Hello, type LinkPattern, type LinkSuite,
+  encodeFrame, encodeHello, encodeMessageFrame, encodeLinkPreamble, hasPsk, type DisconnectReason, type Frame, type Hello, type LinkPattern, type LinkSuite,
   type WireLimits,
 } from '@distkit/wire';
 import type { NodedownReason } from '../api.ts';
@@ -208,23 +208,32 @@ export class LinkMachine {
   receive(chunk: Uint8Array, now: number): void {
     if (this.#state === 'closed') return;
     this.#lastReceived = now;
-    let messages: Uint8Array[];
+    const decoder = this.#decoder;
     try {
-      messages = this.#decoder.push(chunk);
+      decoder.feed(chunk);
     } catch (err) {
-      // An announced length over the limit: refused before buffering, never retried.
       this.close(this.#session ? 'protocol_error' : 'setup_failed', describe(err), false);
       return;
     }
-    for (const message of messages) {
+    for (;;) {
       if ((this.#state as LinkState) === 'closed') return;
+      let parts: Uint8Array[] | null;
+      try {
+        // Records as the stream's chunks hold them (no copy to join a record that spans two reads).
+        parts = this.#session ? decoder.nextParts() : wrap(decoder.next());
+      } catch (err) {
+        // An announced length over the limit: refused before buffering, never retried.
+        this.close(this.#session ? 'protocol_error' : 'setup_failed', describe(err), false);
+        return;
+      }
+      if (parts === null) return;
       if (!this.#session) {
-        this.#onHandshakeMessage(message, now);
+        this.#onHandshakeMessage(parts[0]!, now);
         continue;
       }
-      let record: Uint8Array;
+      let record: Uint8Array[];
       try {
-        record = this.#session.openRecord(message);
+        record = this.#session.openRecordParts(parts);
       } catch (err) {
         // A bad tag is never retried: the stream is corrupt or under attack.
         this.close('decrypt_failed', describe(err), false);
@@ -460,7 +469,10 @@ export class LinkMachine {
    * with the frame and is settled when the frame's last piece is written.
    */
   #queue(channel: number, frame: Frame, ticket: number | undefined): boolean {
-    const bytes = encodeFrame(withCounter(frame, this.#outbox.counter(channel)), this.#cfg.frameLimits);
+    const counter = this.#outbox.counter(channel);
+    const bytes = frame.kind === 'message'
+      ? encodeMessageFrame(counter, frame.value, this.#cfg.frameLimits)
+      : encodeFrame(frame.counter === counter ? frame : ({ ...frame, counter } as Frame), this.#cfg.frameLimits);
     const now = ticket === undefined || (!this.congested && this.#outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
     this.#outbox.push(channel, bytes, now ? null : ticket);
     if (!this.#flushWanted) {
@@ -555,9 +567,8 @@ export class LinkMachine {
   }
 }
 
-/** The frame with `counter` (frames are numbered per channel when queued). */
-function withCounter(frame: Frame, counter: number): Frame {
-  return frame.counter === counter ? frame : ({ ...frame, counter } as Frame);
+function wrap(message: Uint8Array | null): Uint8Array[] | null {
+  return message === null ? null : [message];
 }
 
 function describe(err: unknown): string {
