@@ -235,6 +235,13 @@ export interface NodeOptions {
    * `25519_ChaChaPoly_SHA256` first.
    */
   readonly suites?: readonly LinkSuite[];
+  /**
+   * Flow control per link (default 512 KiB): user data written and not yet acknowledged by the
+   * peer stays under this. It bounds how long a small message waits behind a large one (about
+   * this much at the reader's speed) and a link's throughput (this much per round trip): raise it
+   * for long fat paths (4 MiB at 20 ms is 200 MB/s).
+   */
+  readonly flowWindowBytes?: number;
   readonly autoConnect?: AutoConnect;
   /**
    * When a lost link is made again under `always`: `on-demand` (default, as OTP: on the next send

@@ -5,6 +5,7 @@ import { STRATEGIES } from '@distkit/detector';
 import type { AutoConnect, KernelPolicyOptions, NodeOptions, PeerConfig } from './api.ts';
 import { KernelError } from './errors.ts';
 import { hasHardwareAes } from './hardware-aes.ts';
+import { DEFAULT_WINDOW_BYTES } from './machine/flow-window.ts';
 import type { Address } from './transport.ts';
 
 /** NodeOptions with every default filled in and every value checked. */
@@ -20,6 +21,7 @@ export interface ResolvedOptions {
   readonly clusterSecrets: readonly Uint8Array[];
   /** In order of preference; every one is supported by the crypto provider. */
   readonly suites: readonly LinkSuite[];
+  readonly flowWindowBytes: number;
   readonly autoConnect: AutoConnect;
   readonly reconnect: 'on-demand' | 'eager';
   readonly preventOverlappingPartitions: boolean;
@@ -149,6 +151,11 @@ function suites(v: unknown): LinkSuite[] {
   return v as LinkSuite[];
 }
 
+function windowBytes(v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 64 * 1024 || (v as number) > 1024 * 1024 * 1024) bad('flowWindowBytes', `must be an integer from 65536 to 1 GiB, got ${String(v)}`);
+  return v as number;
+}
+
 const POLICY_KEYS = new Set(['allow', 'deny', 'mesh', 'backoff', 'limits']);
 
 function policyOptions(v: unknown): KernelPolicyOptions {
@@ -196,6 +203,7 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     trust,
     clusterSecrets: secrets,
     suites: suites(o.suites),
+    flowWindowBytes: o.flowWindowBytes === undefined ? DEFAULT_WINDOW_BYTES : windowBytes(o.flowWindowBytes),
     autoConnect: o.autoConnect ?? 'always',
     reconnect: o.reconnect === undefined ? 'on-demand' : reconnect(o.reconnect, 'reconnect'),
     preventOverlappingPartitions: o.preventOverlappingPartitions ?? true,

@@ -68,6 +68,7 @@ export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     channel: fc.integer({ min: 3, max: 255 }),
     name: fc.string({ minLength: 1, maxLength: 21 }),
   }),
+  fc.record({ kind: fc.constant('control' as const), counter: uint, op: fc.constant('ack' as const), bytes: uint }),
   fc.record({ kind: fc.constant('system' as const), counter: uint, message: systemArb() }),
 );
 

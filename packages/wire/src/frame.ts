@@ -1,6 +1,7 @@
 import {
   MessageType, WIRE_MAJOR, WIRE_MINOR, checkString, checkUint, isFlatValue, packChecked, packEnvelope, readString, readUint, unpackWhole,
 } from './codec.ts';
+import { allocUnsafe } from './alloc.ts';
 import { WireError } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, type WireLimits } from './limits.ts';
 import { FIRST_NAMED_CHANNEL, MAX_CHANNELS, MAX_CHANNEL_NAME_BYTES } from './record.ts';
@@ -13,12 +14,14 @@ export const DISCONNECT_REASONS: readonly DisconnectReason[] = Object.freeze(['d
 /**
  * Link control: `welcome` confirms the session keys; `disconnect` closes the link on purpose;
  * `open` names a user channel the sender is about to use (its number, FIRST_NAMED_CHANNEL up, is
- * the sender's own: each direction numbers its channels).
+ * the sender's own: each direction numbers its channels); `ack` tells the sender how many record
+ * bytes the receiver has read so far (its flow-control window).
  */
 export type ControlFrame =
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'welcome' }
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'disconnect'; readonly reason: DisconnectReason }
-  | { readonly kind: 'control'; readonly counter: number; readonly op: 'open'; readonly channel: number; readonly name: string };
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'open'; readonly channel: number; readonly name: string }
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'ack'; readonly bytes: number };
 
 /** What a session frame carries, after decryption. */
 export type Frame =
@@ -59,6 +62,10 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
         checkString(frame.name, 'channel name', MAX_CHANNEL_NAME_BYTES);
         return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['open', [frame.channel, frame.name]]], limits);
       }
+      if (frame.op === 'ack') {
+        checkUint(frame.bytes, 'bytes');
+        return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['ack', frame.bytes]], limits);
+      }
       throw new WireError('INVALID_VALUE', `unknown control op ${String((frame as { op: unknown }).op)}`);
     case 'system':
       return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.system, encodeSystem(frame.message)], limits);
@@ -73,7 +80,41 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
  */
 export function encodeMessageFrame(counter: number, value: unknown, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
   checkUint(counter, 'counter');
+  if (value instanceof Uint8Array && value.length >= LARGE_BYTES) return encodeLargeBytes(counter, value, limits);
   return packChecked([MessageType.frame, WIRE_MAJOR, WIRE_MINOR, counter, KIND_CODE.message, value], limits, isFlatValue(value));
+}
+
+/** From this size a byte-array message is encoded by hand (what msgpackr would write, byte for byte). */
+const LARGE_BYTES = 64 * 1024;
+
+/**
+ * The same bytes msgpackr writes for `[3, 1, 0, counter, 0, value]`, in one buffer of exactly the
+ * right size: msgpackr would first grow its own buffer to twice a large value and copy it there
+ * (a 32 MiB allocation for a 16 MiB message, which stalls the event loop and the collector).
+ */
+function encodeLargeBytes(counter: number, value: Uint8Array, limits: WireLimits): Uint8Array {
+  const counterBytes = counter <= 0x7f ? 1 : counter <= 0xff ? 2 : counter <= 0xffff ? 3 : counter <= 0xffffffff ? 5 : 9;
+  const binHeader = value.length <= 0xff ? 2 : value.length <= 0xffff ? 3 : 5;
+  const size = 4 + counterBytes + 1 + binHeader + value.length;
+  if (size > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${size} bytes, limit is ${limits.maxBytes}`);
+  const out = allocUnsafe(size);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[0] = 0x96; // fixarray of 6
+  out[1] = MessageType.frame;
+  out[2] = WIRE_MAJOR;
+  out[3] = WIRE_MINOR;
+  let at = 4;
+  if (counterBytes === 1) out[at++] = counter;
+  else if (counterBytes === 2) { out[at++] = 0xcc; out[at++] = counter; }
+  else if (counterBytes === 3) { out[at++] = 0xcd; view.setUint16(at, counter); at += 2; }
+  else if (counterBytes === 5) { out[at++] = 0xce; view.setUint32(at, counter); at += 4; }
+  else { out[at++] = 0xcb; view.setFloat64(at, counter); at += 8; } // msgpackr writes integers past 2^32 as float64
+  out[at++] = KIND_CODE.message;
+  if (binHeader === 2) { out[at++] = 0xc4; out[at++] = value.length; }
+  else if (binHeader === 3) { out[at++] = 0xc5; view.setUint16(at, value.length); at += 2; }
+  else { out[at++] = 0xc6; view.setUint32(at, value.length); at += 4; }
+  out.set(value, at);
+  return out;
 }
 
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
@@ -106,6 +147,7 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
         if (channel < FIRST_NAMED_CHANNEL || channel >= MAX_CHANNELS) throw new WireError('MALFORMED', `channel ${channel} cannot be opened by name`);
         return { kind: 'control', counter, op, channel, name: readString(arg[1], 'channel name', MAX_CHANNEL_NAME_BYTES) };
       }
+      if (op === 'ack') return { kind: 'control', counter, op, bytes: readUint(body[1], 'bytes') };
       throw new WireError('UNKNOWN_TYPE', `unknown control op ${JSON.stringify(op)}`);
     }
     case KIND_CODE.system:

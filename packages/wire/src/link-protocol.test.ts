@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  WireError, decodeFrame, decodeLinkPreamble, encodeFrame, encodeLinkPreamble,
+  DEFAULT_FRAME_LIMITS, WireError, decodeFrame, decodeLinkPreamble, encodeFrame, encodeLinkPreamble, encodeMessageFrame,
 } from './index.ts';
 
 const raw = new Packr({ useRecords: false, variableMapSize: true });
@@ -52,6 +52,24 @@ describe('control and system frames are strict', () => {
     }
     expect(code(() => encodeFrame({ kind: 'control', counter: 0, op: 'open', channel: 2, name: 'x' }))).toBe('INVALID_VALUE');
     expect(code(() => encodeFrame({ kind: 'control', counter: 0, op: 'open', channel: 9, name: '' }))).toBe('INVALID_VALUE');
+  });
+
+  it('a large byte message is encoded exactly as msgpackr encodes it, whatever the counter', () => {
+    for (const counter of [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]) {
+      for (const n of [64 * 1024, 70_000]) {
+        const value = new Uint8Array(n).map((_, i) => i * 7);
+        const mine = encodeMessageFrame(counter, value, { ...DEFAULT_FRAME_LIMITS, maxBytes: 1 << 20 });
+        expect(Buffer.compare(mine, raw.pack([3, 1, 0, counter, 0, value]))).toBe(0);
+        expect(decodeFrame(mine, { ...DEFAULT_FRAME_LIMITS, maxBytes: 1 << 20 })).toMatchObject({ kind: 'message', counter });
+      }
+    }
+    expect(code(() => encodeMessageFrame(0, new Uint8Array(100_000)))).toBe('TOO_LARGE');
+  });
+
+  it('ack carries a byte count, an unsigned safe integer', () => {
+    expect(decodeFrame(encodeFrame({ kind: 'control', counter: 2, op: 'ack', bytes: 2 ** 40 }))).toEqual({ kind: 'control', counter: 2, op: 'ack', bytes: 2 ** 40 });
+    for (const bad of [-1, 1.5, '7', null, [1]]) expect(code(() => decodeFrame(raw.pack([3, 1, 0, 0, 2, ['ack', bad]])))).toBe('MALFORMED');
+    expect(code(() => encodeFrame({ kind: 'control', counter: 0, op: 'ack', bytes: -3 }))).toBe('INVALID_VALUE');
   });
 
   it('system ops have exact shapes', () => {

@@ -12,6 +12,7 @@
 // Strict: unknown flag bits, an empty piece, a piece running past its record, a START on a channel
 // whose frame is unfinished (or a middle piece on one with none), pieces adding up to more or less
 // than `total`, and more than MAX_OPEN_FRAMES unfinished frames are all refused.
+import { allocUnsafe } from './alloc.ts';
 import { WireError } from './errors.ts';
 
 /** Plaintext bytes of a record: Noise's 65535-byte message minus its 16-byte tag (Noise §3, §5.1). */
@@ -94,16 +95,19 @@ export class RecordBuilder {
 }
 
 interface Unfinished {
-  parts: Uint8Array[];
+  /** The frame being filled in, `total` bytes, `have` of them received. */
+  frame: Uint8Array;
   have: number;
   total: number;
 }
 
 /**
  * The receiving side: takes records in order and hands back every frame they complete, with its
- * channel. Whole pieces are handed back as views into the record (no copy); a frame cut into
- * pieces is joined once, when its last piece arrives (nothing is allocated on the strength of a
- * `total` alone). Any violation throws a WireError and the assembler is then unusable.
+ * channel. Whole pieces are handed back as views into the record (no copy). A frame cut into
+ * pieces is copied piece by piece, as they come, into a buffer of its announced size (so no
+ * single long copy stalls the reader when a 16 MiB frame completes); that buffer is allocated
+ * uninitialised, so its pages are only touched, and resident, as bytes arrive. Any violation throws
+ * a WireError and the reader is then unusable.
  */
 export class RecordReader {
   readonly #maxFrameBytes: number;
@@ -230,7 +234,9 @@ export class RecordReader {
       if (total > this.#maxFrameBytes) throw new WireError('TOO_LARGE', `frame of ${total} bytes announced, limit is ${this.#maxFrameBytes}`);
       if (total <= length) throw new WireError('MALFORMED', `first piece of ${length} bytes announces a frame of only ${total}`);
       if (this.#open >= MAX_OPEN_FRAMES) throw new WireError('MALFORMED', `more than ${MAX_OPEN_FRAMES} frames unfinished at once`);
-      this.#unfinished[channel] = { parts: data instanceof Uint8Array ? [data] : data, have: length, total };
+      const frame = allocUnsafe(total);
+      copyInto(frame, 0, data);
+      this.#unfinished[channel] = { frame, have: length, total };
       this.#open++;
       this.#buffered += length;
       return;
@@ -240,34 +246,30 @@ export class RecordReader {
     if (have > unfinished.total || (flags & PIECE_END && have !== unfinished.total) || (!(flags & PIECE_END) && have === unfinished.total)) {
       throw new WireError('MALFORMED', `pieces of channel ${channel} do not add up to the announced ${unfinished.total} bytes`);
     }
-    if (data instanceof Uint8Array) unfinished.parts.push(data);
-    else for (const d of data) unfinished.parts.push(d);
+    copyInto(unfinished.frame, unfinished.have, data);
     unfinished.have = have;
     this.#buffered += length;
     if (!(flags & PIECE_END)) return;
     this.#unfinished[channel] = undefined;
     this.#open--;
     this.#buffered -= have;
-    onFrame(channel, join(unfinished.parts, have));
+    onFrame(channel, unfinished.frame);
   }
 }
 
-/**
- * Node's Buffer.allocUnsafe, where there is one: a join overwrites every byte at once, so the
- * zero-filling of `new Uint8Array` is wasted work on the bulk path.
- */
-const allocUnsafe: (n: number) => Uint8Array = (() => {
-  const B = (globalThis as { Buffer?: { allocUnsafe?: (n: number) => Uint8Array } }).Buffer;
-  const f = B?.allocUnsafe;
-  return typeof f === 'function' ? (n: number) => f.call(B, n) : (n: number) => new Uint8Array(n);
-})();
-
 function join(parts: readonly Uint8Array[], length: number): Uint8Array {
   const frame = allocUnsafe(length);
-  let into = 0;
-  for (const p of parts) {
-    frame.set(p, into);
-    into += p.length;
-  }
+  copyInto(frame, 0, parts);
   return frame;
+}
+
+function copyInto(frame: Uint8Array, at: number, data: Uint8Array | readonly Uint8Array[]): void {
+  if (data instanceof Uint8Array) {
+    frame.set(data, at);
+    return;
+  }
+  for (const d of data) {
+    frame.set(d, at);
+    at += d.length;
+  }
 }

@@ -159,6 +159,30 @@ export class Outbox {
     }
   }
 
+  /**
+   * Puts only whole small frames (at most WHOLE_FRAME_BYTES) from the heads of the user channels,
+   * in turn order, leaving larger ones where they are: what may still go when flow control holds
+   * the large ones back, so that a small message never waits for the window a large one filled.
+   */
+  fillSmall(builder: RecordBuilder, done: number[]): void {
+    for (let i = 0; i < this.#ring.length; i++) {
+      const c = this.#ring[i]!;
+      for (let f = c.first; f && f.sent === 0 && f.bytes.length <= WHOLE_FRAME_BYTES; f = c.first) {
+        if (f.bytes.length > builder.room(false)) return;
+        builder.put(c.id, PIECE_START | PIECE_END, f.bytes, f.bytes.length);
+        this.#userQueued -= f.bytes.length;
+        this.#finish(c, f, f.bytes.length, done);
+      }
+      if (!c.first) {
+        c.ready = false;
+        this.#ring.splice(i, 1);
+        if (i < this.#turn) this.#turn--;
+        else if (i === this.#turn) this.#used = 0;
+        i--;
+      }
+    }
+  }
+
   #next(): void {
     this.#turn++;
     this.#used = 0;

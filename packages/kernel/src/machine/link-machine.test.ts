@@ -4,7 +4,8 @@ import { defaultProvider, type KeyPair } from '@distkit/handshake';
 import { DEFAULT_FRAME_LIMITS, type Frame, type Hello } from '@distkit/wire';
 import { describe, expect, it } from 'vitest';
 import type { NodedownReason } from '../api.ts';
-import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
+import { FlowWindow } from './flow-window.ts';
+import { LinkMachine, SMALL_SLACK_BYTES, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
 
 const dh = defaultProvider().dh('25519')!;
 
@@ -14,7 +15,7 @@ function config(name: string, identity: KeyPair, over: Partial<LinkConfig> = {})
   return {
     identity, cluster: 'test', hello: () => hello, clusterSecrets: () => [], setupTimeMs: 2000, tickTimeMs: 8000, tickIntensity: 4,
     frameLimits: { ...DEFAULT_FRAME_LIMITS, maxBytes: 4 << 20 }, maxMessageBytes: 4 << 20,
-    suites: ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256'],
+    suites: ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256'], flowWindowBytes: 512 * 1024,
     // Deterministic ephemeral keys: the machine takes its randomness as an input.
     randomBytes: (n) => Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0xff)),
     ...over,
@@ -97,9 +98,10 @@ function pair(o: { a?: Partial<LinkConfig>; b?: Partial<LinkConfig>; pin?: 'righ
     for (const l of links) l.flush(t);
     return links.length > 0;
   };
-  const step = (): boolean => {
+  /** `back`: false holds what B writes (its acks) instead of delivering it. */
+  const step = (back = true): boolean => {
     let moved = run(later.flushes);
-    for (const [from, to] of [[A, B], [B, A]] as const) {
+    for (const [from, to] of (back ? [[A, B], [B, A]] : [[A, B]]) as [Side, Side][]) {
       const chunks = from.wire.splice(0);
       for (const c of chunks) to.link.receive(c, t);
       if (chunks.length) moved = true;
@@ -323,5 +325,35 @@ describe('link machine (sans-I/O)', () => {
     expect(B.frames.map((f) => (f.kind === 'message' && typeof f.value === 'string' ? f.value : 'big'))).toEqual(['last', 'big']);
     expect(B.down).toMatchObject({ reason: 'connection_closed', deliberate: 'disconnect' });
     expect(A.settled).toEqual([[7, null]]);
+  });
+
+  it('flow control: without the reader\'s acks the writer stops at the window; a small frame still passes; acks resume it', () => {
+    const { A, B, step, pump } = pair();
+    A.link.send({ kind: 'message', counter: 0, value: new Uint8Array(3 << 20) });
+    for (let i = 0; i < 20; i++) step(false); // B's acks are held back
+    const stuck = A.link.inFlight;
+    expect(stuck).toBeGreaterThanOrEqual(A.link.window);
+    expect(stuck).toBeLessThan(A.link.window + 64 * 1024); // one record past the mark at most
+    expect(B.frames).toHaveLength(0);
+    A.link.send({ kind: 'message', counter: 0, value: 'small' }, { channel: 'fast' });
+    step(false);
+    expect(B.frames.map((f) => (f as { value: unknown }).value)).toEqual(['small']); // through the slack
+    expect(A.link.inFlight).toBeLessThanOrEqual(A.link.window + SMALL_SLACK_BYTES);
+    pump(); // the acks arrive: the rest goes
+    expect(B.frames).toHaveLength(2);
+    expect(A.link.inFlight).toBeLessThan(128 * 1024);
+  });
+
+  it('a flow window refuses an acknowledgement that goes backwards or past what was written', () => {
+    const w = new FlowWindow(1000);
+    w.wrote(600);
+    expect(w.open).toBe(true);
+    w.wrote(600);
+    expect(w.open).toBe(false);
+    expect(w.acked(700)).toBe(true);
+    expect(w.open).toBe(true);
+    expect(w.acked(600)).toBe(false);
+    expect(w.acked(1201)).toBe(false);
+    expect(w.inFlight).toBe(500);
   });
 });

@@ -18,6 +18,7 @@ import {
 import type { NodedownReason } from '../api.ts';
 import { KernelError } from '../errors.ts';
 import { Outbox } from './channels.ts';
+import { ACK_BYTES, FlowWindow } from './flow-window.ts';
 
 /**
  * Record bytes one flush writes before it lets the host run pending I/O (`resumeLater`): a large
@@ -30,6 +31,8 @@ export const TURN_BYTES: number = 512 * 1024;
  * resolves when its last byte is handed to the stream (per-channel back-pressure).
  */
 export const CHANNEL_HIGH_WATER_BYTES: number = 1024 * 1024;
+/** Beyond the flow-control window, whole small frames may still go, up to this much more (a bounded bypass). */
+export const SMALL_SLACK_BYTES: number = 64 * 1024;
 /** The user channel a send without a channel name uses. */
 export const DEFAULT_CHANNEL = 'default';
 
@@ -48,6 +51,8 @@ export interface LinkConfig {
   readonly maxMessageBytes: number;
   /** Suites this node accepts, in order of preference: an initiator proposes the first. */
   readonly suites: readonly LinkSuite[];
+  /** User data in flight (written, not yet acknowledged by the peer) per link (flow-window.ts). */
+  readonly flowWindowBytes: number;
   /** Where ephemeral keys come from (the Transport's randomness). */
   randomBytes(n: number): Uint8Array;
 }
@@ -121,6 +126,11 @@ export class LinkMachine {
   readonly #expected = new Float64Array(MAX_CHANNELS);
   #flushWanted = false;
   #resumeWanted = false;
+  /** Record bytes written since the handshake, and how many of them the peer says it has read. */
+  readonly #flow: FlowWindow;
+  /** Record bytes read from the peer, and how many of them our last `ack` reported. */
+  #read = 0;
+  #readAcked = 0;
   /** The peer's address, for events and admission (the host's business, kept here for convenience). */
   readonly remote: { readonly host: string; readonly port: number };
   readonly openedAt: number;
@@ -142,6 +152,7 @@ export class LinkMachine {
     this.#lastReceived = this.#lastSent = o.now;
     this.#deadline = o.now + cfg.setupTimeMs;
     this.#suite = cfg.suites[0]!;
+    this.#flow = new FlowWindow(cfg.flowWindowBytes);
     if (o.role === 'initiator') this.#startInitiator(o.remoteKey ?? undefined, o.now);
   }
 
@@ -244,6 +255,11 @@ export class LinkMachine {
       } catch (err) {
         this.close('protocol_error', describe(err), false);
         return;
+      }
+      for (const r of record) this.#read += r.length;
+      if (this.#read - this.#readAcked >= ACK_BYTES && (this.#state as LinkState) !== 'closed') {
+        this.#readAcked = this.#read;
+        this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'ack', bytes: this.#read }, undefined);
       }
     }
   }
@@ -390,6 +406,19 @@ export class LinkMachine {
   };
 
   #onFrame(frame: Frame, channel: string | undefined): void {
+    if (frame.kind === 'control' && frame.op === 'ack') {
+      const wasShut = !this.#flow.open;
+      if (!this.#flow.acked(frame.bytes)) {
+        this.close('protocol_error', `peer acknowledged ${frame.bytes} bytes, not within what was sent (${this.#flow.written})`, false);
+        return;
+      }
+      // The window opened: what waited goes now (the ack came with I/O, so no further yield).
+      if (wasShut && this.#outbox.hasUser && !this.#flushWanted) {
+        this.#flushWanted = true;
+        this.#host.flushLater(this);
+      }
+      return;
+    }
     if (frame.kind === 'control' && frame.op === 'open') {
       // A channel name is bookkeeping of the link, valid in any state after the handshake.
       if (this.#incoming[frame.channel] !== undefined || this.#incomingNames.has(frame.name) || frame.name === DEFAULT_CHANNEL) {
@@ -494,6 +523,15 @@ export class LinkMachine {
     this.#write(now, TURN_BYTES, !this.congested);
   }
 
+  /** Record bytes the peer has not acknowledged reading, and the flow-control window. */
+  get inFlight(): number {
+    return this.#flow.inFlight;
+  }
+
+  get window(): number {
+    return this.#flow.size;
+  }
+
   /** Seals records until `budget` bytes of user frames are out (or nothing may go). */
   #write(now: number, budget: number, user: boolean): void {
     const session = this.#session!;
@@ -502,17 +540,33 @@ export class LinkMachine {
     const out: Uint8Array[] = [];
     const done: number[] = [];
     let written = 0;
-    while (outbox.hasPriority || (user && written < budget && outbox.hasUser)) {
+    // A deliberate close (an unbounded budget) sends all that is queued, window or not.
+    const all = budget === Number.POSITIVE_INFINITY;
+    const mode = (): 'all' | 'small' | 'none' => {
+      if (!user || written >= budget) return 'none';
+      const inFlight = this.#flow.inFlight;
+      const window = this.#flow.size;
+      return all || inFlight < window ? 'all' : inFlight < window + SMALL_SLACK_BYTES ? 'small' : 'none';
+    };
+    for (;;) {
+      const m = mode();
+      if (!outbox.hasPriority && (m === 'none' || !outbox.hasUser)) break;
       builder.reset();
-      outbox.fill(builder, user && written < budget, done);
+      outbox.fill(builder, m === 'all', done);
+      if (m === 'small') outbox.fillSmall(builder, done);
       if (builder.length === 0) break;
       const record = builder.take();
       written += record.length;
       for (const bytes of session.sealRecord(record)) out.push(bytes);
     }
-    if (out.length > 0) this.#writeNow(out, Math.max(now, this.#lastSent));
+    if (out.length > 0) {
+      this.#flow.wrote(written);
+      this.#writeNow(out, Math.max(now, this.#lastSent));
+    }
     for (const t of done) this.#host.sendSettled(this, t, null);
-    if (user && outbox.hasUser && !this.#resumeWanted && this.#state !== 'closed') {
+    // The window is shut: the peer's next ack resumes (see #onFrame); else the next turn does.
+    const windowShut = !all && !this.#flow.open;
+    if (user && !windowShut && outbox.hasUser && !this.#resumeWanted && this.#state !== 'closed') {
       this.#resumeWanted = true;
       this.#host.resumeLater(this);
     }

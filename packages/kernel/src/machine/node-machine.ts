@@ -89,6 +89,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       frameLimits,
       maxMessageBytes: options.maxMessageBytes,
       suites: options.suites,
+      flowWindowBytes: options.flowWindowBytes,
       randomBytes: (n) => env.randomBytes(n),
     };
     const modes: Record<string, 'always' | 'once' | 'never'> = {};
