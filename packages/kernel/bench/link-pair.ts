@@ -24,7 +24,7 @@ export interface KernelPair {
   stop(): Promise<void>;
 }
 
-export async function kernelPair(options: { suites?: readonly LinkSuite[] } = {}): Promise<KernelPair> {
+export async function kernelPair(options: { suites?: readonly LinkSuite[]; flowWindowBytes?: number } = {}): Promise<KernelPair> {
   const ids = [generateIdentity(), generateIdentity()];
   const store = new TrustStore({ mode: 'strict', authorizedNodes: ['a', 'b'].map((n, i) => formatTrustEntry({ name: n, key: ids[i]!.publicKey, options: {} })).join('\n') });
   const mk = (name: string, i: number, peer: string, port: number) => createNode({
@@ -32,6 +32,7 @@ export async function kernelPair(options: { suites?: readonly LinkSuite[] } = {}
     trust: { store }, connectAtStart: false, peers: port ? [{ name: peer, address: { host: '127.0.0.1', port } }] : [],
     handshakesPerSecondPerAddress: 10_000, // the latency loop reconnects from 127.0.0.1 many times a second
     ...(options.suites ? { suites: options.suites } : {}),
+    ...(options.flowWindowBytes ? { flowWindowBytes: options.flowWindowBytes } : {}),
   });
   const b = mk('b', 1, 'a', 0);
   await b.start();

@@ -47,7 +47,12 @@ export class EventChannel<T> {
         s.unreported++;
       }
       s.queue.push(value);
-      s.wake?.();
+      const wake = s.wake;
+      if (wake) {
+        // Once: the reader resumes after this turn and takes everything queued by then.
+        s.wake = undefined;
+        wake();
+      }
     }
   }
 

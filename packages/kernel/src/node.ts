@@ -23,7 +23,11 @@ class KernelNode implements DistkitNode {
   readonly #t: Transport;
   readonly #streams = new Map<number, Stream>();
   readonly #calls = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
-  /** Tokens of API calls being started: a settle for one of them is kept in `#early`. */
+  /**
+   * The API call being started (its token), and the ones it interrupted (a call made from an
+   * event handler): a settle for one of them is kept in `#early`.
+   */
+  #startingToken = 0;
   readonly #starting = new Set<number>();
   readonly #early = new Map<number, { error: Error | null; value: unknown }>();
   readonly #events: EventChannel<KernelEvent>;
@@ -167,7 +171,7 @@ class KernelNode implements DistkitNode {
       case 'settle': {
         const call = this.#calls.get(o.token);
         if (!call) {
-          if (this.#starting.has(o.token)) this.#early.set(o.token, { error: o.error, value: o.value });
+          if (o.token === this.#startingToken || this.#starting.has(o.token)) this.#early.set(o.token, { error: o.error, value: o.value });
           return;
         }
         this.#calls.delete(o.token);
@@ -250,7 +254,7 @@ class KernelNode implements DistkitNode {
    */
   #call<T = void>(start: (now: number, token: number) => boolean): Promise<T> {
     const token = this.#m.token();
-    this.#starting.add(token);
+    const outer = this.#begin(token);
     let done: boolean;
     try {
       done = this.#input((now) => start(now, token));
@@ -258,7 +262,7 @@ class KernelNode implements DistkitNode {
       this.#early.delete(token);
       return Promise.reject(err);
     } finally {
-      this.#starting.delete(token);
+      this.#end(outer);
     }
     if (done) return RESOLVED as Promise<T>;
     return this.#later<T>(token);
@@ -324,21 +328,40 @@ class KernelNode implements DistkitNode {
     }
     // The common case without a promise of its own: queued on a link that is up, under its mark.
     const token = this.#m.token();
-    this.#starting.add(token);
+    const outer = this.#begin(token);
     let done: boolean;
     try {
       done = this.#m.send(this.#t.now(), name, value, token, channel);
     } catch (err) {
-      this.#pump();
-      this.#starting.delete(token);
+      try {
+        this.#pump();
+      } finally {
+        this.#end(outer);
+      }
       this.#early.delete(token);
       return Promise.reject(err);
     }
-    // Nothing else but a flush to schedule when it went straight onto an up link.
-    this.#pump(!done);
-    this.#starting.delete(token);
+    try {
+      // Nothing else but a flush to schedule when it went straight onto an up link.
+      this.#pump(!done);
+    } finally {
+      this.#end(outer);
+    }
     if (done) return RESOLVED;
     return this.#later(token);
+  }
+
+  /** Marks `token` as being started; returns the call it interrupts (0: none), for `#end`. */
+  #begin(token: number): number {
+    const outer = this.#startingToken;
+    if (outer !== 0) this.#starting.add(outer);
+    this.#startingToken = token;
+    return outer;
+  }
+
+  #end(outer: number): void {
+    this.#startingToken = outer;
+    if (outer !== 0) this.#starting.delete(outer);
   }
 
   /** The promise of a call that did not finish at once (settled within its input, or later). */

@@ -36,7 +36,7 @@ export const helloArb: fc.Arbitrary<Hello> = fc.record({
 
 // User values: what JSON-like data plus binary can express. No -0 (msgpack has no negative zero
 // integer; msgpackr encodes -0 as 0) and no undefined (encoded as nil).
-const userValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+export const userValueArb: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     fc.constant(null),
@@ -52,7 +52,7 @@ const userValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
 })).v;
 
 export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ kind: fc.constant('message' as const), counter: uint, value: userValue }),
+  fc.record({ kind: fc.constant('message' as const), counter: uint, value: userValueArb }),
   fc.record({ kind: fc.constant('tick' as const), counter: uint }),
   fc.record({ kind: fc.constant('control' as const), counter: uint, op: fc.constant('welcome' as const) }),
   fc.record({

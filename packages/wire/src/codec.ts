@@ -1,4 +1,4 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { WireError } from './errors.ts';
 import type { WireLimits } from './limits.ts';
 import { scanMsgpack } from './scan.ts';
@@ -98,6 +98,49 @@ export function unpackWhole(bytes: Uint8Array, expected: MessageType, minFields:
     throw new WireError('MALFORMED', `expected ${minFields} fields, got ${value.length - 3}`);
   }
   return value;
+}
+
+/**
+ * Packs `value` behind `headerLength` bytes left for the caller to fill with the envelope up to
+ * its last field (at most 255), without packing the envelope itself: msgpackr leaves the room in
+ * front. Checked as `packChecked` would check the whole envelope, whose other elements are
+ * `envelopeItems` - 1 unsigned integers.
+ */
+export function packAfter(headerLength: number, value: unknown, limits: WireLimits, envelopeItems: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = packr.pack(value, RESERVE_START_SPACE | headerLength);
+  } catch (cause) {
+    throw new WireError('INVALID_VALUE', `cannot encode value: ${(cause as Error).message}`, { cause });
+  }
+  if (bytes.length > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${bytes.length} bytes, limit is ${limits.maxBytes}`);
+  if (!isFlatValue(value)) {
+    try {
+      scanMsgpack(bytes.subarray(headerLength), inside(limits, envelopeItems));
+    } catch (cause) {
+      const err = cause as WireError;
+      throw new WireError(err.code === 'TOO_LARGE' ? 'TOO_LARGE' : 'INVALID_VALUE', `value would be refused by the decoder: ${err.message}`, { cause });
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Scans and unpacks the last field of an envelope on its own (`bytes` from where it starts to
+ * the end of the envelope), with the limits the whole envelope is held to: one level and
+ * `envelopeItems` items are the envelope's.
+ */
+export function unpackLast(bytes: Uint8Array, limits: WireLimits, envelopeItems: number): unknown {
+  scanMsgpack(bytes, inside(limits, envelopeItems));
+  try {
+    return unpackr.unpack(bytes);
+  } catch (cause) {
+    throw new WireError('MALFORMED', `undecodable msgpack: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function inside(limits: WireLimits, envelopeItems: number): WireLimits {
+  return { maxBytes: limits.maxBytes, maxDepth: limits.maxDepth - 1, maxItems: limits.maxItems - envelopeItems };
 }
 
 /** Peeks at the message type without decoding the rest (for dispatch). */

@@ -1,5 +1,5 @@
 import {
-  MessageType, WIRE_MAJOR, WIRE_MINOR, checkString, checkUint, isFlatValue, packChecked, packEnvelope, readString, readUint, unpackWhole,
+  MessageType, WIRE_MAJOR, WIRE_MINOR, checkString, checkUint, packAfter, packEnvelope, readString, readUint, unpackLast, unpackWhole,
 } from './codec.ts';
 import { allocUnsafe } from './alloc.ts';
 import { WireError } from './errors.ts';
@@ -80,44 +80,97 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
  */
 export function encodeMessageFrame(counter: number, value: unknown, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
   checkUint(counter, 'counter');
-  if (value instanceof Uint8Array && value.length >= LARGE_BYTES) return encodeLargeBytes(counter, value, limits);
-  return packChecked([MessageType.frame, WIRE_MAJOR, WIRE_MINOR, counter, KIND_CODE.message, value], limits, isFlatValue(value));
+  const head = headerLength(counter);
+  if (value instanceof Uint8Array) return encodeBytes(counter, head, value, limits);
+  const out = packAfter(head, value, limits, 6);
+  writeHeader(out, counter);
+  return out;
 }
 
-/** From this size a byte-array message is encoded by hand (what msgpackr would write, byte for byte). */
-const LARGE_BYTES = 64 * 1024;
+const COUNTER_BYTES = (counter: number): number => (counter <= 0x7f ? 1 : counter <= 0xff ? 2 : counter <= 0xffff ? 3 : counter <= 0xffffffff ? 5 : 9);
+/** Bytes of a message frame's envelope before its value. */
+const headerLength = (counter: number): number => 5 + COUNTER_BYTES(counter);
+const F64 = new DataView(new ArrayBuffer(8));
 
 /**
- * The same bytes msgpackr writes for `[3, 1, 0, counter, 0, value]`, in one buffer of exactly the
- * right size: msgpackr would first grow its own buffer to twice a large value and copy it there
- * (a 32 MiB allocation for a 16 MiB message, which stalls the event loop and the collector).
+ * Writes the envelope of a message frame up to its value at the start of `out`: what msgpackr
+ * writes for `[3, 1, 0, counter, 0, ...]` (integers past 2^32 as float64, as msgpackr does).
  */
-function encodeLargeBytes(counter: number, value: Uint8Array, limits: WireLimits): Uint8Array {
-  const counterBytes = counter <= 0x7f ? 1 : counter <= 0xff ? 2 : counter <= 0xffff ? 3 : counter <= 0xffffffff ? 5 : 9;
-  const binHeader = value.length <= 0xff ? 2 : value.length <= 0xffff ? 3 : 5;
-  const size = 4 + counterBytes + 1 + binHeader + value.length;
-  if (size > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${size} bytes, limit is ${limits.maxBytes}`);
-  const out = allocUnsafe(size);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+function writeHeader(out: Uint8Array, counter: number): void {
   out[0] = 0x96; // fixarray of 6
   out[1] = MessageType.frame;
   out[2] = WIRE_MAJOR;
   out[3] = WIRE_MINOR;
-  let at = 4;
-  if (counterBytes === 1) out[at++] = counter;
-  else if (counterBytes === 2) { out[at++] = 0xcc; out[at++] = counter; }
-  else if (counterBytes === 3) { out[at++] = 0xcd; view.setUint16(at, counter); at += 2; }
-  else if (counterBytes === 5) { out[at++] = 0xce; view.setUint32(at, counter); at += 4; }
-  else { out[at++] = 0xcb; view.setFloat64(at, counter); at += 8; } // msgpackr writes integers past 2^32 as float64
-  out[at++] = KIND_CODE.message;
-  if (binHeader === 2) { out[at++] = 0xc4; out[at++] = value.length; }
-  else if (binHeader === 3) { out[at++] = 0xc5; view.setUint16(at, value.length); at += 2; }
-  else { out[at++] = 0xc6; view.setUint32(at, value.length); at += 4; }
+  const n = COUNTER_BYTES(counter);
+  if (n === 1) out[4] = counter;
+  else if (n === 2) { out[4] = 0xcc; out[5] = counter; }
+  else if (n === 3) { out[4] = 0xcd; out[5] = counter >>> 8; out[6] = counter & 0xff; }
+  else if (n === 5) { out[4] = 0xce; out[5] = counter >>> 24; out[6] = (counter >>> 16) & 0xff; out[7] = (counter >>> 8) & 0xff; out[8] = counter & 0xff; }
+  else {
+    out[4] = 0xcb;
+    F64.setFloat64(0, counter);
+    for (let i = 0; i < 8; i++) out[5 + i] = F64.getUint8(i);
+  }
+  out[4 + n] = KIND_CODE.message;
+}
+
+/**
+ * A message whose value is bytes, in one buffer of exactly the right size, byte for byte what
+ * msgpackr writes: msgpackr would first grow its own buffer to twice a large value and copy it
+ * there (a 32 MiB allocation for a 16 MiB message, which stalls the event loop and the collector).
+ */
+function encodeBytes(counter: number, head: number, value: Uint8Array, limits: WireLimits): Uint8Array {
+  const binHeader = value.length <= 0xff ? 2 : value.length <= 0xffff ? 3 : 5;
+  const size = head + binHeader + value.length;
+  if (size > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${size} bytes, limit is ${limits.maxBytes}`);
+  const out = allocUnsafe(size);
+  writeHeader(out, counter);
+  let at = head;
+  const n = value.length;
+  if (binHeader === 2) { out[at++] = 0xc4; out[at++] = n; }
+  else if (binHeader === 3) { out[at++] = 0xc5; out[at++] = n >>> 8; out[at++] = n & 0xff; }
+  else { out[at++] = 0xc6; out[at++] = n >>> 24; out[at++] = (n >>> 16) & 0xff; out[at++] = (n >>> 8) & 0xff; out[at++] = n & 0xff; }
   out.set(value, at);
   return out;
 }
 
+/**
+ * decodeFrame for a message frame in the form our encoder writes (fixarray envelope, canonical
+ * counter): its value is decoded alone, and a byte value is a view of `bytes` with no msgpack
+ * decoding at all. Null for anything else, which the general decoder then judges: both accept
+ * and refuse exactly the same inputs, with the same limits.
+ */
+function decodeMessageFast(bytes: Uint8Array, limits: WireLimits): Frame | null {
+  const end = bytes.length;
+  if (end < 7 || bytes[0] !== 0x96 || bytes[1] !== MessageType.frame || bytes[2] !== WIRE_MAJOR || bytes[3] !== WIRE_MINOR) return null;
+  if (end > limits.maxBytes) return null;
+  let at = 4;
+  const c = bytes[at]!;
+  let counter: number;
+  if (c <= 0x7f) { counter = c; at += 1; }
+  else if (c === 0xcc) { counter = bytes[5]!; at += 2; }
+  else if (c === 0xcd) { counter = (bytes[5]! << 8) | bytes[6]!; at += 3; }
+  else if (c === 0xce && end > 9) { counter = ((bytes[5]! << 24) >>> 0) + ((bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!); at += 5; }
+  else return null;
+  if (at >= end || bytes[at] !== KIND_CODE.message || limits.maxDepth < 1 || limits.maxItems < 6) return null;
+  at++;
+  if (at >= end) return null;
+  const t = bytes[at]!;
+  // A byte value filling the rest exactly: a view, as msgpackr would hand back.
+  let n = -1;
+  let from = 0;
+  if (t === 0xc4 && end - at >= 2) { n = bytes[at + 1]!; from = at + 2; }
+  else if (t === 0xc5 && end - at >= 3) { n = (bytes[at + 1]! << 8) | bytes[at + 2]!; from = at + 3; }
+  else if (t === 0xc6 && end - at >= 5) { n = ((bytes[at + 1]! << 24) >>> 0) + ((bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!); from = at + 5; }
+  if (n >= 0 && from + n === end) return { kind: 'message', counter, value: bytes.subarray(from, end) };
+  return { kind: 'message', counter, value: unpackLast(bytes.subarray(at), limits, 6) };
+}
+
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
+  if (bytes instanceof Uint8Array) {
+    const fast = decodeMessageFast(bytes, limits);
+    if (fast) return fast;
+  }
   const f = unpackWhole(bytes, MessageType.frame, 3, limits);
   const counter = readUint(f[3], 'counter');
   const kind = readUint(f[4], 'kind');

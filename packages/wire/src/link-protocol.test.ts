@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_FRAME_LIMITS, WireError, decodeFrame, decodeLinkPreamble, encodeFrame, encodeLinkPreamble, encodeMessageFrame,
 } from './index.ts';
+import { seeded, userValueArb } from './arbitraries.test-support.ts';
 
 const raw = new Packr({ useRecords: false, variableMapSize: true });
 const code = (f: () => unknown): string | undefined => {
@@ -64,6 +66,33 @@ describe('control and system frames are strict', () => {
       }
     }
     expect(code(() => encodeMessageFrame(0, new Uint8Array(100_000)))).toBe('TOO_LARGE');
+  });
+
+  it('the fast path for message frames accepts and refuses exactly what the general decoder does (property)', () => {
+    // The same msgpack value with its envelope as an array16 is never on the fast path: an oracle.
+    const slow = (b: Uint8Array) => (b[0] === 0x96 ? Uint8Array.from([0xdc, 0, 6, ...b.subarray(1)]) : b);
+    const outcome = (b: Uint8Array) => {
+      try {
+        return { ok: decodeFrame(b, { ...DEFAULT_FRAME_LIMITS, maxBytes: 4096, maxItems: 64, maxDepth: 4 }) };
+      } catch (err) {
+        return { code: (err as WireError).code };
+      }
+    };
+    fc.assert(
+      fc.property(fc.oneof(userValueArb, fc.uint8Array({ maxLength: 300 })), fc.nat(), fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 3 }), (value, counter, muts) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = Uint8Array.from(encodeMessageFrame(counter, value, { ...DEFAULT_FRAME_LIMITS, maxBytes: 1 << 20 }));
+        } catch {
+          return;
+        }
+        for (const m of muts) if (bytes.length) bytes[m.at % bytes.length] = m.byte;
+        const fast = outcome(bytes);
+        const general = outcome(slow(bytes));
+        expect(fast).toEqual(general);
+      }),
+      seeded('message fast path', 3000),
+    );
   });
 
   it('ack carries a byte count, an unsigned safe integer', () => {

@@ -33,6 +33,11 @@ export const TURN_BYTES: number = 512 * 1024;
 export const CHANNEL_HIGH_WATER_BYTES: number = 1024 * 1024;
 /** Beyond the flow-control window, whole small frames may still go, up to this much more (a bounded bypass). */
 export const SMALL_SLACK_BYTES: number = 64 * 1024;
+/**
+ * The record being built: one for all links (a record is built and sealed within one call, and
+ * sealing copies it), so an idle link does not hold 64 KiB for it.
+ */
+const SCRATCH = new RecordBuilder();
 /** The user channel a send without a channel name uses. */
 export const DEFAULT_CHANNEL = 'default';
 
@@ -114,7 +119,6 @@ export class LinkMachine {
   /** Frames that arrived before `up`, with their channel names. */
   #held: [Frame, string | undefined][] = [];
   readonly #outbox = new Outbox();
-  readonly #builder = new RecordBuilder();
   #reader: RecordReader | undefined;
   /** Our named channels: name -> number (each side numbers its own). */
   readonly #outgoing = new Map<string, number>();
@@ -123,7 +127,7 @@ export class LinkMachine {
   readonly #incoming: (string | undefined)[] = [];
   readonly #incomingNames = new Set<string>();
   /** The counter the next frame on each channel must carry. */
-  readonly #expected = new Float64Array(MAX_CHANNELS);
+  readonly #expected: number[] = [];
   #flushWanted = false;
   #resumeWanted = false;
   /** Record bytes written since the handshake, and how many of them the peer says it has read. */
@@ -381,7 +385,7 @@ export class LinkMachine {
       this.close('protocol_error', describe(err), false);
       return;
     }
-    const expected = this.#expected[channel]!;
+    const expected = this.#expected[channel] ?? 0;
     if (frame.counter !== expected) {
       this.close('protocol_error', `frame ${frame.counter} on channel ${channel}, expected ${expected}`, false);
       return;
@@ -536,7 +540,7 @@ export class LinkMachine {
   #write(now: number, budget: number, user: boolean): void {
     const session = this.#session!;
     const outbox = this.#outbox;
-    const builder = this.#builder;
+    const builder = SCRATCH;
     const out: Uint8Array[] = [];
     const done: number[] = [];
     let written = 0;
