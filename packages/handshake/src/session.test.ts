@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  CHUNK_BYTES, FrameDecoder, createDistkitHandshake, createSession, frameMessage, generateClusterSecret, generateIdentity,
+  CHUNK_BYTES, FrameDecoder, createDistkitHandshake, createHandshake, createSession, frameMessage, generateClusterSecret, generateIdentity,
   nativeProvider, nobleProvider, type CryptoProvider, type Session,
 } from './index.ts';
 import { hex, seeded, thrown } from './bytes.test-support.ts';
@@ -204,6 +204,30 @@ describe('session', () => {
   it('sessions only accept cipher states from split()', () => {
     expect(thrown(() => createSession({ send: {} as never, receive: {} as never })).code).toBe('INVALID_CONFIG');
   });
+});
+
+describe('sessions in both suites the links use', () => {
+  for (const provider of [nativeProvider, nobleProvider]) {
+    for (const suite of ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256']) {
+      it(`${provider.name}, ${suite}: small and large payloads, records too`, () => {
+        const [s1, s2] = [generateIdentity(provider), generateIdentity(provider)];
+        const i = createHandshake({ protocolName: `Noise_XX_${suite}`, initiator: true, staticKeyPair: s1, provider });
+        const r = createHandshake({ protocolName: `Noise_XX_${suite}`, initiator: false, staticKeyPair: s2, provider });
+        r.readMessage(i.writeMessage());
+        i.readMessage(r.writeMessage());
+        r.readMessage(i.writeMessage());
+        const a = createSession(i.split());
+        const b = createSession(r.split());
+        for (const n of [0, 64, 5000, 70_000]) {
+          const payload = new Uint8Array(n).fill(n & 0xff);
+          expect(hex(concat(send(a, b, payload)))).toBe(hex(payload));
+        }
+        const record = new Uint8Array(100).fill(9);
+        const [framed] = a.sealRecord(record);
+        expect(hex(b.openRecord(framed!.subarray(2)))).toBe(hex(record));
+      });
+    }
+  }
 });
 
 describe('session records (the kernel\'s links)', () => {

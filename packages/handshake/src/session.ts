@@ -174,8 +174,11 @@ class NoiseSession implements Session {
   open(chunk: Uint8Array): Uint8Array[] {
     return this.#guard(() => {
       const out: Uint8Array[] = [];
-      for (const message of this.#decoder.push(chunk)) {
-        const payload = this.#openMessage(message);
+      const decoder = this.#decoder;
+      decoder.feed(chunk);
+      // Messages as the chunks hold them: no copy to join one that spans two chunks.
+      for (let parts = decoder.nextParts(); parts; parts = decoder.nextParts()) {
+        const payload = this.#openParts(parts);
         if (payload) out.push(payload);
       }
       return out;
@@ -187,26 +190,34 @@ class NoiseSession implements Session {
   }
 
   #openMessage(message: Uint8Array): Uint8Array | null {
+    return this.#openParts([message]);
+  }
+
+  /** One Noise message, in consecutive parts: the payload, if it is the last of one. */
+  #openParts(message: readonly Uint8Array[]): Uint8Array | null {
     if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
-    const plain = this.#receive.decrypt(message);
+    const plain = this.#receive.decryptParts(message);
     this.#received++;
-    if (this.#pendingBytes + plain.length > this.#maxPayload) {
+    let length = 0;
+    for (const p of plain) length += p.length;
+    if (this.#pendingBytes + length > this.#maxPayload) {
       throw new HandshakeError('FRAME_TOO_LARGE', `peer's payload exceeds maxPayloadBytes ${this.#maxPayload}`);
     }
-    if (plain.length === CHUNK_BYTES) {
-      this.#pending.push(plain);
-      this.#pendingBytes += plain.length;
-      return null;
-    }
-    if (this.#pending.length === 0) return plain;
-    const whole = new Uint8Array(this.#pendingBytes + plain.length);
+    for (const p of plain) this.#pending.push(p);
+    this.#pendingBytes += length;
+    if (length === CHUNK_BYTES) return null;
+    const pending = this.#pending;
+    const total = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (pending.length === 1) return pending[0]!;
+    if (pending.length === 0) return new Uint8Array(0);
+    const whole = new Uint8Array(total);
     let at = 0;
-    for (const part of [...this.#pending, plain]) {
+    for (const part of pending) {
       whole.set(part, at);
       at += part.length;
     }
-    this.#pending = [];
-    this.#pendingBytes = 0;
     return whole;
   }
 }

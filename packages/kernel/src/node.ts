@@ -331,7 +331,7 @@ class KernelNode implements DistkitNode {
     const outer = this.#begin(token);
     let done: boolean;
     try {
-      done = this.#m.send(this.#t.now(), name, value, token, channel);
+      done = this.#m.send(this.#sendTime(), name, value, token, channel);
     } catch (err) {
       try {
         this.#pump();
@@ -350,6 +350,22 @@ class KernelNode implements DistkitNode {
     if (done) return RESOLVED;
     return this.#later(token);
   }
+
+  /**
+   * The clock for a send: read once per run of synchronous sends (a loop sending thousands of
+   * messages reads it once, not once each; reading it cost 5% of a small send).
+   */
+  #sendTime(): number {
+    if (this.#sendClock < 0) {
+      this.#sendClock = this.#t.now();
+      const stale = () => (this.#sendClock = -1);
+      if (this.#t.defer) this.#t.defer(stale);
+      else this.#t.setTimer(0, stale);
+    }
+    return this.#sendClock;
+  }
+
+  #sendClock = -1;
 
   /** Marks `token` as being started; returns the call it interrupts (0: none), for `#end`. */
   #begin(token: number): number {

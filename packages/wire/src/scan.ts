@@ -49,6 +49,7 @@ export function scanMsgpack(bytes: Uint8Array, limits: WireLimits): void {
       else if (b === 0xdb) { if (pos + 4 > end) throw truncated(pos, 4); strLen = u32(bytes, pos); pos += 4; }
       else throw new WireError('MALFORMED', `map key at byte ${pos - 1} is not a string`);
       if (pos + strLen > end) throw truncated(pos, strLen);
+      utf8(bytes, pos, pos + strLen);
       if (strLen === PROTO.length && PROTO.every((c, i) => bytes[pos + i] === c)) {
         throw new WireError('FORBIDDEN_KEY', 'map key "__proto__" is not allowed');
       }
@@ -63,6 +64,7 @@ export function scanMsgpack(bytes: Uint8Array, limits: WireLimits): void {
     } else if (b <= 0xbf) {
       const n = b & 0x1f;
       if (pos + n > end) throw truncated(pos, n);
+      utf8(bytes, pos, pos + n);
       pos += n;
     } else {
       let n = -1;
@@ -95,6 +97,7 @@ export function scanMsgpack(bytes: Uint8Array, limits: WireLimits): void {
       }
       if (n >= 0) {
         if (pos + n > end) throw truncated(pos, n);
+        if (b === 0xd9 || b === 0xda || b === 0xdb) utf8(bytes, pos, pos + n);
         pos += n;
       }
     }
@@ -122,6 +125,41 @@ export function scanMsgpack(bytes: Uint8Array, limits: WireLimits): void {
   } while (depth > 0);
 
   if (pos !== end) throw new WireError('TRAILING_BYTES', `${end - pos} bytes after the value`);
+}
+
+/**
+ * Throws MALFORMED unless bytes[from, to) are well-formed UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF). msgpackr decodes a malformed string inconsistently (its
+ * decoder may read past the string), so such a string never reaches it.
+ */
+function utf8(bytes: Uint8Array, from: number, to: number): void {
+  let i = from;
+  while (i < to) {
+    const c = bytes[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    if (c >= 0xc2 && c <= 0xdf) { need = 1; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { need = 2; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { need = 3; min = 0x10000; }
+    else throw badUtf8(i);
+    if (i + need >= to) throw badUtf8(i); // truncated sequence
+    let cp = c & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const d = bytes[i + k]!;
+      if ((d & 0xc0) !== 0x80) throw badUtf8(i);
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw badUtf8(i);
+    i += need + 1;
+  }
+}
+
+function badUtf8(at: number): WireError {
+  return new WireError('MALFORMED', `a string is not valid UTF-8 (byte ${at})`);
 }
 
 function u32(bytes: Uint8Array, at: number): number {

@@ -130,6 +130,8 @@ export class LinkMachine {
   readonly #expected: number[] = [];
   #flushWanted = false;
   #resumeWanted = false;
+  /** Any byte came from the peer. */
+  #heardBack = false;
   /** Record bytes written since the handshake, and how many of them the peer says it has read. */
   readonly #flow: FlowWindow;
   /** Record bytes read from the peer, and how many of them our last `ack` reported. */
@@ -223,6 +225,7 @@ export class LinkMachine {
   receive(chunk: Uint8Array, now: number): void {
     if (this.#state === 'closed') return;
     this.#lastReceived = now;
+    this.#heardBack = true;
     const decoder = this.#decoder;
     try {
       decoder.feed(chunk);
@@ -621,7 +624,13 @@ export class LinkMachine {
   /** The stream closed under us (the peer, or the network). */
   streamClosed(error: Error | undefined): void {
     if (this.#state === 'closed') return;
-    this.close(this.#state === 'up' ? 'connection_closed' : 'setup_failed', error ? error.message : 'peer closed the connection', false);
+    let detail = error ? error.message : 'peer closed the connection';
+    if (this.role === 'initiator' && this.#state === 'handshake' && !this.#heardBack) {
+      // A responder refuses a first record it cannot take without a word (nothing for a stranger
+      // to learn from), so say what the record asked for: the likeliest reasons.
+      detail += ` without answering our first record (suite ${this.#suite}, pattern ${this.#pattern}): it may accept neither, or refuse this address`;
+    }
+    this.close(this.#state === 'up' ? 'connection_closed' : 'setup_failed', detail, false);
   }
 }
 
