@@ -37,7 +37,8 @@ export function startWatchdog(suite: string, options: { suiteMs: number; stepMs?
     nums[1] = budgetMs;
   };
   step('start');
-  const worker = new Worker(new URL('./watchdog-worker.mjs', import.meta.url), { workerData: { buffer, suite } });
+  // Plain JavaScript with no loader: the bench's own flags (--import tsx, -e) are not for it.
+  const worker = new Worker(new URL('./watchdog-worker.mjs', import.meta.url), { workerData: { buffer, suite }, execArgv: [] });
   // Never the reason the process stays up: a finished bench exits on its own.
   worker.unref();
   return {

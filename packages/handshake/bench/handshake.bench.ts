@@ -12,9 +12,8 @@
 import { createCipheriv, createDecipheriv, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { median, opsPerSecond, opsPerSecondAsync, target, writeResults, type Result } from '../../../tooling/bench/report.ts';
+import { benchWatchdog, median, opsPerSecond, opsPerSecondAsync, target, writeResults, type Result } from '../../../tooling/bench/report.ts';
 import { mutualTlsCertificates } from '../../../tooling/bench/tls.ts';
-import { startWatchdog } from '../../../tooling/bench/watchdog.ts';
 import {
   FrameDecoder, createHandshake, createSession, frameMessage, generateIdentity, nativeProvider, nobleProvider,
   type CryptoProvider, type KeyPair,
@@ -23,7 +22,7 @@ import {
 const XX = 'Noise_XX_25519_ChaChaPoly_SHA256';
 // What the kernel's links use where the CPU has AES instructions (its default there, as here).
 const XX_AES = 'Noise_XX_25519_AESGCM_SHA256';
-const dog = startWatchdog('handshake', { suiteMs: 12 * 60_000, stepMs: 180_000 });
+const dog = benchWatchdog();
 
 /**
  * Ops/s of each function, measured in alternation: every round takes one short sample of each,
@@ -283,5 +282,4 @@ writeResults('handshake', results, [
   target('session encrypt+decrypt 64 KiB (native, ChaChaPoly) / bare chacha20-poly1305', transport['native ChaChaPoly 64 KiB']!, '>=', 0.8),
   target('session encrypt+decrypt 64 KiB (native, AESGCM) / bare aes-256-gcm', transport['native AESGCM 64 KiB']!, '>=', 0.8),
 ]);
-dog.done();
 process.exit(0);

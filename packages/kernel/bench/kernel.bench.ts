@@ -19,14 +19,13 @@ import { fileURLToPath } from 'node:url';
 import * as tls from 'node:tls';
 import { pack, unpack } from 'msgpackr';
 import { TrustStore, formatTrustEntry, generateIdentity } from '@distkit/handshake';
-import { target, writeResults, type Result } from '../../../tooling/bench/report.ts';
+import { benchWatchdog, target, writeResults, type Result } from '../../../tooling/bench/report.ts';
 import { mutualTlsCertificates } from '../../../tooling/bench/tls.ts';
-import { startWatchdog } from '../../../tooling/bench/watchdog.ts';
 import { createNode } from '../src/index.ts';
 import { BULK_BYTES, kernelPair, median, percentile, pingsBehindBulk, throughput, type Pipe } from './link-pair.ts';
 
 const ROUNDS = 7;
-const dog = startWatchdog('kernel', { suiteMs: 15 * 60_000, stepMs: 180_000 });
+const dog = benchWatchdog();
 const here = dirname(fileURLToPath(import.meta.url));
 
 // ---- anchors: node:tls 1.3 with mutual certificates, and plain TCP ------------------------------
@@ -339,5 +338,4 @@ writeResults('kernel', results, [
   target('100 B on its own channel while 16 MiB is sent: p99 ms', p99, '<=', 5),
   target('connectNode latency / TLS 1.3 mTLS connect', kernelLatency / tlsLatency, '<=', 1),
 ]);
-dog.done();
 process.exit(0);
