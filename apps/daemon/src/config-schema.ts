@@ -4,13 +4,14 @@ import { isIP } from 'node:net';
 import * as v from 'valibot';
 import { isNodeName } from './identity.ts';
 
-import type { Address, AutoConnect } from '@distkit/kernel';
+import { LINK_SUITES, type Address, type AutoConnect, type LinkSuite } from '@distkit/kernel';
 
 const AUTO_CONNECT = ['always', 'once', 'never'] as const;
 const STRATEGIES = ['keep-majority', 'keep-oldest', 'static-quorum', 'keep-referee', 'down-all', 'manual'] as const;
 const TRUST_MODES = ['tofu', 'strict'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+const SUITES = Object.keys(LINK_SUITES) as [LinkSuite, ...LinkSuite[]];
 
 export type Strategy = (typeof STRATEGIES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -99,6 +100,13 @@ const CONFIG_SCHEMA = v.strictObject({
   referee: v.optional(nodeName),
   quorum: v.optional(v.pipe(v.number((i) => `must be a positive integer (got ${i.received})`), v.integer('must be a positive integer'), v.minValue(1, 'must be a positive integer'))),
   cluster_secret_file: v.optional(text('a file path')),
+  suites: v.optional(
+    v.pipe(
+      v.array(oneOf(SUITES), (issue) => `must be a list of suites in order of preference (got ${issue.received})`),
+      v.minLength(1, `must name at least one suite (${SUITES.join(', ')})`),
+      v.check((l) => new Set(l).size === l.length, 'must not name a suite twice'),
+    ),
+  ),
   detector: v.optional(
     v.strictObject({
       threshold: v.optional(v.pipe(v.number((i) => `must be a number (got ${i.received})`), v.minValue(0.5, 'must be at least 0.5'))),
@@ -206,6 +214,8 @@ export interface FileConfig {
   readonly referee: string | null;
   readonly quorum: number | null;
   readonly clusterSecretFile: string | null;
+  /** Noise suites accepted, in order of preference; null: the kernel's default (AES-GCM first where the CPU has AES). */
+  readonly suites: readonly LinkSuite[] | null;
   /** Partition detector tuning, passed to the kernel as NodeOptions.detector (absent keys: its defaults). */
   readonly detector: {
     readonly threshold?: number;
@@ -352,6 +362,7 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
     referee: raw.referee ?? null,
     quorum: raw.quorum ?? null,
     clusterSecretFile: raw.cluster_secret_file ?? null,
+    suites: raw.suites ?? null,
     detector: {
       ...(raw.detector.threshold !== undefined ? { threshold: raw.detector.threshold } : {}),
       ...(raw.detector.max_silence !== undefined ? { maxSilence: parseDuration(raw.detector.max_silence) } : {}),

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { DistkitNode, IncomingMessage, KernelEvent, KernelPolicyOptions, NodeOptions, PeerConfig } from '@distkit/kernel';
+import { defaultSuites, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelPolicyOptions, type NodeOptions, type PeerConfig } from '@distkit/kernel';
 import type { DaemonConfig } from './config.ts';
 import type { PeerSpec } from './config-schema.ts';
 import { startControlApi, type ControlServer } from './control-api.ts';
@@ -136,6 +136,7 @@ export class Daemon {
           },
         },
         ...(clusterSecrets ? { clusterSecrets } : {}),
+        ...(config.suites !== null ? { suites: config.suites } : {}),
         autoConnect: config.autoConnect,
         hidden: config.hidden,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -170,6 +171,8 @@ export class Daemon {
           startedAt: new Date(startedAt).toISOString(),
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
           stateDir: config.stateDir,
+          // Noise suites accepted, in order of preference (what a link this node dials proposes first).
+          suites: config.suites ?? defaultSuites(),
         }),
       });
       cleanup.unshift(() => control.close());

@@ -72,6 +72,7 @@ export const statusCommand: Command = {
         ['links', addr(s.address)],
         ['heartbeats', addr(s.heartbeatAddress)],
         ['connected', s['connected']],
+        ['suites', Array.isArray(s['suites']) ? (s['suites'] as string[]).join(', ') : undefined],
         ['uptime', s['uptimeSeconds'] === undefined ? '-' : `${s['uptimeSeconds']} s`],
         ['heartbeats', `${stats['heartbeatsSent'] ?? 0} sent, ${stats['heartbeatsReceived'] ?? 0} received`],
         ['messages', `${stats['messagesSent'] ?? 0} sent, ${stats['messagesReceived'] ?? 0} received`],
@@ -87,7 +88,7 @@ export const statusCommand: Command = {
 
 export const nodesCommand: Command = {
   name: 'nodes',
-  summary: 'list known nodes: connected or not, verdict, incarnation, address, fingerprint',
+  summary: 'list known nodes: connected or not, verdict, incarnation, address, fingerprint, the suite of the link',
   usage: 'nodes [--json]',
   description: `Asks the running daemon (GET /v1/nodes).${TARGET_NOTE}`,
   options: CLIENT_OPTIONS,
@@ -105,7 +106,7 @@ export const nodesCommand: Command = {
     }
     ctx.io.out(
       `${formatTable(
-        ['NAME', 'LINK', 'VERDICT', 'INCARNATION', 'DIRECTION', 'ADDRESS', 'FINGERPRINT'],
+        ['NAME', 'LINK', 'VERDICT', 'INCARNATION', 'DIRECTION', 'ADDRESS', 'FINGERPRINT', 'SUITE'],
         nodes.map((n) => [
           `${n.name}${n.hidden ? ' (hidden)' : ''}`,
           n.connected ? 'up' : 'down',
@@ -114,6 +115,7 @@ export const nodesCommand: Command = {
           n.direction ?? '-',
           n.address ? `${n.address.host}:${n.address.port}` : '-',
           n.fingerprint ?? '-',
+          n.suite ?? '-',
         ]),
       )}\n`,
     );
