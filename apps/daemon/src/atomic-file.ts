@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { DaemonError } from './errors.ts';
 
 export interface AtomicWriteOptions {
   /** File mode of the new file (default 0o644). Applied at creation, so it is never briefly wider. */
@@ -12,6 +13,18 @@ export interface AtomicWriteOptions {
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  try {
+    await write(path, data, options);
+  } catch (err) {
+    // Disk full, read-only file system, permissions: the state folder's fault, not a bug.
+    if (typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new DaemonError('STATE_IO', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function write(path: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const mode = options.mode ?? 0o644;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);

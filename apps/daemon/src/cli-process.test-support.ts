@@ -25,7 +25,8 @@ function newestSource(dir: string): number {
   );
 }
 
-function buildIsFresh(): boolean {
+/** True when dist/ is newer than every source file (as after `npm run build`). */
+export function buildIsFresh(): boolean {
   try {
     return statSync(DIST).mtimeMs >= newestSource(SRC);
   } catch {

@@ -99,12 +99,12 @@ describe.concurrent('bad config and bad flags: exit 78, a clear message, nothing
 });
 
 describe('--help for every command', () => {
-  const commands = ['run', 'check-config', 'keygen', 'fingerprint', 'trust add', 'trust remove', 'trust list', 'status', 'nodes', 'connect', 'disconnect', 'send', 'events'];
+  const commands = ['run', 'check-config', 'keygen', 'fingerprint', 'trust add', 'trust remove', 'trust list', 'secret new', 'status', 'nodes', 'connect', 'disconnect', 'send', 'events'];
   it('the overview (a real process) lists every command and the exit codes', async () => {
     const r = await runCli(['--help'], { cwd: root, env });
     expect(r.code).toBe(0);
     for (const c of commands) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
-    expect(r.stdout).toContain('78  bad config file');
+    expect(r.stdout).toContain('78   bad config file');
   });
   it.each(commands)('%s --help (in process)', async (c) => {
     let out = '';

@@ -7,9 +7,10 @@ import type { Command, Io } from './commands/command.ts';
 import { fingerprintCommand } from './commands/fingerprint.ts';
 import { keygenCommand } from './commands/keygen.ts';
 import { runCommand } from './commands/run.ts';
+import { secretNewCommand } from './commands/secret.ts';
 import { trustAddCommand, trustListCommand, trustRemoveCommand } from './commands/trust.ts';
 import { DaemonError, isDaemonError } from './errors.ts';
-import { EXIT } from './exit-codes.ts';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import { daemonVersion } from './version.ts';
 
 export type { Io } from './commands/command.ts';
@@ -22,6 +23,7 @@ const COMMANDS: readonly Command[] = [
   trustAddCommand,
   trustRemoveCommand,
   trustListCommand,
+  secretNewCommand,
   statusCommand,
   nodesCommand,
   connectCommand,
@@ -29,15 +31,6 @@ const COMMANDS: readonly Command[] = [
   sendCommand,
   eventsCommand,
 ];
-
-const EXIT_CODES_HELP = `Exit codes:
-  0   success (run: stopped by SIGTERM/SIGINT)
-  1   failure (a client command refused by the daemon, an unexpected error)
-  69  the control API cannot be reached (is distkitd running?)
-  73  the state folder is used by another distkitd, or keygen would overwrite a key
-  75  run: the partition resolver decided this node must restart (after the on_restart hook)
-  77  a key, token or cluster secret file is readable by group or others
-  78  bad config file, DISTKIT_* variable or flag; nothing was changed on disk`;
 
 function processIo(): Io {
   return {
@@ -62,12 +55,13 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     // A coded error of another distkit package (KernelError, HandshakeError): its message is meant
     // for people, the stack is not.
     if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && /^(Kernel|Handshake|Wire)Error$/.test(err.name)) {
-      const hint = /EADDRINUSE/.test(err.message) ? ' (another distkitd on this address? choose another with --listen)' : '';
+      const bind = /EADDRINUSE|EADDRNOTAVAIL|EACCES/.exec(err.message)?.[0];
+      const hint = bind === 'EADDRINUSE' ? ' (another distkitd on this address? choose another with --listen)' : '';
       io.err(`distkitd: ${err.message}${hint}\n`);
-      return EXIT.FAILURE;
+      return bind ? EXIT.OSERR : EXIT.SOFTWARE;
     }
-    io.err(`distkitd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT.FAILURE;
+    io.err(`distkitd: unexpected error (a bug; please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT.SOFTWARE;
   }
 }
 
@@ -77,17 +71,17 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     const topic = first === 'help' ? argv.slice(1).join(' ') : '';
     const command = COMMANDS.find((c) => c.name === topic);
     io.out(command ? commandHelp(command) : overview());
-    return topic && !command && topic !== 'trust' ? EXIT.CONFIG : EXIT.OK;
+    return topic && !command && !GROUPS.includes(topic) ? EXIT.CONFIG : EXIT.OK;
   }
   if (first === '--version' || first === '-V' || first === 'version') {
     io.out(`distkitd ${daemonVersion()}\n`);
     return EXIT.OK;
   }
-  if (first === 'trust' && (second === undefined || second === '--help' || second === '-h')) {
-    io.out(trustHelp());
+  if (first !== undefined && GROUPS.includes(first) && (second === undefined || second === '--help' || second === '-h')) {
+    io.out(groupHelp(first));
     return second === undefined ? EXIT.CONFIG : EXIT.OK;
   }
-  const twoWords = first === 'trust' ? `trust ${second}` : first;
+  const twoWords = first !== undefined && GROUPS.includes(first) ? `${first} ${second}` : first;
   const command = COMMANDS.find((c) => c.name === twoWords);
   if (command === undefined) {
     throw new DaemonError('BAD_FLAG', `unknown command "${twoWords}" (see distkitd --help)`);
@@ -98,8 +92,10 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.OK;
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
+  const { protectedArgs, restore } = negativeNumbersAsValues(args);
   try {
-    parsed = parseArgs({ args: [...args], options: command.options, allowPositionals: true, strict: true });
+    const raw = parseArgs({ args: protectedArgs, options: command.options, allowPositionals: true, strict: true });
+    parsed = { values: restoreValues(raw.values, restore), positionals: raw.positionals.map(restore) };
   } catch (err) {
     const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new DaemonError('BAD_FLAG', `${command.name}: ${message} (see distkitd ${command.name} --help)`);
@@ -110,6 +106,35 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     throw new DaemonError('BAD_FLAG', `${command.name}: expected ${expected}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => JSON.stringify(p)).join(' ')} (see distkitd ${command.name} --help)`);
   }
   return command.run({ io, values: parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>, positionals: parsed.positionals });
+}
+
+/**
+ * A negative number is a value, never a flag: `distkitd send NODE -5` sends -5. parseArgs would
+ * take `-5` for an unknown short option, so such tokens are swapped for placeholders it reads
+ * as positionals (or as an option's value) and swapped back after. Anything else that starts
+ * with a dash goes after `--`: `distkitd send NODE -- -x` sends the string "-x".
+ */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+function negativeNumbersAsValues(args: readonly string[]): { protectedArgs: string[]; restore: (s: string) => string } {
+  const saved: string[] = [];
+  const end = args.indexOf('--');
+  const protectedArgs = args.map((a, i) => {
+    if ((end >= 0 && i > end) || !NEGATIVE_NUMBER.test(a)) return a;
+    saved.push(a);
+    return `\u0000${saved.length - 1}`;
+  });
+  const restore = (s: string): string => {
+    const m = /^\u0000(\d+)$/.exec(s);
+    return m ? (saved[Number(m[1])] ?? s) : s;
+  };
+  return { protectedArgs, restore };
+}
+
+function restoreValues(values: Record<string, unknown>, restore: (s: string) => string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? restore(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? restore(x) : x)) : v;
+  return out;
 }
 
 function overview(): string {
@@ -128,13 +153,21 @@ ${EXIT_CODES_HELP}
 `;
 }
 
-function trustHelp(): string {
-  const trust = COMMANDS.filter((c) => c.name.startsWith('trust '));
-  return `Usage: distkitd trust <add|remove|list> ...
+/** Commands of two words: `trust add`, `secret new`. */
+const GROUPS: readonly string[] = ['trust', 'secret'];
 
-Manage authorized_nodes and known_nodes in the state folder.
+const GROUP_SUMMARY: Readonly<Record<string, string>> = {
+  trust: 'Manage authorized_nodes and known_nodes in the state folder.',
+  secret: 'Manage the cluster secret file (the Noise PSK every node of the cluster shares).',
+};
 
-${trust.map((c) => `  distkitd ${c.usage}\n      ${c.summary}`).join('\n')}
+function groupHelp(group: string): string {
+  const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return `Usage: distkitd ${group} <${members.map((c) => c.name.split(' ')[1]).join('|')}> ...
+
+${GROUP_SUMMARY[group] ?? ''}
+
+${members.map((c) => `  distkitd ${c.usage}\n      ${c.summary}`).join('\n')}
 `;
 }
 

@@ -68,8 +68,9 @@ const peer = v.strictObject({
   name: nodeName,
   address: hostPort,
   heartbeat: v.optional(hostPort),
+  // The value is not quoted back: a private key pasted here by mistake must not reach a log.
   public_key: v.optional(
-    v.pipe(text('a base64 public key'), v.regex(/^[A-Za-z0-9+/]{43}=$/, (issue) => `must be a 32-byte X25519 public key in base64 (44 characters) (got ${issue.received})`)),
+    v.pipe(v.string('must be a base64 public key string'), v.regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a 32-byte X25519 public key in base64 (44 characters)')),
   ),
   auto_connect: v.optional(oneOf(AUTO_CONNECT)),
 });
@@ -124,6 +125,7 @@ const CONFIG_SCHEMA = v.strictObject({
   trust: v.optional(
     v.strictObject({
       mode: v.optional(oneOf(TRUST_MODES), 'tofu'),
+      allow_strangers: v.optional(bool, false),
       allow: v.optional(strings('node name or pattern'), []),
       deny: v.optional(strings('node name or pattern'), []),
     }),
@@ -150,6 +152,12 @@ const CONFIG_SCHEMA = v.strictObject({
           ),
         }),
       ),
+    }),
+    {},
+  ),
+  watchdog: v.optional(
+    v.strictObject({
+      timeout: v.optional(v.union([v.literal(0), duration], DURATION_MESSAGE), '20s'),
     }),
     {},
   ),
@@ -226,7 +234,15 @@ export interface FileConfig {
     readonly fanout?: 'all' | number;
   };
   readonly peers: readonly PeerSpec[];
-  readonly trust: { readonly mode: 'tofu' | 'strict'; readonly allow: readonly string[]; readonly deny: readonly string[] };
+  readonly trust: {
+    readonly mode: 'tofu' | 'strict';
+    /** Accept unknown keys on first use on a non-loopback `listen` without a cluster secret. */
+    readonly allowStrangers: boolean;
+    readonly allow: readonly string[];
+    readonly deny: readonly string[];
+  };
+  /** The liveness watchdog: a main thread stalled this long kills the process (0: off). */
+  readonly watchdog: { readonly timeoutMs: number };
   readonly dns: {
     readonly srv: readonly string[];
     readonly a: readonly string[];
@@ -335,6 +351,16 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
       message: `${control.host} is not a loopback address: the control API stays on 127.0.0.1, ::1 or a Unix socket unless control.allow_remote = true`,
     });
   }
+  const links = parseHostPort(raw.listen);
+  if (!isLoopback(links.host) && raw.trust.mode === 'tofu' && raw.cluster_secret_file === undefined && !raw.trust.allow_strangers) {
+    issues.push({
+      path: ['listen'],
+      message:
+        `${links.host} is reachable from other hosts, and trust.mode = "tofu" without a cluster secret lets any stranger link in ` +
+        'and be trusted on first use. Either set cluster_secret_file (make one with: distkitd secret new), or set ' +
+        'trust.mode = "strict" (only the peers in authorized_nodes), or, to accept strangers on purpose, trust.allow_strangers = true',
+    });
+  }
   if (raw.strategy === 'keep-referee' && raw.referee === undefined) {
     issues.push({ path: ['referee'], message: 'is required when strategy = "keep-referee" (the node whose side stays)' });
   }
@@ -378,7 +404,8 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
       publicKey: p.public_key ?? null,
       autoConnect: p.auto_connect ?? null,
     })),
-    trust: { mode: raw.trust.mode, allow: raw.trust.allow, deny: raw.trust.deny },
+    trust: { mode: raw.trust.mode, allowStrangers: raw.trust.allow_strangers, allow: raw.trust.allow, deny: raw.trust.deny },
+    watchdog: { timeoutMs: raw.watchdog.timeout === 0 ? 0 : parseDuration(raw.watchdog.timeout) },
     dns:
       dns === undefined
         ? null

@@ -13,11 +13,11 @@ function sources(over: Partial<ConfigSources> = {}): ConfigSources {
   return { file: null, env: {}, flags: {}, cwd: '/', uid: 1000, ...over };
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string; exitCode: number }> {
   try {
     await promise;
   } catch (err) {
-    if (isDaemonError(err)) return { code: err.code, message: err.message };
+    if (isDaemonError(err)) return { code: err.code, message: err.message, exitCode: err.exitCode };
     throw err;
   }
   throw new Error('expected the config to be refused');
@@ -80,7 +80,7 @@ describe('files, environment and flags', () => {
     expect(c.listen).toEqual({ host: '0.0.0.0', port: 5000 });
     expect(c.heartbeatIntervalMs).toBe(2000);
     expect(c.quorum).toBe(2);
-    expect(c.trust).toEqual({ mode: 'strict', allow: [], deny: ['evil*'] });
+    expect(c.trust).toEqual({ mode: 'strict', allowStrangers: false, allow: [], deny: ['evil*'] });
     expect(c.peers.map((p) => [p.name, p.address.host, p.autoConnect])).toEqual([
       ['beta', '10.0.0.2', null],
       ['gamma', 'fd00::3', 'never'],
@@ -151,6 +151,41 @@ describe('errors name the key, the line and what is allowed', () => {
     expect(e.message).toContain(`${file}:3: auto_connect: must be one of always, once, never (got "sometimes")`);
   });
 
+  it('a JSON problem points at the key itself, not at the first string that looks like it', async () => {
+    const d = await dir();
+    const file = join(d, 'c.json');
+    // `"listen"` first appears inside control (line 2); the bad one is on line 4.
+    await writeFile(file, '{\n  "control": { "listen": "127.0.0.1:4380" },\n  "name": "listen",\n  "listen": "nowhere",\n  "peers": [\n    { "name": "b", "address": "127.0.0.1:1" },\n    { "name": "c", "address": "c.internal" }\n  ]\n}\n');
+    const e = await failure(loadConfig(sources({ file })));
+    expect(e.message).toContain(`${file}:4: listen: must be "host:port"`);
+    expect(e.message).toContain(`${file}:7: peers[1].address: must be "host:port"`);
+  });
+
+  it('problems are listed in file order, TOML and JSON alike, then variables and flags', async () => {
+    const d = await dir();
+    const toml = join(d, 'c.toml');
+    // The schema checks `hooks` after `log` and `auto_connect` before both; the file says otherwise.
+    await writeFile(toml, '[hooks]\ntimeout = "soon"\n[log]\nlevle = "debug"\n[detector]\nprobes = -1\n');
+    const t = await failure(loadConfig(sources({ file: toml, env: { DISTKIT_AUTO_CONNECT: 'x' } })));
+    const order = (message: string, parts: string[]): number[] => parts.map((p) => message.indexOf(p));
+    const tParts = [`${toml}:2: hooks.timeout`, `${toml}:4: log.levle`, `${toml}:6: detector.probes`, 'DISTKIT_AUTO_CONNECT'];
+    expect(order(t.message, tParts).every((at, i, all) => at >= 0 && (i === 0 || at > (all[i - 1] ?? 0)))).toBe(true);
+    const json = join(d, 'c.json');
+    await writeFile(json, '{\n  "hooks": { "timeout": "soon" },\n  "log": { "levle": "debug" },\n  "detector": { "probes": -1 }\n}\n');
+    const j = await failure(loadConfig(sources({ file: json })));
+    const jParts = [`${json}:2: hooks.timeout`, `${json}:3: log.levle`, `${json}:4: detector.probes`];
+    expect(order(j.message, jParts).every((at, i, all) => at >= 0 && (i === 0 || at > (all[i - 1] ?? 0))), j.message).toBe(true);
+  });
+
+  it('a JSON syntax error carries the line and column of the mistake', async () => {
+    const d = await dir();
+    const file = join(d, 'c.json');
+    await writeFile(file, '{\n  "name": "a",\n  "listen": "127.0.0.1:1",\n}\n');
+    const e = await failure(loadConfig(sources({ file })));
+    expect(e.code).toBe('CONFIG_SYNTAX');
+    expect(e.message).toBe(`${file}:4:1: JSON syntax error: property name expected`);
+  });
+
   it('an environment variable is named when its value is bad', async () => {
     const e = await failure(loadConfig(sources({ env: { DISTKIT_LOG_LEVEL: 'loud' } })));
     expect(e.message).toContain('DISTKIT_LOG_LEVEL (log.level): log.level: must be one of trace, debug, info, warn, error, fatal, silent (got "loud")');
@@ -166,6 +201,38 @@ describe('errors name the key, the line and what is allowed', () => {
     expect(e.message).toContain('0.0.0.0 is not a loopback address');
     const ok = await loadConfig(sources({ flags: { control: '0.0.0.0:4380' }, env: { DISTKIT_CONTROL_ALLOW_REMOTE: 'true' } }));
     expect(ok.control.listen).toEqual({ kind: 'tcp', host: '0.0.0.0', port: 4380 });
+  });
+
+  it('safe default: a reachable listen address with tofu and no cluster secret is refused, with the two ways out', async () => {
+    for (const listen of ['0.0.0.0:4370', '[::]:4370', '10.1.2.3:4370', 'db1.example:4370']) {
+      const e = await failure(loadConfig(sources({ flags: { listen } })));
+      expect(e.exitCode).toBe(78);
+      expect(e.message).toContain('--listen: listen: ');
+      expect(e.message).toContain('trust.mode = "tofu" without a cluster secret lets any stranger link in');
+      expect(e.message).toContain('set cluster_secret_file (make one with: distkitd secret new)');
+      expect(e.message).toContain('trust.mode = "strict"');
+      expect(e.message).toContain('trust.allow_strangers = true');
+    }
+    // Each way out, and loopback, is accepted.
+    await loadConfig(sources({ flags: { listen: '0.0.0.0:4370', 'trust-mode': 'strict' } }));
+    await loadConfig(sources({ flags: { listen: '0.0.0.0:4370', 'cluster-secret-file': '/etc/distkit/secret' } }));
+    const open = await loadConfig(sources({ flags: { listen: '0.0.0.0:4370' }, env: { DISTKIT_TRUST_ALLOW_STRANGERS: 'true' } }));
+    expect(open.trust.allowStrangers).toBe(true);
+    for (const listen of ['127.0.0.1:4370', '127.0.0.2:0', 'localhost:4370', '[::1]:4370']) await loadConfig(sources({ flags: { listen } }));
+    // The same from a file, with the line.
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, 'name = "a"\nlisten = "0.0.0.0:4370"\n');
+    expect((await failure(loadConfig(sources({ file })))).message).toContain(`${file}:2: listen: 0.0.0.0 is reachable from other hosts`);
+    await writeFile(file, 'name = "a"\nlisten = "0.0.0.0:4370"\n[trust]\nallow_strangers = true\n');
+    await loadConfig(sources({ file }));
+  });
+
+  it('a bad peer public key is not quoted back (it may be a private key pasted in the wrong place)', async () => {
+    const secretish = 'QW7UFJIpVPZBG/2hIzT3fiZjjo7UxSgyR7gZsMXNEH';
+    const e = await failure(loadConfig(sources({ flags: { peer: [`b=127.0.0.1:1#${secretish}`] } })));
+    expect(e.message).toContain('peers[0].public_key: must be a 32-byte X25519 public key');
+    expect(e.message).not.toContain(secretish.slice(0, 8));
   });
 
   it('every problem is listed, not only the first', async () => {

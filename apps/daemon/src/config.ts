@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { findNodeAtLocation, type Node as JsonNode, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { type FileConfig, type SchemaIssue, validateConfig } from './config-schema.ts';
 import { DaemonError } from './errors.ts';
@@ -46,6 +47,7 @@ export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_DETECTOR_PROBES: { path: ['detector', 'probes'], kind: 'number' },
   DISTKIT_DETECTOR_FANOUT: { path: ['detector', 'fanout'], kind: 'number' },
   DISTKIT_TRUST_MODE: { path: ['trust', 'mode'], kind: 'string' },
+  DISTKIT_TRUST_ALLOW_STRANGERS: { path: ['trust', 'allow_strangers'], kind: 'bool' },
   DISTKIT_TRUST_ALLOW: { path: ['trust', 'allow'], kind: 'list' },
   DISTKIT_TRUST_DENY: { path: ['trust', 'deny'], kind: 'list' },
   DISTKIT_DNS_SRV: { path: ['discovery', 'dns', 'srv'], kind: 'list' },
@@ -54,6 +56,7 @@ export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_DNS_SERVERS: { path: ['discovery', 'dns', 'servers'], kind: 'list' },
   DISTKIT_DNS_REFRESH: { path: ['discovery', 'dns', 'refresh'], kind: 'duration' },
   DISTKIT_DNS_NAME: { path: ['discovery', 'dns', 'name'], kind: 'string' },
+  DISTKIT_WATCHDOG_TIMEOUT: { path: ['watchdog', 'timeout'], kind: 'duration' },
   DISTKIT_CONTROL_LISTEN: { path: ['control', 'listen'], kind: 'string' },
   DISTKIT_CONTROL_ALLOW_REMOTE: { path: ['control', 'allow_remote'], kind: 'bool' },
   DISTKIT_CONTROL_TOKEN_FILE: { path: ['control', 'token_file'], kind: 'string' },
@@ -73,6 +76,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, Override>> = Object.freeze({
   'state-dir': { path: ['state_dir'], kind: 'string' },
   name: { path: ['name'], kind: 'string' },
   cluster: { path: ['cluster'], kind: 'string' },
+  'cluster-secret-file': { path: ['cluster_secret_file'], kind: 'string' },
   listen: { path: ['listen'], kind: 'string' },
   'heartbeat-listen': { path: ['heartbeat_listen'], kind: 'string' },
   control: { path: ['control', 'listen'], kind: 'string' },
@@ -137,7 +141,10 @@ export async function loadConfig(sources: ConfigSources): Promise<DaemonConfig> 
 
   const result = validateConfig(raw);
   if (!result.ok) {
-    throw configError(result.issues.map((issue) => locate(issue, origin, file, text, format)));
+    // In the order a reader meets them: the file's problems by line, then variables and flags.
+    const located = result.issues.map((issue, i) => ({ ...locate(issue, origin, file, text, format), i }));
+    located.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) || a.i - b.i);
+    throw configError(located.map((l) => l.text));
   }
   const config = result.config;
   const base = (path: string[]): string => (origin.has(path.join('.')) || file === null ? sources.cwd : dirname(file));
@@ -192,19 +199,26 @@ export function parseConfigText(text: string, file: string, format: Format): Rec
       throw err;
     }
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    const message = (err as Error).message;
-    const at = /position (\d+)/.exec(message);
-    const where = at ? lineColumn(text, Number(at[1])) : null;
-    throw new DaemonError('CONFIG_SYNTAX', `${file}${where ? `:${where.line}:${where.column}` : ''}: JSON syntax error: ${message}`, { cause: err });
+  // jsonc-parser (strict JSON: no comments, no trailing commas) for the positions of syntax
+  // errors; JSON.parse then gives the value with JSON's own semantics.
+  const errors: ParseError[] = [];
+  parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first !== undefined) {
+    // The first only: after a syntax error a parser's later complaints are mostly echoes of it.
+    const where = lineColumn(text, first.offset);
+    throw new DaemonError('CONFIG_SYNTAX', `${file}:${where.line}:${where.column}: JSON syntax error: ${describeJsonError(printParseErrorCode(first.error))}`);
   }
+  const value: unknown = JSON.parse(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DaemonError('CONFIG_INVALID', `${file}: the top level must be a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/** "PropertyNameExpected" -> "property name expected". */
+function describeJsonError(code: string): string {
+  return code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -283,15 +297,17 @@ export function dottedPath(path: readonly (string | number)[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
 }
 
-function locate(issue: SchemaIssue, origin: Map<string, string>, file: string | null, text: string | null, format: Format): string {
+/** The problem's text, and its line in the file (null: from a variable or flag, or no line). */
+function locate(issue: SchemaIssue, origin: Map<string, string>, file: string | null, text: string | null, format: Format): { text: string; line: number | null } {
   const dotted = dottedPath(issue.path);
   for (let n = issue.path.length; n > 0; n--) {
     const label = origin.get(issue.path.slice(0, n).join('.'));
-    if (label !== undefined) return `${label}: ${dotted}: ${issue.message}`;
+    // After every line of the file.
+    if (label !== undefined) return { text: `${label}: ${dotted}: ${issue.message}`, line: Number.MAX_SAFE_INTEGER };
   }
-  if (file === null || text === null) return `${dotted}: ${issue.message}`;
+  if (file === null || text === null) return { text: `${dotted}: ${issue.message}`, line: null };
   const line = format === 'toml' ? tomlKeyLine(text, issue.path) : jsonKeyLine(text, issue.path);
-  return `${file}${line ? `:${line}` : ''}: ${dotted}: ${issue.message}`;
+  return { text: `${file}${line ? `:${line}` : ''}: ${dotted}: ${issue.message}`, line };
 }
 
 /**
@@ -335,16 +351,19 @@ function splitKey(key: string): string[] {
   return (key.match(/"[^"]*"|'[^']*'|[^.\s]+/g) ?? []).map((k) => k.replace(/^["']|["']$/g, ''));
 }
 
-/** For JSON: the line of the last object key of `path` found in order after its parents. */
+/**
+ * For JSON: the line of `path` in the parsed tree (jsonc-parser keeps every node's offset): the
+ * key's line for an object member, the value's for an array item. A path that does not exist (a
+ * required key missing) points at the deepest part that does.
+ */
 export function jsonKeyLine(text: string, path: readonly (string | number)[]): number | null {
-  let offset = 0;
-  let found = -1;
-  for (const key of path) {
-    if (typeof key === 'number') continue;
-    const at = text.indexOf(JSON.stringify(key), offset);
-    if (at < 0) break;
-    found = at;
-    offset = at + 1;
+  const tree = parseTree(text);
+  if (tree === undefined) return null;
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? tree : findNodeAtLocation(tree, path.slice(0, n) as (string | number)[]);
+    if (node === undefined) continue;
+    const at: JsonNode = node.parent?.type === 'property' ? (node.parent.children?.[0] ?? node) : node;
+    return lineColumn(text, at.offset).line;
   }
-  return found < 0 ? null : lineColumn(text, found).line;
+  return null;
 }

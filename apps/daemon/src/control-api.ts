@@ -34,6 +34,8 @@ export interface ControlApiOptions {
   /** Extra facts for /v1/status (cluster, pid, version, started at...). */
   readonly status?: () => Record<string, unknown>;
   readonly log?: Logger;
+  /** Extra facts for the unauthenticated /healthz (the event loop's lag): nothing about the node. */
+  readonly health?: () => Record<string, unknown>;
   /** SSE keep-alive comment interval (default 15 s). */
   readonly keepAliveMs?: number;
   /** Serve the cluster page at /ui (default true; only ever on a loopback TCP address). */
@@ -70,7 +72,7 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://control');
-    if (url.pathname === '/healthz' && req.method === 'GET') return reply(res, 200, { status: 'ok' });
+    if (url.pathname === '/healthz' && req.method === 'GET') return reply(res, 200, { status: 'ok', ...options.health?.() });
     if (page && (await page.handle(req, res, url))) return;
     const byCookie = page && req.headers.authorization === undefined ? page.authenticate(req) : 'none';
     if (byCookie === 'forbidden') return reply(res, 403, { error: { code: 'CSRF', message: 'an action by the page needs its CSRF token and a same-origin request' } });

@@ -8,6 +8,8 @@ export interface ControlTarget {
   /** http://host:port or unix:/path */
   readonly url: string;
   readonly token: string;
+  /** Where the token came from, to say which one a 401 refused. */
+  readonly tokenFile?: string;
 }
 
 export interface ControlResponse {
@@ -32,7 +34,7 @@ function send(target: ControlTarget, method: string, path: string, body?: unknow
       const unreachable = ['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(err.code ?? '');
       reject(
         unreachable
-          ? new DaemonError('CONTROL_UNREACHABLE', `cannot reach distkitd at ${target.url} (${err.code}): is it running? Start it with: distkitd run`)
+          ? new DaemonError('CONTROL_UNREACHABLE', `cannot reach distkitd at ${target.url} (${err.code}): is it running?`)
           : err,
       );
     });
@@ -55,7 +57,8 @@ export async function callControl(target: ControlTarget, method: string, path: s
   const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) return parsed;
   const error = (parsed as { error?: { code?: string; message?: string } }).error;
-  throw new DaemonError('CONTROL_REFUSED', `distkitd answered ${status}${error?.code ? ` ${error.code}` : ''}: ${error?.message ?? text.trim()}`);
+  const hint = status === 401 ? ` (the token${target.tokenFile ? ` in ${target.tokenFile}` : ''} is not the one of the daemon at ${target.url}: is it the daemon of another state folder?)` : '';
+  throw new DaemonError('CONTROL_REFUSED', `distkitd answered ${status}${error?.code ? ` ${error.code}` : ''}: ${error?.message ?? text.trim()}${hint}`);
 }
 
 export interface StreamedEvent {

@@ -21,13 +21,23 @@ export interface RunningDaemon {
   /** SIGTERM (or another signal) and the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   readonly exited: Promise<number | null>;
+  /** The signal that ended the process, once it has exited (null: it exited with a code). */
+  signal(): NodeJS.Signals | null;
 }
 
 export async function startDaemon(
   args: readonly string[],
-  options: { cwd: string; env: Record<string, string>; stateDir: string; /** A command the daemon runs under, e.g. ip netns exec NS. */ wrap?: readonly string[] },
+  options: {
+    cwd: string;
+    env: Record<string, string>;
+    stateDir: string;
+    /** A command the daemon runs under, e.g. nsenter into a network namespace. */
+    wrap?: readonly string[];
+    /** node options before the entry (e.g. --import of a test preload). */
+    nodeArgs?: readonly string[];
+  },
 ): Promise<RunningDaemon> {
-  const argv = [process.execPath, ...CLI_ENTRY, 'run', ...args];
+  const argv = [process.execPath, ...(options.nodeArgs ?? []), ...CLI_ENTRY, 'run', ...args];
   const [file, ...rest] = [...(options.wrap ?? []), ...argv] as [string, ...string[]];
   const child = spawn(file, rest, { cwd: options.cwd, env: { ...options.env, DISTKIT_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
@@ -81,6 +91,7 @@ export async function startDaemon(
     ready,
     waitForLog,
     exited,
+    signal: () => child.signalCode,
     async target() {
       return { url: ready.control, token: (await readFile(join(options.stateDir, 'control.token'), 'utf8')).trim() };
     },

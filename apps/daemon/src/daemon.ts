@@ -2,24 +2,27 @@
 // graceful stop. The node comes from a `createNode` function (the kernel's, or a test's), so
 // this file depends only on the kernel's contract.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { defaultSuites, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelPolicyOptions, type NodeOptions, type PeerConfig } from '@distkit/kernel';
 import type { DaemonConfig } from './config.ts';
 import type { PeerSpec } from './config-schema.ts';
 import { startControlApi, type ControlServer } from './control-api.ts';
 import { DnsPeers } from './dns-peers.ts';
-import { EventHub } from './event-hub.ts';
+import { probeAddresses } from './address-probe.ts';
+import { EventHub, kernelClock } from './event-hub.ts';
 import { EXIT } from './exit-codes.ts';
 import { Hooks } from './hooks.ts';
-import { encodePublicKey, fingerprint, parseClusterSecrets, parsePublicKey, type Identity } from './identity.ts';
-import type { Logger } from './log.ts';
+import { encodePublicKey, fingerprint, generateIdentity, parsePublicKey, type Identity } from './identity.ts';
+import { selfCommand } from './invocation.ts';
+import { type Logger, viewForLog } from './log.ts';
 import { createMetrics, type DaemonMetrics } from './metrics.ts';
+import { checkState } from './preflight.ts';
+import { selfIdentity } from './process-identity.ts';
 import {
-  acquireLock, bumpIncarnation, checkPrivateFile, ensureStateDir, loadOrCreateIdentity, loadOrCreateToken, statePaths, writeControlInfo,
+  acquireLock, bumpIncarnation, ensureStateDir, loadOrCreateToken, removeStaleTempFiles, statePaths, writeControlInfo, writeIdentity,
   type StatePaths,
 } from './state.ts';
-import { DaemonTrust } from './trust.ts';
+import { DaemonTrust, repairKnownNodes } from './trust.ts';
 
 export type CreateNode = (options: NodeOptions) => DistkitNode;
 
@@ -30,6 +33,15 @@ export interface DaemonOptions {
   /** Reads the configuration again (SIGHUP). */
   readonly reloadConfig?: () => Promise<DaemonConfig>;
   readonly version?: string;
+  /**
+   * Bind-test the link, heartbeat and control addresses before writing anything (`run` does;
+   * in-process tests with a stand-in node do not bind the addresses they name).
+   */
+  readonly checkAddresses?: boolean;
+  /** Extra facts for the unauthenticated /healthz (the watchdog's loop lag). Nothing secret. */
+  readonly health?: () => Record<string, unknown>;
+  /** argv that runs this distkitd again, for the join command in the banner (default: how this process was started). */
+  readonly selfCommand?: readonly string[];
 }
 
 /** What the daemon prints when it is ready. */
@@ -97,21 +109,40 @@ export class Daemon {
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
-  /** Prepares the state folder, starts the node, the control API and discovery. */
+  /**
+   * Checks every file first (preflight.ts: nothing is written when one is missing, unreadable,
+   * too open or malformed), then takes the state folder, creates what a first start creates,
+   * moves the incarnation and starts the node, the control API and discovery.
+   */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config, log } = options;
+    const checked = await checkState(config);
+    if (options.checkAddresses === true) {
+      await probeAddresses({ listen: config.listen, heartbeatListen: config.heartbeatListen, control: config.control.listen });
+    }
     await ensureStateDir(config.stateDir);
     const paths = statePaths(config.stateDir);
     const release = await acquireLock(paths);
     const cleanup: Array<() => Promise<void>> = [release];
     try {
-      const { identity, created } = await loadOrCreateIdentity(paths);
-      if (created) log.info({ path: paths.identityKey, fingerprint: fingerprint(identity.publicKey) }, 'generated a new identity');
-      const token = await loadOrCreateToken(config.control.tokenFile ?? paths.token);
-      const trust = await DaemonTrust.load(paths, config.trust.mode);
-      const clusterSecrets = config.clusterSecretFile === null ? undefined : await readClusterSecrets(config.clusterSecretFile);
-      const name = config.name ?? defaultName(identity);
+      const removed = await removeStaleTempFiles(paths.dir);
+      if (removed.length > 0) log.info({ files: removed }, 'removed temp files left by an earlier crash');
+      const repaired = await repairKnownNodes(paths.knownNodes);
+      if (repaired === 'torn-line-removed') log.warn({ path: paths.knownNodes }, 'removed a torn last line from known_nodes (a crash while a key was being saved)');
+      // The incarnation moves first: a crash before the identity is written then leaves a first
+      // start that can be repeated, never an identity without its incarnation.
       const incarnation = await bumpIncarnation(paths);
+      let identity = checked.identity;
+      const created = identity === null;
+      if (identity === null) {
+        identity = generateIdentity();
+        await writeIdentity(paths.identityKey, paths.identityPub, identity);
+        log.info({ path: paths.identityKey, fingerprint: fingerprint(identity.publicKey) }, 'generated a new identity');
+      }
+      const token = checked.token ?? (await loadOrCreateToken(config.control.tokenFile ?? paths.token));
+      const trust = await DaemonTrust.load(paths, config.trust.mode);
+      const clusterSecrets = checked.clusterSecrets ?? undefined;
+      const name = config.name ?? defaultName(identity);
       let daemon: Daemon | undefined;
 
       const node = options.createNode({
@@ -126,13 +157,16 @@ export class Daemon {
         policy: accessPolicy(config, name),
         trust: {
           store: trust.store,
-          // The kernel reports the link up only once known_nodes holds the key (durable first).
+          // The kernel reports the link up only once known_nodes holds the key (appended and
+          // fsynced): whoever sees the nodeup, here or on the peer, can rely on it surviving a crash.
           onLearned: async (peer, publicKey) => {
-            log.info({ node: peer, fingerprint: fingerprint(publicKey) }, 'learned a new node key (trust on first use)');
-            await trust.persistLearned().catch((err: unknown) => {
-              log.error({ err, node: peer }, 'cannot save known_nodes: the link is refused');
+            const fp = fingerprint(publicKey);
+            log.info({ node: peer, fingerprint: fp }, 'learned a new node key (trust on first use)');
+            await trust.persistLearned(peer, publicKey).catch((err: unknown) => {
+              log.error({ err: (err as Error).message, node: peer }, 'cannot save known_nodes: the link is refused');
               throw err;
             });
+            log.info({ node: peer, fingerprint: fp }, 'saved the learned key to known_nodes');
           },
         },
         ...(clusterSecrets ? { clusterSecrets } : {}),
@@ -152,7 +186,7 @@ export class Daemon {
       await node.start();
       cleanup.unshift(() => node.stop());
 
-      const events = new EventHub();
+      const events = new EventHub(kernelClock());
       const metrics = createMetrics(node);
       const startedAt = Date.now();
       const control = await startControlApi({
@@ -164,6 +198,7 @@ export class Daemon {
         metrics,
         events,
         log,
+        ...(options.health ? { health: options.health } : {}),
         status: () => ({
           cluster: config.cluster,
           pid: process.pid,
@@ -176,7 +211,7 @@ export class Daemon {
         }),
       });
       cleanup.unshift(() => control.close());
-      await writeControlInfo(paths, { url: control.url, pid: process.pid, name });
+      await writeControlInfo(paths, { url: control.url, pid: process.pid, startTime: selfIdentity().startTime, name });
 
       const hooks = new Hooks(config.hooks, { name, cluster: config.cluster, incarnation }, log, config.stateDir);
       const dns =
@@ -197,7 +232,7 @@ export class Daemon {
         listen: `${node.address.host}:${node.address.port}`,
         control: control.url,
         stateDir: config.stateDir,
-        join: joinCommand(config, name, node, identity),
+        join: joinCommand(options.selfCommand ?? selfCommand(), config, name, node, identity),
         createdIdentity: created,
       };
       daemon = new Daemon({ options, node, streams, paths, control, metrics, events, hooks, dns, release, trust, ready });
@@ -273,7 +308,8 @@ export class Daemon {
   #pump(): void {
     const log = this.#options.log;
     void (async () => {
-      for await (const event of this.#streams.events) {
+      for await (const raw of this.#streams.events) {
+        const event = this.events.fromKernel(raw);
         this.events.publish(event);
         this.metrics.observe(event);
         logEvent(log, event);
@@ -299,7 +335,8 @@ export class Daemon {
 }
 
 function logEvent(log: Logger, event: KernelEvent): void {
-  const { type, ...fields } = event;
+  const { type, ...rest } = event;
+  const fields = event.type === 'decision' ? { ...rest, mine: viewForLog(event.mine), theirs: viewForLog(event.theirs) } : rest;
   // What an operator must look at is a warning; the rest of the life of links is info.
   const level = type === 'decision' || type === 'partition' || type === 'key-changed' || type === 'message-lost' ? 'warn' : 'info';
   log[level]({ event: type, ...fields }, type);
@@ -314,11 +351,6 @@ function accessPolicy(config: DaemonConfig, self: string): KernelPolicyOptions {
   const deny = config.trust.deny.filter((n) => n !== self);
   const allow = config.trust.allow.filter((n) => n !== self && !deny.includes(n));
   return { allow: config.trust.allow.length > 0 ? allow : null, deny };
-}
-
-async function readClusterSecrets(path: string): Promise<Uint8Array[]> {
-  await checkPrivateFile(path, 'cluster secret file');
-  return parseClusterSecrets(await readFile(path, 'utf8'), path);
 }
 
 /** A configured peer; its key is pinned from the config, else from authorized_nodes. */
@@ -355,11 +387,15 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function joinCommand(config: DaemonConfig, name: string, node: DistkitNode, identity: Identity): string {
+function joinCommand(self: readonly string[], config: DaemonConfig, name: string, node: DistkitNode, identity: Identity): string {
   const host = ['0.0.0.0', '::'].includes(node.address.host) ? hostname() : node.address.host;
   const hostPort = host.includes(':') ? `[${host}]:${node.address.port}` : `${host}:${node.address.port}`;
-  const args = ['distkitd', 'run', '--state-dir', `${config.stateDir}-2`, '--listen', `${isSelfHost(host) ? host : '0.0.0.0'}:0`, '--control', '127.0.0.1:0'];
+  const local = isSelfHost(host);
+  // The second node makes the same choice as this one about strangers on a reachable address.
+  const env = !local && config.clusterSecretFile === null && config.trust.allowStrangers ? ['DISTKIT_TRUST_ALLOW_STRANGERS=true'] : [];
+  const args = [...env, ...self, 'run', '--state-dir', `${config.stateDir}-2`, '--listen', `${local ? host : '0.0.0.0'}:0`, '--control', '127.0.0.1:0'];
   if (config.cluster !== 'distkit') args.push('--cluster', config.cluster);
+  if (config.clusterSecretFile !== null) args.push('--cluster-secret-file', config.clusterSecretFile);
   args.push('--peer', `${name}=${hostPort}#${encodePublicKey(identity.publicKey)}`);
   return args.map(shellQuote).join(' ');
 }

@@ -1,26 +1,19 @@
-// Peers from a real DNS server: Debian's dnsmasq, started by the test on a loopback port
-// (CI installs it: apt-get install dnsmasq).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+// Peers from a real DNS server: Debian's dnsmasq, started by the test on a loopback port (found,
+// or installed as root, as .ci/run does: debian-tools.test-support.ts). It runs as any user.
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { PeerConfig } from '@distkit/kernel';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireDebianTool } from './debian-tools.test-support.ts';
 import { DnsPeers } from './dns-peers.ts';
+// Free for UDP and TCP alike: dnsmasq listens on both.
+import { freePort } from './free-port.ts';
 
-const DNSMASQ = ['/usr/sbin/dnsmasq', 'dnsmasq'].find((bin) => spawnSync(bin, ['--version']).status === 0);
-if (DNSMASQ === undefined) throw new Error('dnsmasq is required for the DNS discovery tests: apt-get install dnsmasq');
+const DNSMASQ = requireDebianTool('dnsmasq', 'dnsmasq-base', 'the DNS discovery tests');
 
 const running: ChildProcess[] = [];
 afterEach(async () => {
   for (const p of running.splice(0)) await stopDnsmasq(p);
 });
-
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-  const { port } = socket.address();
-  await new Promise<void>((r) => socket.close(() => r()));
-  return port;
-}
 
 /** dnsmasq answering for test.internal only (NXDOMAIN for other names there, nothing upstream). */
 async function startDnsmasq(port: number, records: string[]): Promise<ChildProcess> {

@@ -1,21 +1,59 @@
 import { DistkitError } from '@distkit/wire';
 import { EXIT } from './exit-codes.ts';
 
+/** Every condition distkitd reports on purpose; each maps to exactly one exit code. */
 export type DaemonErrorCode =
+  // 78: the configuration (file, DISTKIT_* variables, flags) is wrong.
   | 'BAD_FLAG'
   | 'CONFIG_NOT_FOUND'
   | 'CONFIG_SYNTAX'
   | 'CONFIG_INVALID'
+  /** A file the configuration names (cluster_secret_file, control.token_file...) is missing or unreadable. */
+  | 'CONFIG_FILE'
+  // 77
   | 'KEY_PERMISSIONS'
+  // 65: a file's content does not parse, or the state folder is inconsistent.
   | 'KEY_MALFORMED'
+  | 'TRUST_FILE'
+  | 'STATE_CORRUPT'
+  // 73
   | 'STATE_LOCKED'
   | 'KEY_EXISTS'
+  // 74
   | 'STATE_IO'
-  | 'TRUST_FILE'
+  // 69
   | 'CONTROL_UNREACHABLE'
+  | 'DAEMON_NOT_RUNNING'
+  // 1
   | 'CONTROL_REFUSED'
+  // 71
   | 'CONTROL_BIND'
-  | 'KERNEL_MISSING';
+  | 'ADDRESS_UNAVAILABLE'
+  // 70
+  | 'KERNEL_MISSING'
+  | 'INTERNAL';
+
+const EXIT_OF: Readonly<Record<DaemonErrorCode, number>> = {
+  BAD_FLAG: EXIT.CONFIG,
+  CONFIG_NOT_FOUND: EXIT.CONFIG,
+  CONFIG_SYNTAX: EXIT.CONFIG,
+  CONFIG_INVALID: EXIT.CONFIG,
+  CONFIG_FILE: EXIT.CONFIG,
+  KEY_PERMISSIONS: EXIT.NOPERM,
+  KEY_MALFORMED: EXIT.DATAERR,
+  TRUST_FILE: EXIT.DATAERR,
+  STATE_CORRUPT: EXIT.DATAERR,
+  STATE_LOCKED: EXIT.CANTCREAT,
+  KEY_EXISTS: EXIT.CANTCREAT,
+  STATE_IO: EXIT.IOERR,
+  CONTROL_UNREACHABLE: EXIT.UNAVAILABLE,
+  DAEMON_NOT_RUNNING: EXIT.UNAVAILABLE,
+  CONTROL_REFUSED: EXIT.REFUSED,
+  CONTROL_BIND: EXIT.OSERR,
+  ADDRESS_UNAVAILABLE: EXIT.OSERR,
+  KERNEL_MISSING: EXIT.SOFTWARE,
+  INTERNAL: EXIT.SOFTWARE,
+};
 
 /** Every error distkitd reports on purpose; `exitCode` is what the process exits with. */
 export class DaemonError extends DistkitError {
@@ -28,29 +66,12 @@ export class DaemonError extends DistkitError {
   }
 
   get exitCode(): number {
-    return exitCodeFor(this.code);
+    return exitCodeOf(this.code);
   }
 }
 
-function exitCodeFor(code: DaemonErrorCode): number {
-  switch (code) {
-    case 'BAD_FLAG':
-    case 'CONFIG_NOT_FOUND':
-    case 'CONFIG_SYNTAX':
-    case 'CONFIG_INVALID':
-    case 'TRUST_FILE':
-      return EXIT.CONFIG;
-    case 'KEY_PERMISSIONS':
-    case 'KEY_MALFORMED':
-      return EXIT.NOPERM;
-    case 'CONTROL_UNREACHABLE':
-      return EXIT.UNAVAILABLE;
-    case 'STATE_LOCKED':
-    case 'KEY_EXISTS':
-      return EXIT.CANTCREAT;
-    default:
-      return EXIT.FAILURE;
-  }
+export function exitCodeOf(code: DaemonErrorCode): number {
+  return EXIT_OF[code];
 }
 
 /** True when `err` is a DaemonError, even one from another copy of this package. */

@@ -1,6 +1,11 @@
 // Fan-out of the daemon's event stream (kernel events plus received messages) to its consumers:
 // the logger, metrics, hooks and every open /v1/events connection. The daemon reads the kernel's
 // iterables once and publishes here, so no consumer depends on how the kernel shares iterators.
+//
+// One time base: every event the daemon logs, streams or hands to a hook has `at` in epoch
+// milliseconds. The kernel stamps its events with its Transport's monotonic clock (immune to
+// wall-clock steps, which is what its timers need); the hub turns that into epoch ms with one
+// offset measured when the daemon starts, so the spacing between events stays monotonic.
 import type { KernelEvent } from '@distkit/kernel';
 
 /** A received user message, as the control API streams it. */
@@ -13,9 +18,31 @@ export interface MessageEvent {
 
 export type DaemonEvent = KernelEvent | MessageEvent;
 
+/** Converts the kernel clock's readings to epoch ms. */
+export type KernelClock = (monotonicMs: number) => number;
+
+/**
+ * The offset between the node transport's clock (performance.now(), as the kernel's Node
+ * transport reads it) and the wall clock, measured once.
+ */
+export function kernelClock(monotonicNow: () => number = () => performance.now(), wallNow: () => number = Date.now): KernelClock {
+  const offset = wallNow() - monotonicNow();
+  return (monotonicMs) => Math.round(offset + monotonicMs);
+}
+
 export class EventHub {
   readonly #listeners = new Set<(event: DaemonEvent) => void>();
   readonly #observers = new Set<(event: DaemonEvent) => void>();
+  readonly #clock: KernelClock;
+
+  constructor(clock: KernelClock = kernelClock()) {
+    this.#clock = clock;
+  }
+
+  /** A kernel event with `at` in epoch ms. */
+  fromKernel<E extends KernelEvent>(event: E): E {
+    return { ...event, at: this.#clock(event.at) };
+  }
 
   publish(event: DaemonEvent): void {
     for (const listener of [...this.#observers, ...this.#listeners]) {

@@ -7,6 +7,7 @@ import {
   parseClusterKeyring, parseTrustFile as handshakeParseTrustFile, PUBLIC_KEY_TAG, TrustStore, type TrustEntry as HandshakeTrustEntry,
 } from '@distkit/handshake';
 import { DaemonError, type DaemonErrorCode } from './errors.ts';
+import { redactKeyMaterial, type RedactOptions } from './redact.ts';
 
 export interface Identity {
   readonly publicKey: Uint8Array;
@@ -42,7 +43,7 @@ export function publicKeyLine(publicKey: Uint8Array, comment?: string): string {
  */
 export function parsePublicKey(text: string, what = 'public key'): Uint8Array {
   const trimmed = text.trim();
-  return rethrow('KEY_MALFORMED', what, () =>
+  return rethrow('KEY_MALFORMED', what, text, () =>
     trimmed.startsWith(`${PUBLIC_KEY_TAG} `) ? parsePublicKeyLine(trimmed).publicKey : decodeKey(trimmed, 'key'),
   );
 }
@@ -53,13 +54,18 @@ export function encodePrivateKeyFile(identity: Identity): string {
 }
 
 export function parsePrivateKeyFile(text: string, path: string): Identity {
-  return rethrow('KEY_MALFORMED', path, () => parsePrivateKey(text));
+  return rethrow('KEY_MALFORMED', path, text, () => parsePrivateKey(text));
 }
 
 /** authorized_nodes / known_nodes: entries in file order; a bad line is an error naming file and line. */
 export function parseTrustFile(text: string, path: string): TrustEntry[] {
-  const lines = rethrow('TRUST_FILE', null, () => handshakeParseTrustFile(text, path));
+  const lines = rethrow('TRUST_FILE', null, text, () => handshakeParseTrustFile(text, path), TRUST_LINES);
   return lines.flatMap((l) => (l.entry ? [l.entry] : []));
+}
+
+/** One trust file line for `entry` (no newline). */
+export function formatTrustLine(entry: TrustEntry): string {
+  return formatTrustEntry(entry);
 }
 
 export function serializeTrustFile(entries: readonly TrustEntry[], header: string): string {
@@ -69,7 +75,7 @@ export function serializeTrustFile(entries: readonly TrustEntry[], header: strin
 
 /** The cluster secret file: `distkit-cluster-secret <base64>` lines, newest first. */
 export function parseClusterSecrets(text: string, path: string): Uint8Array[] {
-  return [...rethrow('KEY_MALFORMED', path, () => parseClusterKeyring(text))];
+  return [...rethrow('KEY_MALFORMED', path, text, () => parseClusterKeyring(text))];
 }
 
 /** A handshake TrustStore from the two files' text; a bad line names the file and line. */
@@ -77,7 +83,7 @@ export function createTrustStore(mode: 'tofu' | 'strict', files: { readonly auth
   // Parse first with the real paths, so an error names the file on disk.
   parseTrustFile(files.authorized, paths.authorized);
   parseTrustFile(files.known, paths.known);
-  return new TrustStore({ mode, authorizedNodes: files.authorized, knownNodes: files.known });
+  return rethrow('TRUST_FILE', null, `${files.authorized}\n${files.known}`, () => new TrustStore({ mode, authorizedNodes: files.authorized, knownNodes: files.known }), TRUST_LINES);
 }
 
 export function isNodeName(name: string): boolean {
@@ -88,12 +94,21 @@ export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
-function rethrow<T>(code: DaemonErrorCode, prefix: string | null, fn: () => T): T {
+/** In trust files the first field is a node name, which errors may show. */
+const TRUST_LINES: RedactOptions = { isName: (field) => isValidNodeName(field) };
+
+/**
+ * A HandshakeError from parsing `source` becomes a DaemonError whose message holds no key
+ * material. The handshake error is not kept as `cause`: its message quotes part of the key, and
+ * a logger or an uncaught-error printer would show it.
+ */
+function rethrow<T>(code: DaemonErrorCode, prefix: string | null, source: string, fn: () => T, options?: RedactOptions): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof Error && err.name === 'HandshakeError') {
-      throw new DaemonError(code, prefix === null ? err.message : `${prefix}: ${err.message}`, { cause: err });
+      const message = redactKeyMaterial(err.message, source, options);
+      throw new DaemonError(code, prefix === null ? message : `${prefix}: ${message}`);
     }
     throw err;
   }

@@ -3,66 +3,36 @@
 // traffic dropped, long enough for the links to die; healing brings heartbeats back with the same
 // incarnations while the links stay down (auto_connect = once), which is a partition. Exactly one
 // side (c, the minority under keep-majority) runs its restart hook and exits 75; restarted (as
-// systemd would), it rejoins and the mesh is whole. Needs root (CI runs as root) and iproute2.
-import { execFileSync } from 'node:child_process';
+// systemd would), it rejoins and the mesh is whole. The namespaces live in a user namespace
+// (netns.test-support.ts), so the test runs as root (CI) and as an ordinary user alike. The nodes
+// listen on reachable addresses, so they share a cluster secret made by `distkitd secret new`.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv } from './cli-process.test-support.ts';
+import { cleanEnv, runCli } from './cli-process.test-support.ts';
 import { callControl } from './control-client.ts';
 import { startDaemon, type RunningDaemon } from './daemon-process.test-support.ts';
+import { createNetwork, namespaceSupport, type TestNetwork } from './netns.test-support.ts';
 
-if (process.getuid?.() !== 0) throw new Error('the network-namespace partition test needs root (CI runs as root)');
+const unsupported = namespaceSupport();
+if (unsupported !== null) throw new Error(unsupported);
 
 const tag = `dk${process.pid % 100_000}`;
 const subnet = `10.${100 + (process.pid % 100)}.${process.pid % 250}`;
 const NODES = ['a', 'b', 'c'] as const;
 type Name = (typeof NODES)[number];
-const ns = (n: Name | 's'): string => `${tag}${n}`;
-const ip = (n: Name): string => `${subnet}.${NODES.indexOf(n) + 1}`;
-const sh = (...args: string[]): string => execFileSync(args[0] ?? '', args.slice(1), { encoding: 'utf8' });
 
-function setUpNetwork(): void {
-  sh('ip', 'netns', 'add', ns('s'));
-  sh('ip', 'netns', 'exec', ns('s'), 'ip', 'link', 'add', 'br0', 'type', 'bridge');
-  sh('ip', 'netns', 'exec', ns('s'), 'ip', 'link', 'set', 'br0', 'up');
-  for (const n of NODES) {
-    sh('ip', 'netns', 'add', ns(n));
-    sh('ip', 'link', 'add', `${tag}${n}0`, 'type', 'veth', 'peer', 'name', `${tag}${n}1`);
-    sh('ip', 'link', 'set', `${tag}${n}0`, 'netns', ns(n));
-    sh('ip', 'link', 'set', `${tag}${n}1`, 'netns', ns('s'));
-    sh('ip', 'netns', 'exec', ns(n), 'ip', 'addr', 'add', `${ip(n)}/24`, 'dev', `${tag}${n}0`);
-    sh('ip', 'netns', 'exec', ns(n), 'ip', 'link', 'set', `${tag}${n}0`, 'up');
-    sh('ip', 'netns', 'exec', ns(n), 'ip', 'link', 'set', 'lo', 'up');
-    sh('ip', 'netns', 'exec', ns('s'), 'ip', 'link', 'set', `${tag}${n}1`, 'master', 'br0');
-    sh('ip', 'netns', 'exec', ns('s'), 'ip', 'link', 'set', `${tag}${n}1`, 'up');
-  }
-}
-
-function tearDownNetwork(): void {
-  for (const n of [...NODES, 's'] as const) {
-    try {
-      sh('ip', 'netns', 'del', ns(n));
-    } catch {
-      // Not created.
-    }
-  }
-}
-
-/** Cuts (or heals) c's port on the bridge: every packet between c and {a, b} is lost. */
-const setCut = (cut: boolean): string => sh('ip', 'netns', 'exec', ns('s'), 'ip', 'link', 'set', `${tag}c1`, cut ? 'down' : 'up');
-
+let net: TestNetwork;
 let home: string;
 const daemons = new Map<Name, RunningDaemon>();
 
-beforeAll(() => {
-  tearDownNetwork();
-  setUpNetwork();
+beforeAll(async () => {
+  net = await createNetwork(NODES, subnet, tag);
 });
 afterAll(async () => {
   for (const d of daemons.values()) await d.stop('SIGKILL');
-  tearDownNetwork();
+  net?.destroy();
 });
 
 async function start(n: Name): Promise<RunningDaemon> {
@@ -70,12 +40,13 @@ async function start(n: Name): Promise<RunningDaemon> {
   const args = [
     '--name', n,
     '--state-dir', state,
-    '--listen', `${ip(n)}:4370`,
+    '--listen', `${net.ip(n)}:4370`,
+    '--cluster-secret-file', join(home, 'cluster_secret'),
     // Unix sockets live in the file system, so the test reaches every namespace's control API.
     '--control', `unix:${join(home, `${n}.sock`)}`,
     '--auto-connect', 'once',
     '--strategy', 'keep-majority',
-    ...NODES.filter((x) => x !== n).flatMap((x) => ['--peer', `${x}=${ip(x)}:4370`]),
+    ...NODES.filter((x) => x !== n).flatMap((x) => ['--peer', `${x}=${net.ip(x)}:4370`]),
   ];
   const env = cleanEnv(home, {
     DISTKIT_HEARTBEAT_INTERVAL: '200',
@@ -86,8 +57,8 @@ async function start(n: Name): Promise<RunningDaemon> {
     DISTKIT_HOOKS_RESTART_DELAY: '2000',
     DISTKIT_HOOKS_ON_RESTART: `echo "$DISTKIT_SELF $DISTKIT_DECISION $DISTKIT_NODE" >> ${join(home, 'restart-hooks')}`,
   });
-  // The daemon runs inside its namespace: `ip netns exec NS node ...`.
-  const d = await startDaemon(args, { cwd: home, env, stateDir: state, wrap: ['ip', 'netns', 'exec', ns(n)] });
+  // The daemon runs inside its namespace: `nsenter --target <holder> ... node ...`.
+  const d = await startDaemon(args, { cwd: home, env, stateDir: state, wrap: net.exec(n) });
   daemons.set(n, d);
   return d;
 }
@@ -109,14 +80,17 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 30_000): P
 
 describe('a real partition (network namespaces)', () => {
   it('cut and heal: exactly one side restarts, every node logs the same decision, the mesh is whole after', async () => {
+    const startedAt = Date.now();
     home = await mkdtemp(join(tmpdir(), 'distkitd-netns-'));
+    const secret = await runCli(['secret', 'new', '--out', join(home, 'cluster_secret')], { cwd: home, env: cleanEnv(home) });
+    expect(secret.code, secret.stderr).toBe(0);
     for (const n of NODES) await start(n);
     await until('full mesh', async () => (await Promise.all(NODES.map(connected))).every((c) => c.length === 2));
 
-    setCut(true);
+    net.cut('c', true);
     await until('links across the cut are down', async () => (await connected('c')).length === 0 && (await connected('a')).join() === 'b');
     await new Promise((r) => setTimeout(r, 1500)); // heartbeats silent long enough: the peers are down
-    setCut(false);
+    net.cut('c', false);
 
     const c = daemons.get('c') as RunningDaemon;
     expect(await c.exited).toBe(75);
@@ -131,6 +105,20 @@ describe('a real partition (network namespaces)', () => {
       expect(d.self === 'c' ? ['a', 'b'] : ['c']).toContain(d.node);
     }
     expect(decisions.some((d) => d.self === 'c')).toBe(true);
+    // Logs: a decision is one short, readable line: node ids and view hashes in base64 (not
+    // {"0":96,...}), `at` in epoch ms like every other event the daemon emits.
+    for (const d of daemons.values()) {
+      for (const line of d.logs.filter((l) => ['decision', 'partition', 'nodedown', 'nodeup', 'verdict'].includes(l.msg))) {
+        const text = JSON.stringify(line);
+        expect(text).not.toMatch(/"0":\d/);
+        expect(line['at']).toBeGreaterThanOrEqual(startedAt - 1000);
+        expect(line['at']).toBeLessThanOrEqual(Date.now() + 1000);
+      }
+      for (const line of d.logs.filter((l) => l.msg === 'decision')) {
+        expect(JSON.stringify(line).length, JSON.stringify(line)).toBeLessThan(450);
+        expect(line['mine']).toMatchObject({ lowest: expect.stringMatching(/^[A-Za-z0-9+/]{8}$/), hash: expect.stringMatching(/^[A-Za-z0-9+/]{8}$/) });
+      }
+    }
     expect(decisions.some((d) => d.self !== 'c')).toBe(true);
     const hooks = (await readFile(join(home, 'restart-hooks'), 'utf8')).trim().split('\n');
     expect(new Set(hooks.map((l) => l.split(' ')[0]))).toEqual(new Set(['c']));

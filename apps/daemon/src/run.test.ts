@@ -24,18 +24,19 @@ async function launch(home: string, stateDir: string, args: readonly string[], e
 }
 
 describe('distkitd run (real kernel, separate processes)', () => {
-  it('a listen address in use: exit 1 with the reason, no stack trace, the lock released', async () => {
+  it('a listen address in use: exit 71 with the reason, no stack trace, nothing written', async () => {
     const home = await mkdtemp(join(tmpdir(), 'distkitd-busy-'));
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
     const port = (busy.address() as { port: number }).port;
     try {
       const r = await runCli(['run', '--state-dir', join(home, 's'), '--listen', `127.0.0.1:${port}`, '--control', '127.0.0.1:0'], { cwd: home, env: cleanEnv(home) });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+      expect(r.code).toBe(71);
+      expect(r.stderr).toContain(`listen: cannot bind links (TCP) on 127.0.0.1:${port} (EADDRINUSE)`);
       expect(r.stderr).toContain('choose another with --listen');
       expect(r.stderr).not.toContain('    at ');
-      await expect(stat(join(home, 's', 'distkitd.pid'))).rejects.toThrow();
+      // Found before anything was written: not even the state folder exists.
+      await expect(stat(join(home, 's'))).rejects.toThrow();
     } finally {
       busy.close();
     }

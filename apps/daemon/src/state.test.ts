@@ -1,12 +1,14 @@
-import { chmod, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from './atomic-file.ts';
-import { isDaemonError } from './errors.ts';
+import { type DaemonError, isDaemonError } from './errors.ts';
+import { processStartTime } from './process-identity.ts';
 import { fingerprint, generateIdentity, parseTrustFile } from './identity.ts';
 import {
-  acquireLock, bumpIncarnation, ensureStateDir, loadOrCreateIdentity, loadOrCreateToken, readIdentity, removeTrustEntry,
+  acquireLock, bumpIncarnation, ensureStateDir, loadOrCreateIdentity, loadOrCreateToken, readIdentity, removeStaleTempFiles, removeTrustEntry,
   statePaths, upsertTrustEntry,
 } from './state.ts';
 
@@ -64,6 +66,7 @@ describe('state folder', () => {
     const paths = await fresh();
     await writeFile(paths.incarnation, 'garbage');
     await expect(bumpIncarnation(paths)).rejects.toThrow(/expected a decimal number/);
+    expect(await readFile(paths.incarnation, 'utf8')).toBe('garbage');
   });
 
   it('control token: 0600, stable across starts', async () => {
@@ -101,14 +104,74 @@ describe('state folder', () => {
   it('one daemon per folder: a live holder is refused, a dead one is taken over', async () => {
     const paths = await fresh();
     // The parent of this test worker is alive and is not us.
+    await writeFile(paths.lock, `${process.ppid} ${processStartTime(process.ppid)}\n`);
+    await expect(acquireLock(paths)).rejects.toThrow(`another distkitd (pid ${process.ppid}) is using the state folder`);
+    // An older distkitd's lock (a pid alone), written after its process started: still held.
     await writeFile(paths.lock, `${process.ppid}\n`);
     await expect(acquireLock(paths)).rejects.toThrow(`another distkitd (pid ${process.ppid}) is using the state folder`);
     await writeFile(paths.lock, '999999999\n');
     const release = await acquireLock(paths);
-    expect((await readFile(paths.lock, 'utf8')).trim()).toBe(String(process.pid));
+    expect((await readFile(paths.lock, 'utf8')).trim()).toBe(`${process.pid} ${processStartTime(process.pid)}`);
     await expect(acquireLock(paths)).rejects.toThrow('this process already runs a distkitd');
     await release();
     expect(await readdir(paths.dir)).toEqual([]);
+  });
+});
+
+describe('stale state from an earlier life', () => {
+  // A process that is alive now but is not the one that wrote the lock: the pid was reused.
+  async function otherProcess(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    await new Promise((r) => child.once('spawn', r));
+    return child;
+  }
+
+  it.skipIf(processStartTime(process.pid) === null)('a pid file whose pid now belongs to another process does not block the start', async () => {
+    const paths = await fresh();
+    const other = await otherProcess();
+    try {
+      const pid = other.pid as number;
+      // Written by a distkitd that ran with this pid before: its start time differs.
+      await writeFile(paths.lock, `${pid} 1\n`);
+      const release = await acquireLock(paths);
+      await release();
+      // An older distkitd's lock holds the pid alone, and is older than the live process.
+      await writeFile(paths.lock, `${pid}\n`);
+      const past = new Date(Date.now() - 3_600_000);
+      await utimes(paths.lock, past, past);
+      await (await acquireLock(paths))();
+      // The live process itself recorded: refused.
+      await writeFile(paths.lock, `${pid} ${processStartTime(pid)}\n`);
+      await expect(acquireLock(paths)).rejects.toThrow(`another distkitd (pid ${pid}) is using the state folder`);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('temp files of a crashed write are removed at start; those of a live writer are kept', async () => {
+    const paths = await fresh();
+    await writeFile(join(paths.dir, '.known_nodes.999999999.0123456789ab.tmp'), 'half');
+    await writeFile(join(paths.dir, `.authorized_nodes.${process.ppid}.0123456789ab.tmp`), 'writing');
+    await writeFile(join(paths.dir, 'known_nodes'), '');
+    expect(await removeStaleTempFiles(paths.dir)).toEqual(['.known_nodes.999999999.0123456789ab.tmp']);
+    expect((await readdir(paths.dir)).sort()).toEqual([`.authorized_nodes.${process.ppid}.0123456789ab.tmp`, 'known_nodes']);
+  });
+
+  it('a missing, unreadable or garbled incarnation next to an identity refuses to start, with the fix', async () => {
+    const paths = await fresh();
+    await loadOrCreateIdentity(paths);
+    const refusal = await bumpIncarnation(paths).catch((err: unknown) => err as DaemonError);
+    expect(isDaemonError(refusal) && refusal.code).toBe('STATE_CORRUPT');
+    expect(isDaemonError(refusal) && refusal.exitCode).toBe(65);
+    expect((refusal as Error).message).toContain(`${paths.incarnation} is missing, but ${paths.identityKey} exists`);
+    expect((refusal as Error).message).toContain(`date +%s > ${paths.incarnation}`);
+    await expect(stat(paths.incarnation)).rejects.toThrow();
+    await writeFile(paths.incarnation, '');
+    await expect(bumpIncarnation(paths)).rejects.toThrow(/expected a decimal number, got ""\. this node ran before/);
+    // Unreadable (here: a directory, which even root cannot read as a file): refused too.
+    await unlink(paths.incarnation);
+    await mkdir(paths.incarnation);
+    await expect(bumpIncarnation(paths)).rejects.toThrow(`${paths.incarnation} cannot be read (EISDIR), but ${paths.identityKey} exists`);
   });
 });
 

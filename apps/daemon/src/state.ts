@@ -2,10 +2,11 @@
 // the running daemon's control address. Every write is atomic (atomic-file.ts); secrets are 0600
 // and refused when group or others could read them.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.ts';
 import { DaemonError } from './errors.ts';
+import { formatPidFile, parsePidFile, recordedProcess, selfIdentity } from './process-identity.ts';
 import {
   encodePrivateKeyFile, generateIdentity, parsePrivateKeyFile, parseTrustFile, publicKeyLine, serializeTrustFile,
   type Identity, type TrustEntry,
@@ -87,13 +88,36 @@ export async function loadOrCreateIdentity(paths: StatePaths): Promise<{ identit
   return { identity, created: true };
 }
 
+/**
+ * The incarnation saved by the last start; 0 when this is the node's first start. A node that has
+ * an identity has run before, so a missing or unreadable counter is refused rather than reset to
+ * 1: its peers remember the last incarnation and would drop every heartbeat of a lower one as a
+ * replay, and show the node `down` while it is linked.
+ */
 export async function readIncarnation(paths: StatePaths): Promise<number> {
-  if (!(await exists(paths.incarnation))) return 0;
-  const text = (await readFile(paths.incarnation, 'utf8')).trim();
-  if (!/^\d{1,15}$/.test(text)) {
-    throw new DaemonError('STATE_IO', `${paths.incarnation}: expected a decimal number, got ${JSON.stringify(text.slice(0, 40))}`);
+  let text: string;
+  try {
+    text = await readFile(paths.incarnation, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !(await exists(paths.identityKey))) return 0;
+    const what = code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? (err as Error).message})`;
+    throw new DaemonError(code === 'ENOENT' ? 'STATE_CORRUPT' : 'STATE_IO', `${paths.incarnation} ${what}, but ${paths.identityKey} exists: ${INCARNATION_FIX(paths)}`);
   }
-  return Number(text);
+  const trimmed = text.trim();
+  if (!/^\d{1,15}$/.test(trimmed)) {
+    throw new DaemonError('STATE_CORRUPT', `${paths.incarnation}: expected a decimal number, got ${JSON.stringify(trimmed.slice(0, 40))}. ${INCARNATION_FIX(paths)}`);
+  }
+  return Number(trimmed);
+}
+
+const INCARNATION_FIX = (paths: StatePaths): string =>
+  'this node ran before, and its peers remember its last incarnation; starting again at 1 would make them drop its ' +
+  "heartbeats as replays. Write a number larger than any it used (the time in seconds is), then start again:\n" +
+  `  date +%s > ${shellQuote(paths.incarnation)}`;
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:@=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Reads, increments and durably saves the incarnation before the node starts; 1 on first start. */
@@ -138,10 +162,14 @@ export async function loadOrCreateToken(path: string): Promise<string> {
   return token;
 }
 
+/** What a token file may hold: one line of printable ASCII without spaces, 16 characters or more. */
+export const TOKEN_FORMAT: RegExp = /^[\x21-\x7e]{16,}$/;
+
 export async function readToken(path: string): Promise<string> {
   await checkPrivateFile(path, 'control token');
   const token = (await readFile(path, 'utf8')).trim();
-  if (token.length < 16) throw new DaemonError('STATE_IO', `${path}: the control token is too short (at least 16 characters)`);
+  // Never quote the content: it is a credential.
+  if (!TOKEN_FORMAT.test(token)) throw new DaemonError('KEY_MALFORMED', `${path}: the control token must be one line of at least 16 printable characters, no spaces`);
   return token;
 }
 
@@ -149,6 +177,8 @@ export interface ControlInfo {
   /** http://127.0.0.1:4380 or unix:/path/to/socket */
   readonly url: string;
   readonly pid: number;
+  /** The daemon's process start time (/proc/<pid>/stat), so a client can tell it from a reused pid. */
+  readonly startTime?: string | null;
   readonly name: string;
 }
 
@@ -156,9 +186,13 @@ export async function writeControlInfo(paths: StatePaths, info: ControlInfo): Pr
   await writeFileAtomic(paths.controlInfo, `${JSON.stringify(info)}\n`, { mode: 0o644 });
 }
 
-export async function readControlInfo(paths: StatePaths): Promise<ControlInfo | null> {
+/** control.json, with the time it was written (to judge a pid without a start time); null when absent or unreadable. */
+export async function readControlInfo(paths: StatePaths): Promise<(ControlInfo & { readonly writtenAtMs: number }) | null> {
   try {
-    return JSON.parse(await readFile(paths.controlInfo, 'utf8')) as ControlInfo;
+    const [text, info] = await Promise.all([readFile(paths.controlInfo, 'utf8'), stat(paths.controlInfo)]);
+    const parsed = JSON.parse(text) as ControlInfo;
+    if (typeof parsed.url !== 'string' || typeof parsed.pid !== 'number') return null;
+    return { ...parsed, writtenAtMs: info.mtimeMs };
   } catch {
     return null;
   }
@@ -169,14 +203,17 @@ const HELD = new Set<string>();
 
 /**
  * Takes the folder for this process: one daemon per state folder, or two would hand out the same
- * incarnation. A lock left by a dead process is taken over. Returns the release function.
+ * incarnation. The lock file holds the pid and the process start time (process-identity.ts), so a
+ * lock left by a dead process, or one whose pid now belongs to another process, is taken over.
+ * Returns the release function.
  */
 export async function acquireLock(paths: StatePaths): Promise<() => Promise<void>> {
   if (HELD.has(paths.lock)) throw new DaemonError('STATE_LOCKED', `this process already runs a distkitd on the state folder ${paths.dir}`);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const self = selfIdentity();
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(paths.lock, 'wx', 0o644);
-      await handle.writeFile(`${process.pid}\n`);
+      await handle.writeFile(formatPidFile(self));
       await handle.sync();
       await handle.close();
       HELD.add(paths.lock);
@@ -186,24 +223,55 @@ export async function acquireLock(paths: StatePaths): Promise<() => Promise<void
         await unlink(paths.controlInfo).catch(() => {});
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(paths.lock, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new DaemonError('STATE_LOCKED', `another distkitd (pid ${pid}) is using the state folder ${paths.dir}`);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw stateIo(err, `cannot create the lock ${paths.lock}`);
+      const seen = await readLock(paths.lock);
+      if (seen === null) continue; // removed meanwhile: try again
+      const holder = parsePidFile(seen.text);
+      if (holder !== null && holder.pid !== process.pid && recordedProcess(holder.pid, holder.startTime, seen.mtimeMs) === 'running') {
+        throw new DaemonError('STATE_LOCKED', `another distkitd (pid ${holder.pid}) is using the state folder ${paths.dir}`);
       }
-      await unlink(paths.lock).catch(() => {});
+      // Stale. Remove it only if it is still the file judged stale: a second daemon starting at
+      // the same moment may have taken it over already.
+      const again = await readLock(paths.lock);
+      if (again !== null && again.text === seen.text && again.mtimeMs === seen.mtimeMs) await unlink(paths.lock).catch(() => {});
     }
   }
-  throw new DaemonError('STATE_LOCKED', `cannot take the lock ${paths.lock}`);
+  throw new DaemonError('STATE_LOCKED', `cannot take the lock ${paths.lock} (another distkitd is starting on the state folder ${paths.dir}?)`);
 }
 
-function isAlive(pid: number): boolean {
+async function readLock(path: string): Promise<{ text: string; mtimeMs: number } | null> {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { text, mtimeMs: info.mtimeMs };
+  } catch {
+    return null;
   }
+}
+
+/** Temp files of atomic writes (atomic-file.ts) left by a process that crashed mid-write. */
+const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temp files a crash left in the state folder. A temp file of a process still alive
+ * (a `distkitd trust add` writing right now) is kept. Returns the names removed.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = TEMP_FILE.exec(name);
+    if (!m) continue;
+    const info = await stat(join(dir, name)).catch(() => null);
+    if (info === null || recordedProcess(Number(m[1]), null, info.mtimeMs) === 'running') continue;
+    await unlink(join(dir, name)).then(
+      () => removed.push(name),
+      () => {},
+    );
+  }
+  return removed;
+}
+
+function stateIo(err: unknown, what: string): DaemonError {
+  return new DaemonError('STATE_IO', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -253,3 +253,50 @@ describe('a link closed on purpose', () => {
     expect(d.verdict('b')).toBe('partitioned');
   });
 });
+
+describe('two nodes, link up: the link is second evidence', () => {
+  it('a few lost heartbeats do not make a linked peer down (nobody to ask); silence ends as degraded, a dead link as down', () => {
+    const d = createDetector({ interval: 1000, maxSilence: 10_000 }, { random: () => 0.5 });
+    const view = viewSummary({ self: { id: new Uint8Array(32).fill(1), startedAt: 0 }, peers: [] });
+    d.setView(view, 0);
+    d.linkUp('b', 1, 0);
+    const theirs = viewSummary({ self: { id: new Uint8Array(32).fill(2), startedAt: 0 }, peers: [] });
+    for (let s = 1; s <= 10; s++) d.heartbeat('b', { incarnation: 1, seq: s, view: theirs }, s * 1000);
+    for (let t = 10_100; t < 14_000; t += 100) d.tick(t); // three intervals without a datagram
+    expect(d.verdict('b')).toBe('up');
+    for (let t = 14_000; t <= 21_000; t += 100) d.tick(t);
+    expect(d.verdict('b')).toBe('degraded');
+    d.linkDown('b', 'tick_timeout', 21_500);
+    expect(d.verdict('b')).toBe('down');
+  });
+});
+
+describe('a flapping path', () => {
+  it('delays the decision until heartbeats have come steadily for stableAfter', () => {
+    const d = createDetector({ interval: 1000, stableAfter: 5000 }, { random: () => 0.5 });
+    const mine = viewSummary({ self: { id: new Uint8Array(32).fill(1), startedAt: 0 }, peers: [] });
+    const theirs = viewSummary({ self: { id: new Uint8Array(32).fill(2), startedAt: 0 }, peers: [] });
+    d.setView(mine, 0);
+    d.linkUp('b', 1, 0);
+    d.heartbeat('b', { incarnation: 1, seq: 1, view: theirs }, 500);
+    d.linkDown('b', 'tick_timeout', 1000);
+    let seq = 2;
+    const decisions = (events: DetectorEvent[]) => events.filter((e) => e.type === 'decision');
+    const found: DetectorEvent[] = [];
+    // Flapping: two heartbeats, then a 3 s gap, over and over for 20 s: no decision.
+    for (let t = 1000; t < 21_000; t += 5000) {
+      d.heartbeat('b', { incarnation: 1, seq: seq++, view: theirs }, t);
+      d.heartbeat('b', { incarnation: 1, seq: seq++, view: theirs }, t + 1000);
+      for (let u = t; u < t + 5000; u += 250) found.push(...d.tick(u).events);
+    }
+    expect(decisions(found)).toEqual([]);
+    // Steady from 21 s: a decision once stableAfter has passed.
+    for (let t = 21_000; t <= 28_000; t += 1000) {
+      d.heartbeat('b', { incarnation: 1, seq: seq++, view: theirs }, t);
+      found.push(...d.tick(t + 1).events);
+    }
+    const ds = decisions(found);
+    expect(ds).toHaveLength(1);
+    expect(ds[0]!.at).toBeGreaterThanOrEqual(26_000);
+  });
+});

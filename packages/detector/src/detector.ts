@@ -194,6 +194,12 @@ class Peer {
   h3 = 0;
   theirs: ViewSummary | null = null;
   theirsSince = 0;
+  /**
+   * When the path to this peer last faltered (a heartbeat gap of more than two intervals, or a
+   * suspicion): a decision also waits for the path to be stable for stableAfter, so a link that
+   * flaps is resolved once, after it stops, not at every cut.
+   */
+  pathUnstableAt = 0;
   suspected = false;
   silent = false;
   linked = false;
@@ -360,6 +366,7 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
       if (p.slot < 0) p.slot = windows.alloc();
       windows.add(p.slot, at - p.lastArrival);
     }
+    if (p.heard && at - p.lastArrival > 2 * cfg.interval) p.pathUnstableAt = at;
     p.heard = true;
     p.hbIncarnation = inc;
     p.hbSeq = seq;
@@ -524,14 +531,18 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
           becomeSilent(p, 'max-silence', now);
         } else if (p.suspected ? now >= p.roundEnds : now >= p.deadline) {
           p.suspected = true;
+          p.pathUnstableAt = now;
           startRound(p, now);
-          // Nobody left to ask (a two-node cluster, or everyone else is silent too): phi decides alone.
-          if (p.askedCount === 0) becomeSilent(p, 'no-helpers', now);
+          // Nobody left to ask (a two-node cluster, or everyone else is silent too): phi decides
+          // alone, unless the link is up: that is second evidence of life, so a lost datagram or
+          // two never make a linked peer `down` (its silence ends as `degraded` at maxSilence, or
+          // as `down` when the link itself dies).
+          if (p.askedCount === 0 && !p.linked) becomeSilent(p, 'no-helpers', now);
         }
       }
       if (p.verdict === 'partitioned' && mine !== null && p.theirs !== null && !sameHash(mine, p.theirs)) {
         const key = partitionKey(p.theirs);
-        if (!decided.has(key) && now >= Math.max(mineSince, p.theirsSince) + cfg.stableAfter) {
+        if (!decided.has(key) && now >= Math.max(mineSince, p.theirsSince, p.pathUnstableAt) + cfg.stableAfter) {
           decided.add(key);
           events.push({
             type: 'decision', at: now, peer: p.name, partition: key, mine, theirs: p.theirs, strategy: cfg.strategy,

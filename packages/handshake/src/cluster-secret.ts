@@ -75,3 +75,16 @@ export function clusterSecretId(secret: Uint8Array, provider: CryptoProvider = d
   if (!sha) throw new HandshakeError('UNSUPPORTED_PROTOCOL', `crypto provider '${provider.name}' lacks SHA256`);
   return sha.hash(SECRET_ID_LABEL, secret).subarray(0, CLUSTER_SECRET_ID_BYTES);
 }
+
+const FIRST_MAC_LABEL = new TextEncoder().encode('distkit/1 first record');
+
+/**
+ * The first record's MAC with the cluster secret (@distkit/wire `firstRecordSigned` gives the
+ * parts): HMAC-SHA256 truncated to 16 bytes. Checked before any DH, so a node without the secret
+ * gets no answer and costs the responder one hash.
+ */
+export function firstRecordMac(secret: Uint8Array, parts: readonly Uint8Array[], provider: CryptoProvider = defaultProvider()): Uint8Array {
+  const sha = provider.hash('SHA256');
+  if (!sha) throw new HandshakeError('UNSUPPORTED_PROTOCOL', `crypto provider '${provider.name}' lacks SHA256`);
+  return sha.hmac(secret, FIRST_MAC_LABEL, ...parts).subarray(0, 16);
+}

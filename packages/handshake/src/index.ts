@@ -18,7 +18,7 @@ export {
   type TrustFileLine, type TrustMode, type TrustStoreOptions, type TrustVerdict,
 } from './trust.ts';
 export {
-  CLUSTER_SECRET_BYTES, CLUSTER_SECRET_ID_BYTES, CLUSTER_SECRET_TAG, clusterSecretId, formatClusterKeyring, generateClusterSecret,
+  CLUSTER_SECRET_BYTES, CLUSTER_SECRET_ID_BYTES, CLUSTER_SECRET_TAG, clusterSecretId, firstRecordMac, formatClusterKeyring, generateClusterSecret,
   parseClusterKeyring,
   type ClusterKeyring,
 } from './cluster-secret.ts';

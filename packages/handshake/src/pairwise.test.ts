@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeHeartbeat } from '@distkit/wire';
+import { datagramSender, encodeHeartbeat, senderId } from '@distkit/wire';
 import {
   formatClusterKeyring, generateClusterSecret, generateIdentity, nativeProvider, nobleProvider, openHeartbeat, pairwiseKey,
   parseClusterKeyring, sealHeartbeat,
@@ -39,15 +39,17 @@ describe('pairwise keys', () => {
 
 describe('heartbeat seal/open', () => {
   const key = pairwiseKey(alice.privateKey, bob.publicKey);
+  const sender = senderId(alice.publicKey);
 
-  it('appends a 16-byte tag that the peer verifies', () => {
-    const datagram = sealHeartbeat(key, body);
-    expect(datagram.length).toBe(body.length + 16);
+  it('puts the sender id in the clear in front, a 16-byte tag over both behind; the peer verifies', () => {
+    const datagram = sealHeartbeat(key, sender, body);
+    expect(datagram.length).toBe(8 + body.length + 16);
+    expect(hex(datagramSender(datagram)!)).toBe(hex(alice.publicKey.subarray(0, 8)));
     expect(hex(openHeartbeat(pairwiseKey(bob.privateKey, alice.publicKey), datagram)!)).toBe(hex(body));
   });
 
-  it('any changed bit, a truncation or another pair\'s key is refused with null', () => {
-    const datagram = sealHeartbeat(key, body);
+  it('any changed bit (the sender id too), a truncation or another pair\'s key is refused with null', () => {
+    const datagram = sealHeartbeat(key, sender, body);
     for (let i = 0; i < datagram.length; i++) {
       const bad = datagram.slice();
       bad[i]! ^= 0x80;

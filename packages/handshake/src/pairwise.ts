@@ -1,6 +1,6 @@
 // Heartbeat authentication across a partition: a key only the two nodes can compute, from their
 // static keys alone (no session needed), and a 16-byte tag on each datagram.
-import { HEARTBEAT_TAG_BYTES } from '@distkit/wire';
+import { HEARTBEAT_TAG_BYTES, SENDER_ID_BYTES } from '@distkit/wire';
 import { defaultProvider } from './crypto/default-provider.ts';
 import type { CryptoProvider, HashFunction } from './crypto/provider.ts';
 import { HandshakeError } from './errors.ts';
@@ -60,25 +60,29 @@ function tag(key: Uint8Array, body: Uint8Array, provider: CryptoProvider): Uint8
   return sha256(provider).hmac(key, body).subarray(0, HEARTBEAT_TAG_BYTES);
 }
 
-/** `body` (the @distkit/wire heartbeat encoding) followed by its 16-byte tag. */
-export function sealHeartbeat(key: Uint8Array, body: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array {
-  const out = new Uint8Array(body.length + HEARTBEAT_TAG_BYTES);
-  out.set(body);
-  out.set(tag(key, body, provider), body.length);
+/**
+ * The datagram: `sender` (the sender's 8-byte id, @distkit/wire `senderId`), `body` (the wire
+ * encoding of a heartbeat or probe), and a 16-byte tag over both.
+ */
+export function sealHeartbeat(key: Uint8Array, sender: Uint8Array, body: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array {
+  if (!(sender instanceof Uint8Array) || sender.length !== SENDER_ID_BYTES) throw new HandshakeError('INVALID_CONFIG', `sender must be a ${SENDER_ID_BYTES}-byte id`);
+  const out = new Uint8Array(SENDER_ID_BYTES + body.length + HEARTBEAT_TAG_BYTES);
+  out.set(sender);
+  out.set(body, SENDER_ID_BYTES);
+  out.set(tag(key, out.subarray(0, SENDER_ID_BYTES + body.length), provider), SENDER_ID_BYTES + body.length);
   return out;
 }
 
 /**
  * The body when the tag verifies under `key`, else null (never throws on bad input). The caller
- * finds the sender from the (still unauthenticated) body, opens with that sender's pairwise key,
- * and must then check that the body's `from.id` is that sender.
+ * picks `key` by the datagram's sender id (@distkit/wire `datagramSender`), and must then check
+ * that the body's own sender field is that peer.
  */
 export function openHeartbeat(key: Uint8Array, datagram: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array | null {
-  if (!(datagram instanceof Uint8Array) || datagram.length < HEARTBEAT_TAG_BYTES) return null;
-  const bodyLength = datagram.length - HEARTBEAT_TAG_BYTES;
-  const body = datagram.subarray(0, bodyLength);
-  const expected = tag(key, body, provider);
+  if (!(datagram instanceof Uint8Array) || datagram.length < SENDER_ID_BYTES + HEARTBEAT_TAG_BYTES) return null;
+  const signed = datagram.length - HEARTBEAT_TAG_BYTES;
+  const expected = tag(key, datagram.subarray(0, signed), provider);
   let diff = 0;
-  for (let i = 0; i < HEARTBEAT_TAG_BYTES; i++) diff |= expected[i]! ^ datagram[bodyLength + i]!;
-  return diff === 0 ? body.slice() : null;
+  for (let i = 0; i < HEARTBEAT_TAG_BYTES; i++) diff |= expected[i]! ^ datagram[signed + i]!;
+  return diff === 0 ? datagram.slice(SENDER_ID_BYTES, signed) : null;
 }

@@ -33,6 +33,10 @@ export type NodedownReason =
   | 'disconnect'
   | 'tick_timeout'
   | 'setup_failed'
+  /** (A link that never came up:) its first record or its handshake did not arrive in time. */
+  | 'setup_timeout'
+  /** (A link that never came up:) the first record was not made with our cluster secret. */
+  | 'bad_secret'
   | 'refused'
   | 'shutdown'
   | 'decrypt_failed'
@@ -106,6 +110,8 @@ export interface NodeInfo {
   /** The Noise pattern and suite of the link that is up. */
   readonly pattern: LinkPattern | null;
   readonly suite: LinkSuite | null;
+  /** Its tags (from its hello, and changes it told since). */
+  readonly tags: Readonly<Record<string, string>>;
   /** When the current link came up (transport clock, ms), or null. */
   readonly linkedSince: number | null;
   /** When the last heartbeat from it arrived (transport clock, ms), or null. */
@@ -119,7 +125,15 @@ export interface KernelStats {
   readonly heartbeatsSent: number;
   readonly heartbeatsReceived: number;
   readonly drops: Readonly<Record<'unauthenticated' | 'malformed' | 'replayed' | 'foreign_cluster' | 'unknown_sender' | 'too_large', number>>;
-  readonly handshakes: Readonly<Record<'ok' | 'failed' | 'refused' | 'timeout', number>>;
+  /**
+   * Handshakes by outcome: `ok`, `failed`, `timeout`, and `refused` (every refusal), which is the sum
+   * of one counter per reason: `rate_limited`, `slots_full`, `untrusted`, `key_changed`, `self`,
+   * `wrong_name`, `policy`, `replayed`, `bad_secret`.
+   */
+  readonly handshakes: Readonly<Record<
+    'ok' | 'failed' | 'refused' | 'timeout' | 'rate_limited' | 'slots_full' | 'untrusted' | 'key_changed' | 'self' | 'wrong_name' | 'policy' | 'replayed' | 'bad_secret',
+    number
+  >>;
   readonly messagesSent: number;
   readonly messagesReceived: number;
   readonly decisions: number;
@@ -143,6 +157,19 @@ export interface DistkitNode {
   stop(): Promise<void>;
   /** Explicit connect (lifts a `once` bar). Resolves when the link is up. */
   connectNode(name: string): Promise<void>;
+  /**
+   * Joins the node at `address` (run-time membership): with `name` it is added as a peer and
+   * connected; without, it names itself in the handshake (trust decides as for any link). It is a
+   * configured peer from then on. Resolves with its name once the link is up.
+   */
+  joinNode(address: Address, options?: { readonly name?: string; readonly publicKey?: Uint8Array }): Promise<string>;
+  /**
+   * Leaves the cluster on purpose: every peer is told (`deliberate: 'leave'`: no partition, no
+   * restart decision anywhere), then the node stops.
+   */
+  leave(): Promise<void>;
+  /** Replaces this node's tags (told to linked peers at once, carried in every new hello). */
+  setTags(tags: Readonly<Record<string, string>>): void;
   disconnectNode(name: string): Promise<void>;
   /**
    * Names of linked nodes, as OTP's `nodes/1`: `visible` (default), `hidden`, or `connected` (both).
@@ -268,6 +295,15 @@ export interface NodeOptions {
   readonly tickIntensity?: number;
   /** Erlang's net_setuptime (default 7000 ms). */
   readonly setupTimeMs?: number;
+  /**
+   * An inbound connection must deliver its first record this soon (default 1000 ms): one that
+   * sends nothing (slowloris) holds a half-open slot no longer.
+   */
+  readonly firstRecordMs?: number;
+  /** Half-open inbound connections from one address (default 16; all addresses: `policy.limits.maxPendingInbound`, 64). */
+  readonly halfOpenPerAddress?: number;
+  /** Operator metadata carried in the hello (`{ role: 'db' }`): peers see it in `info()`. */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly strategy?: StrategyName;
   readonly referee?: string;
   readonly quorum?: number;
@@ -284,6 +320,14 @@ export interface NodeOptions {
   readonly maxQueuedMessages?: number;
   /** An `events()` reader this far behind loses the oldest (reported as `events-lost`). Default 10 000. */
   readonly maxQueuedEvents?: number;
+  /**
+   * Peers nobody configured (they linked in) are remembered, and heartbeated, for this long after
+   * their link went (default 60 000 ms), and at most `maxStrangers` of them (default 256): strangers
+   * that link once and leave cost bounded memory and datagrams.
+   */
+  readonly strangerRetentionMs?: number;
+  readonly maxStrangers?: number;
+
   /**
    * Called synchronously for every event, at the moment it happens (before `events()` readers see
    * it): for a simulator or a metrics hook that must react at that exact time. Must not throw.

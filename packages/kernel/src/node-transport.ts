@@ -137,7 +137,7 @@ export function createNodeTransport(options: { random?: () => number } = {}): Tr
       });
     },
 
-    bind(at: Address, onDatagram: (bytes: Uint8Array, from: Address) => void): Promise<DatagramSocket> {
+    bind(at: Address, onDatagram: (bytes: Uint8Array, from: Address) => void, opts?: { readonly receiveBufferBytes?: number }): Promise<DatagramSocket> {
       return new Promise((resolve, reject) => {
         const socket: UdpSocket = createSocket({ type: udpType(at.host), reuseAddr: false });
         socket.once('error', (cause) =>
@@ -145,6 +145,15 @@ export function createNodeTransport(options: { random?: () => number } = {}): Tr
         socket.on('message', (msg, rinfo) => onDatagram(msg, { host: rinfo.address, port: rinfo.port }));
         socket.bind(at.port, at.host, () => {
           socket.removeAllListeners('error');
+          if (opts?.receiveBufferBytes) {
+            // Linux caps SO_RCVBUF at net.core.rmem_max (208 KiB by default) for unprivileged
+            // processes; ask anyway, and ask for more where the OS allows it.
+            try {
+              socket.setRecvBufferSize(opts.receiveBufferBytes);
+            } catch {
+              // best effort
+            }
+          }
           // After bind, a send error (e.g. ICMP unreachable surfacing) must not crash the process:
           // datagrams are best effort by contract.
           socket.on('error', () => {});

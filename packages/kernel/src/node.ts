@@ -36,6 +36,7 @@ class KernelNode implements DistkitNode {
   readonly #listenAt: Address;
   readonly #heartbeatAt: Address | null;
   readonly #onEvent: ((e: KernelEvent) => void) | undefined;
+  readonly #receiveBufferBytes: number;
   #listener: StreamListener | null = null;
   #udp: DatagramSocket | null = null;
   #wakeup: TimerHandle | null = null;
@@ -53,6 +54,9 @@ class KernelNode implements DistkitNode {
     this.#heartbeatAt = o.heartbeatListen;
     if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new KernelError('BAD_OPTION', 'option onEvent: must be a function');
     this.#onEvent = options.onEvent;
+    // A round of heartbeats from every peer, many times over, so a burst of garbage (or a slow
+    // turn of the event loop) does not push the genuine ones out: at least 4 MiB.
+    this.#receiveBufferBytes = Math.max(4 * 1024 * 1024, o.peers.length * 64 * 1200);
     this.#m = new NodeMachine(o, {
       random: () => t.random(),
       randomBytes: (n) => t.randomBytes(n),
@@ -278,7 +282,7 @@ class KernelNode implements DistkitNode {
     try {
       this.#udp = await this.#t.bind(hb, (bytes, from) => {
         if (this.#phase === 'running') this.#input((now) => this.#m.datagram(now, bytes, from));
-      });
+      }, { receiveBufferBytes: this.#receiveBufferBytes });
     } catch (err) {
       await this.#listener.close();
       this.#phase = 'stopped';
@@ -310,6 +314,28 @@ class KernelNode implements DistkitNode {
 
   connectNode(name: string): Promise<void> {
     return this.#call((now, token) => this.#m.connect(now, name, token));
+  }
+
+  joinNode(address: Address, options: { readonly name?: string; readonly publicKey?: Uint8Array } = {}): Promise<string> {
+    const { name, publicKey } = options;
+    if (name !== undefined) {
+      try {
+        this.addPeer({ name, address, ...(publicKey ? { publicKey } : {}) });
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.connectNode(name).then(() => name);
+    }
+    return this.#call<string>((now, token) => this.#m.join(now, address, publicKey ?? null, token));
+  }
+
+  async leave(): Promise<void> {
+    if (this.#phase === 'running') this.#input((now) => this.#m.leave(now));
+    await this.stop();
+  }
+
+  setTags(tags: Readonly<Record<string, string>>): void {
+    this.#input((now) => this.#m.setTags(now, tags));
   }
 
   async disconnectNode(name: string): Promise<void> {

@@ -2,6 +2,7 @@ import { TrustStore, defaultProvider, parseProtocolName, type Trust } from '@dis
 import { LINK_SUITES, type LinkSuite } from '@distkit/wire';
 import { MODES } from '@distkit/policy';
 import { STRATEGIES } from '@distkit/detector';
+import { checkTags } from '@distkit/wire';
 import type { AutoConnect, KernelPolicyOptions, NodeOptions, PeerConfig } from './api.ts';
 import { KernelError } from './errors.ts';
 import { hasHardwareAes } from './hardware-aes.ts';
@@ -31,6 +32,9 @@ export interface ResolvedOptions {
   readonly tickTimeMs: number;
   readonly tickIntensity: number;
   readonly setupTimeMs: number;
+  readonly firstRecordMs: number;
+  readonly halfOpenPerAddress: number;
+  readonly tags: Readonly<Record<string, string>>;
   readonly strategy: NonNullable<NodeOptions['strategy']>;
   readonly referee: string | null;
   readonly quorum: number | null;
@@ -40,6 +44,8 @@ export interface ResolvedOptions {
   readonly detector: NonNullable<NodeOptions['detector']> | null;
   readonly maxQueuedMessages: number;
   readonly maxQueuedEvents: number;
+  readonly maxStrangers: number;
+  readonly strangerRetentionMs: number;
 }
 
 /** Erlang's defaults: net_ticktime 60 s, net_tickintensity 4 (OTP 26), net_setuptime 7 s. */
@@ -156,6 +162,15 @@ function windowBytes(v: unknown): number {
   return v as number;
 }
 
+function tags(v: unknown): Readonly<Record<string, string>> {
+  if (v === undefined) return {};
+  try {
+    return { ...checkTags(v) };
+  } catch (err) {
+    return bad('tags', (err as Error).message);
+  }
+}
+
 const POLICY_KEYS = new Set(['allow', 'deny', 'mesh', 'backoff', 'limits']);
 
 function policyOptions(v: unknown): KernelPolicyOptions {
@@ -213,6 +228,9 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     tickTimeMs,
     tickIntensity,
     setupTimeMs: positive(o.setupTimeMs, 'setupTimeMs', DEFAULTS.setupTimeMs),
+    firstRecordMs: positive(o.firstRecordMs, 'firstRecordMs', 1000),
+    halfOpenPerAddress: count(o.halfOpenPerAddress, 'halfOpenPerAddress', 16),
+    tags: tags(o.tags),
     strategy: o.strategy ?? 'keep-majority',
     referee: o.referee ?? null,
     quorum: o.quorum ?? null,
@@ -222,5 +240,7 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     detector: o.detector ?? null,
     maxQueuedMessages: count(o.maxQueuedMessages, 'maxQueuedMessages', DEFAULTS.maxQueued),
     maxQueuedEvents: count(o.maxQueuedEvents, 'maxQueuedEvents', DEFAULTS.maxQueued),
+    maxStrangers: count(o.maxStrangers, 'maxStrangers', 256),
+    strangerRetentionMs: positive(o.strangerRetentionMs, 'strangerRetentionMs', 60_000),
   };
 }

@@ -57,6 +57,11 @@ export type PolicyEvent =
   /** Peer `via` told us of `node` (Erlang's global node lists): a mesh candidate. */
   | { readonly type: 'learned'; readonly node: string; readonly via: string; readonly hidden?: boolean | undefined }
   /** Time passed: due redials start. Call at `policy.nextWakeup()`. */
-  | { readonly type: 'tick' };
+  | { readonly type: 'tick' }
+  /**
+   * Forget everything about `node` (a stranger that left): its bar, its backoff, its record. Only
+   * when it has no link, no dial and no inbound on its way; otherwise nothing happens.
+   */
+  | { readonly type: 'forget'; readonly node: string };
 
 export type PolicyEventType = PolicyEvent['type'];

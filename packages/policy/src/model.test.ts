@@ -256,7 +256,11 @@ class Harness {
         for (const [id, c] of this.conns) {
           if (c.node === cmd.n && !c.up) {
             c.up = true;
-            this.feed({ type: 'connected', node: cmd.n, connection: id, direction: 'in', incarnation: this.inc[cmd.n] });
+            // An inbound link that comes up and stays lifts the bar (net_kernel: the connection
+            // entry replaces the barred one), also when it was accepted while another link lived.
+            this.feed({ type: 'connected', node: cmd.n, connection: id, direction: 'in', incarnation: this.inc[cmd.n] }, (ds) => {
+              if (!ds.some((d) => (d.type === 'close' || d.type === 'refuse') && d.connection === id)) this.barred[cmd.n] = false;
+            });
             return;
           }
         }

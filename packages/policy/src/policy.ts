@@ -218,6 +218,14 @@ class Engine implements Policy {
       case 'configure':
         this.configure(event.config, now, out);
         break;
+      case 'forget': {
+        const p = this.peers.get(checkNode(event.node, 'node'));
+        if (p !== undefined && (p.phase === 'idle' || p.phase === 'backoff')) {
+          if (p.phase === 'backoff') this.setPhase(p, 'idle'); // its scheduled redial is dropped lazily
+          this.peers.delete(p.name);
+        }
+        break;
+      }
       case 'start':
         if (!this.started) {
           this.started = true;
@@ -635,6 +643,18 @@ class Engine implements Policy {
     if (deny !== null) return this.turnAway(p, connection, deny, asClose, out);
     switch (p.phase) {
       case 'linked':
+        // A second connection while a link is up: go on with it, but settle the conflict only when
+        // it is up too (`connected`). Until it has completed its handshake it proves nothing, and a
+        // replayed first message must not cost the link it copies anything.
+        if (!asClose) {
+          if (incarnation >= 0 && p.incarnation >= 0 && incarnation < p.incarnation) {
+            out.push({ type: 'refuse', node: p.name, connection, reason: 'stale' }); // refusing it disturbs nothing
+            return false;
+          }
+          out.push({ type: 'accept', node: p.name, connection, reason: 'pending' });
+          return true;
+        }
+        return this.conflict(p, connection, 'in', incarnation, asClose, now, out);
       case 'accepting':
         return this.conflict(p, connection, 'in', incarnation, asClose, now, out);
       case 'dialing': {

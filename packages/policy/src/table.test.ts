@@ -446,12 +446,17 @@ describe('simultaneous connect and second connections', () => {
     expect(b.links().map((l) => l.connection)).toEqual(['b->a']);
   });
 
-  it('a restarted peer (higher incarnation) replaces the ghost of its old link', () => {
+  it('a restarted peer (higher incarnation) replaces the ghost of its old link, once the new one is up', () => {
     const p = policy({ mode: 'once' });
     linked(p, 'beta', 0, 'old', 4);
+    // Until it has completed its handshake, the new connection disturbs nothing.
     expect(p.handle({ type: 'inboundAttempt', connection: 'new', node: 'beta', incarnation: 5 }, 1)).toEqual([
+      { type: 'accept', node: 'beta', connection: 'new', reason: 'pending' },
+    ]);
+    expect(p.state('beta')?.connection).toBe('old');
+    expect(p.handle({ type: 'connected', node: 'beta', connection: 'new', direction: 'in', incarnation: 5 }, 1)).toEqual([
       { type: 'close', node: 'beta', connection: 'old', reason: 'restarted' },
-      { type: 'accept', node: 'beta', connection: 'new', reason: 'restarted' },
+      { type: 'keep', node: 'beta', connection: 'new', reason: 'restarted' },
     ]);
     // A late report about the closed ghost changes nothing (no bar: the peer is back inbound).
     expect(p.handle({ type: 'disconnected', node: 'beta', connection: 'old', reason: 'closed' }, 2)).toEqual([]);
@@ -476,9 +481,10 @@ describe('simultaneous connect and second connections', () => {
     const p = policy();
     p.handle({ type: 'inboundAttempt', connection: 1, node: 'beta', incarnation: 1 }, 0);
     p.handle({ type: 'connected', node: 'beta', connection: 1, direction: 'in', incarnation: 1 }, 0);
-    expect(kinds(p.handle({ type: 'inboundAttempt', connection: 2, node: 'beta', incarnation: 1 }, 1))).toEqual([
+    expect(kinds(p.handle({ type: 'inboundAttempt', connection: 2, node: 'beta', incarnation: 1 }, 1))).toEqual(['accept:pending']);
+    expect(kinds(p.handle({ type: 'connected', node: 'beta', connection: 2, direction: 'in', incarnation: 1 }, 1))).toEqual([
       'close:replaced',
-      'accept:replaced',
+      'keep:replaced',
     ]);
   });
 });
@@ -519,5 +525,24 @@ describe('events and time', () => {
       expect(err).toMatchObject({ name: 'PolicyError' });
       expect((err as { code: string }).code).toMatch(/^INVALID_(EVENT|ID)$/);
     }
+  });
+});
+
+describe('forget', () => {
+  it('drops an idle peer entirely (its bar too); a peer with a link or a dial on its way is kept', () => {
+    const p = policy({ mode: 'once' });
+    linked(p, 'beta', 0);
+    fails(p, 'beta', 10);
+    expect(p.isBarred('beta')).toBe(true);
+    p.handle({ type: 'forget', node: 'beta' }, 20);
+    expect(p.state('beta')).toBeNull();
+    expect(p.isBarred('beta')).toBe(false);
+    expect(p.stats().peers).toBe(0);
+    linked(p, 'gamma', 30);
+    p.handle({ type: 'forget', node: 'gamma' }, 40);
+    expect(p.state('gamma')?.phase).toBe('linked');
+    p.handle({ type: 'connectRequested', node: 'delta', kind: 'explicit' }, 50);
+    p.handle({ type: 'forget', node: 'delta' }, 60);
+    expect(p.state('delta')?.phase).toBe('dialing');
   });
 });

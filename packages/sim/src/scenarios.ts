@@ -320,8 +320,10 @@ export async function flapping(o: FlappingOptions): Promise<FlappingResult> {
   const network = createSimNetwork({ seed: o.seed, delay: o.delay ?? { min: 1, max: 5 }, loss: o.loss ?? 0, copyDatagrams: false });
   const random = createRandom(o.seed, 'scenario');
   const [a, b] = shuffled(names(o.n), random) as [string, string];
+  // A tick time of two intervals: each 2 s cut kills the pair's link (the hard case: links drop
+  // and views change with every cut), unlike the default 15 s, which every cut would ride out.
   const cluster = createKernelCluster({
-    network, nodes: o.n, seed: o.seed, node: nodeOptions(o, 'keep-majority', o.n), restartOnDecision: { delayMs: interval },
+    network, nodes: o.n, seed: o.seed, node: nodeOptions({ tickTime: 2 * interval, ...o }, 'keep-majority', o.n), restartOnDecision: { delayMs: interval },
   });
   const startAt = 10 * interval + random() * interval;
   await linked(network, cluster, startAt - 1);

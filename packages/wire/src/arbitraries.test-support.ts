@@ -32,6 +32,8 @@ export const helloArb: fc.Arbitrary<Hello> = fc.record({
   versions: fc.array(fc.nat(1000), { minLength: 1, maxLength: 8 }),
   startedAt: fc.maxSafeNat(),
   heartbeatPort: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: null }),
+  time: fc.maxSafeNat(),
+  tags: fc.dictionary(fc.stringMatching(/^[a-z0-9._/-]{1,20}$/).filter((k) => k !== '__proto__'), fc.string({ minLength: 1, maxLength: 30 }), { maxKeys: 5 }),
 });
 
 // User values: what JSON-like data plus binary can express. No -0 (msgpack has no negative zero
@@ -54,7 +56,7 @@ export const userValueArb: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((ti
 export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ kind: fc.constant('message' as const), counter: uint, value: userValueArb }),
   fc.record({ kind: fc.constant('tick' as const), counter: uint }),
-  fc.record({ kind: fc.constant('control' as const), counter: uint, op: fc.constant('welcome' as const) }),
+  fc.record({ kind: fc.constant('control' as const), counter: uint, op: fc.constantFrom('welcome' as const, 'ready' as const) }),
   fc.record({
     kind: fc.constant('control' as const),
     counter: uint,
@@ -77,6 +79,7 @@ function systemArb(): fc.Arbitrary<SystemMessage> {
     fc.record({ op: fc.constant('nodes?' as const), id: uint }),
     fc.record({ op: fc.constant('nodes' as const), id: uint, nodes: fc.array(name, { maxLength: 20 }) }),
     fc.record({ op: fc.constant('links' as const), nodes: fc.array(name, { maxLength: 20 }) }),
+    fc.record({ op: fc.constant('tags' as const), tags: fc.dictionary(fc.stringMatching(/^[a-z0-9.-]{1,12}$/), fc.string({ minLength: 1, maxLength: 20 }), { maxKeys: 4 }) }),
     fc.record({
       op: fc.constant('event' as const),
       event: fc.oneof(

@@ -12,13 +12,15 @@ export type DisconnectReason = 'disconnect' | 'shutdown' | 'leave';
 export const DISCONNECT_REASONS: readonly DisconnectReason[] = Object.freeze(['disconnect', 'shutdown', 'leave'] as const);
 
 /**
- * Link control: `welcome` confirms the session keys; `disconnect` closes the link on purpose;
- * `open` names a user channel the sender is about to use (its number, FIRST_NAMED_CHANNEL up, is
- * the sender's own: each direction numbers its channels); `ack` tells the sender how many record
- * bytes the receiver has read so far (its flow-control window).
+ * Link control: `welcome` confirms the session keys; `ready` says the sender's trust decision is
+ * durable (a key learned on first use is on disk), so the link may come up; `disconnect` closes the
+ * link on purpose; `open` names a user channel the sender is about to use (its number,
+ * FIRST_NAMED_CHANNEL up, is the sender's own: each direction numbers its channels); `ack` tells
+ * the sender how many record bytes the receiver has read so far (its flow-control window).
  */
 export type ControlFrame =
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'welcome' }
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'ready' }
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'disconnect'; readonly reason: DisconnectReason }
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'open'; readonly channel: number; readonly name: string }
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'ack'; readonly bytes: number };
@@ -51,7 +53,7 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
     case 'tick':
       return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.tick, null], limits);
     case 'control':
-      if (frame.op === 'welcome') return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['welcome', null]], limits);
+      if (frame.op === 'welcome' || frame.op === 'ready') return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, [frame.op, null]], limits);
       if (frame.op === 'disconnect') {
         if (!DISCONNECT_REASONS.includes(frame.reason)) throw new WireError('INVALID_VALUE', `disconnect reason must be one of ${DISCONNECT_REASONS.join(', ')}`);
         checkString(frame.reason, 'reason', 32);
@@ -184,8 +186,8 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
     case KIND_CODE.control: {
       if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'control body must be [op, argument]');
       const op = readString(body[0], 'op', 32);
-      if (op === 'welcome') {
-        if (body[1] !== null) throw new WireError('MALFORMED', 'welcome takes no reason');
+      if (op === 'welcome' || op === 'ready') {
+        if (body[1] !== null) throw new WireError('MALFORMED', `${op} takes no reason`);
         return { kind: 'control', counter, op };
       }
       if (op === 'disconnect') {

@@ -24,9 +24,33 @@ export interface Hello {
    * without being configured.
    */
   readonly heartbeatPort: number | null;
+  /**
+   * When the sender wrote this hello: its start time plus its monotonic clock, strictly growing
+   * per incarnation. A responder refuses an IK first message whose (incarnation, time) is not
+   * newer than the last one it saw from that key: a replay costs nothing (WireGuard's TAI64N).
+   */
+  readonly time: number;
+  /** Operator metadata (`role = "db"`): at most 32 tags, keys up to 64 bytes, values up to 256. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 const MAX_VERSIONS = 8;
+export const MAX_TAGS = 32;
+const MAX_TAG_KEY_BYTES = 64;
+const MAX_TAG_VALUE_BYTES = 256;
+
+/** Checks operator tags (keys: letters, digits, `._-/`; values: any non-empty text); throws INVALID_VALUE. */
+export function checkTags(tags: unknown, field = 'tags'): Readonly<Record<string, string>> {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) throw new WireError('INVALID_VALUE', `${field} must be an object of strings`);
+  const entries = Object.entries(tags);
+  if (entries.length > MAX_TAGS) throw new WireError('INVALID_VALUE', `${field}: at most ${MAX_TAGS} tags`);
+  for (const [k, v] of entries) {
+    checkString(k, `${field} key`, MAX_TAG_KEY_BYTES);
+    if (!/^[A-Za-z0-9._/-]+$/.test(k)) throw new WireError('INVALID_VALUE', `${field} key ${JSON.stringify(k)} may hold letters, digits and . _ - / only`);
+    checkString(v, `${field}.${k}`, MAX_TAG_VALUE_BYTES);
+  }
+  return tags as Readonly<Record<string, string>>;
+}
 
 export function encodeHello(hello: Hello): Uint8Array {
   checkString(hello.name, 'name', MAX_NAME_BYTES);
@@ -40,16 +64,21 @@ export function encodeHello(hello: Hello): Uint8Array {
   if (hello.heartbeatPort !== null && !(Number.isInteger(hello.heartbeatPort) && hello.heartbeatPort > 0 && hello.heartbeatPort < 65536)) {
     throw new WireError('INVALID_VALUE', 'heartbeatPort must be a port number 1..65535 or null');
   }
+  checkNumber(hello.time, 'time');
+  checkTags(hello.tags);
   const flags = hello.hidden ? FLAG_HIDDEN : 0;
   return packEnvelope(
     MessageType.hello,
-    [hello.name, hello.incarnation, flags, hello.versions, hello.startedAt, hello.heartbeatPort],
-    DATAGRAM_LIMITS,
+    [hello.name, hello.incarnation, flags, hello.versions, hello.startedAt, hello.heartbeatPort, hello.time, hello.tags],
+    HELLO_LIMITS,
   );
 }
 
-export function decodeHello(bytes: Uint8Array, limits: WireLimits = DATAGRAM_LIMITS): Hello {
-  const f = unpackEnvelope(bytes, MessageType.hello, 6, limits);
+/** A hello is small, but its tags need more items than a heartbeat. */
+const HELLO_LIMITS: WireLimits = Object.freeze({ ...DATAGRAM_LIMITS, maxBytes: 16 * 1024, maxItems: 2 * MAX_TAGS + 32 });
+
+export function decodeHello(bytes: Uint8Array, limits: WireLimits = HELLO_LIMITS): Hello {
+  const f = unpackEnvelope(bytes, MessageType.hello, 8, limits);
   const port = f[5];
   if (port !== null && !(isUint(port) && port > 0 && port < 65536)) throw new WireError('MALFORMED', 'heartbeatPort must be a port number or nil');
   const flags = readUint(f[2], 'flags');
@@ -65,5 +94,15 @@ export function decodeHello(bytes: Uint8Array, limits: WireLimits = DATAGRAM_LIM
     versions: versions.map((v, i) => readUint(v, `versions[${i}]`)),
     startedAt: readNumber(f[4], 'startedAt'),
     heartbeatPort: port as number | null,
+    time: readNumber(f[6], 'time'),
+    tags: readTags(f[7]),
   };
+}
+
+function readTags(v: unknown): Readonly<Record<string, string>> {
+  try {
+    return checkTags(v);
+  } catch (err) {
+    throw new WireError('MALFORMED', (err as Error).message);
+  }
 }

@@ -15,8 +15,14 @@ export interface WireLimits {
 export const MAX_DATAGRAM_BYTES = 1200;
 /** Authentication tag appended by the kernel when it seals a heartbeat (HMAC-SHA256 truncated to 16 bytes, keyed by the pair). */
 export const HEARTBEAT_TAG_BYTES = 16;
+/**
+ * Every datagram starts with its sender's key id in the clear (as WireGuard's sender index): the
+ * receiver picks the pair's key by it, so the source address decides nothing (NAT works, nobody
+ * can take over a peer's heartbeats by claiming its address).
+ */
+export const SENDER_ID_BYTES = 8;
 /** Room left for the encoded heartbeat body itself. */
-export const MAX_HEARTBEAT_BODY_BYTES: number = MAX_DATAGRAM_BYTES - HEARTBEAT_TAG_BYTES;
+export const MAX_HEARTBEAT_BODY_BYTES: number = MAX_DATAGRAM_BYTES - SENDER_ID_BYTES - HEARTBEAT_TAG_BYTES;
 /** A session frame's plaintext; larger user payloads are split by the session layer. */
 export const MAX_FRAME_BYTES: number = 64 * 1024;
 

@@ -21,9 +21,11 @@ describe('link preamble', () => {
   it('round-trips pattern, suite and secret id, and leaves Noise message 1 after it', () => {
     const msg = new Uint8Array([9, 8, 7]);
     const id = new Uint8Array([1, 2, 3, 4]);
-    const rec = encodeLinkPreamble({ pattern: 'IKpsk2', suite: '25519_AESGCM_SHA256', secretId: id }, msg);
-    const { preamble, message } = decodeLinkPreamble(rec);
+    const mac = new Uint8Array(16).fill(5);
+    const rec = encodeLinkPreamble({ pattern: 'IKpsk2', suite: '25519_AESGCM_SHA256', secretId: id }, msg, mac);
+    const { preamble, mac: got, message } = decodeLinkPreamble(rec);
     expect(preamble).toEqual({ pattern: 'IKpsk2', suite: '25519_AESGCM_SHA256', secretId: id });
+    expect([...got!]).toEqual([...mac]);
     expect([...message]).toEqual([9, 8, 7]);
     expect(decodeLinkPreamble(encodeLinkPreamble({ pattern: 'XX', suite: '25519_ChaChaPoly_SHA256', secretId: null }, msg)).preamble.secretId).toBeNull();
   });
@@ -35,6 +37,8 @@ describe('link preamble', () => {
     expect(code(() => decodeLinkPreamble(new Uint8Array([1])))).toBe('MALFORMED');
     expect(code(() => encodeLinkPreamble({ pattern: 'XX', suite: '25519_ChaChaPoly_SHA256', secretId: new Uint8Array(4) }, new Uint8Array()))).toBe('INVALID_VALUE');
     expect(code(() => encodeLinkPreamble({ pattern: 'XXpsk3', suite: '25519_ChaChaPoly_SHA256', secretId: null }, new Uint8Array()))).toBe('INVALID_VALUE');
+    expect(code(() => encodeLinkPreamble({ pattern: 'XXpsk3', suite: '25519_ChaChaPoly_SHA256', secretId: new Uint8Array(4) }, new Uint8Array()))).toBe('INVALID_VALUE'); // no MAC
+    expect(code(() => decodeLinkPreamble(new Uint8Array([2, 1, 0, 0, 0, 0, 9])))).toBe('MALFORMED'); // id, but its MAC cut short
   });
 });
 

@@ -3,6 +3,7 @@
 import { checkString, checkUint, readString, readUint } from './codec.ts';
 import { WireError } from './errors.ts';
 import { readViewFields, viewFields, type ViewSummary } from './heartbeat.ts';
+import { checkTags } from './hello.ts';
 import { MAX_NAME_BYTES } from './limits.ts';
 
 /** Most node names one `nodes` answer carries. */
@@ -29,6 +30,8 @@ export type SystemMessage =
    * (OTP's connect_all) and the overlapping-partition check read it.
    */
   | { readonly op: 'links'; readonly nodes: readonly string[] }
+  /** The sender's tags changed (they travel in the hello; this carries a change on a live link). */
+  | { readonly op: 'tags'; readonly tags: Readonly<Record<string, string>> }
   | { readonly op: 'nodes'; readonly id: number; readonly nodes: readonly string[] }
   | { readonly op: 'event'; readonly event: ForwardedEvent };
 
@@ -45,6 +48,8 @@ export function encodeSystem(m: SystemMessage): unknown[] {
     case 'links':
       checkNames(m.nodes);
       return ['links', [...m.nodes]];
+    case 'tags':
+      return ['tags', { ...checkTags(m.tags) }];
     case 'event': {
       const e = m.event;
       checkString(e?.node, 'event.node', MAX_NAME_BYTES);
@@ -92,6 +97,13 @@ export function decodeSystem(body: unknown): SystemMessage {
     case 'links':
       fields(body, 2, 'links');
       return { op, nodes: readNames(body[1]) };
+    case 'tags':
+      fields(body, 2, 'tags');
+      try {
+        return { op, tags: { ...checkTags(body[1]) } };
+      } catch (err) {
+        throw new WireError('MALFORMED', (err as Error).message);
+      }
     case 'event': {
       const type = readString(body[1], 'event.type', 16);
       if (type === 'partition') {

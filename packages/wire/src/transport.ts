@@ -81,8 +81,11 @@ export interface Transport extends Clock {
   listen(at: Address, onStream: (stream: Stream) => void): Promise<StreamListener>;
   /** Opens a stream; rejects if it cannot be established within `timeoutMs`. */
   connect(to: Address, options?: { readonly timeoutMs?: number }): Promise<Stream>;
-  /** Binds a datagram socket at `at` (port 0 picks a free port). */
-  bind(at: Address, onDatagram: (bytes: Uint8Array, from: Address) => void): Promise<DatagramSocket>;
+  /**
+   * Binds a datagram socket at `at` (port 0 picks a free port). `receiveBufferBytes`: ask the
+   * operating system for a receive buffer this large (best effort: it may cap it).
+   */
+  bind(at: Address, onDatagram: (bytes: Uint8Array, from: Address) => void, options?: { readonly receiveBufferBytes?: number }): Promise<DatagramSocket>;
   /** Uniform random in [0, 1): seeded in the simulator, Math.random in production. */
   random(): number;
   /**

@@ -1,21 +1,25 @@
 import { type Command, JSON_HELP, JSON_OPTION, NODE_HELP, NODE_OPTIONS, configFrom, nodeFlags, printJson } from './command.ts';
 import { EXIT } from '../exit-codes.ts';
+import { checkState } from '../preflight.ts';
 
 export const checkConfigCommand: Command = {
   name: 'check-config',
   summary: 'validate the configuration (file, DISTKIT_* variables, flags) and print it',
   usage: 'check-config [-c FILE] [flags of run] [--json]',
   description:
-    'Loads the configuration exactly as `distkitd run` would, without touching the state folder,\n' +
-    'and prints the result. Exits 0 when it is valid, 78 (EX_CONFIG) with every problem listed\n' +
-    '(key, file:line or variable or flag, allowed values) when it is not.',
+    'Loads the configuration exactly as `distkitd run` would, checks every file it names and every\n' +
+    'file of the state folder (exists, mode, content) without changing anything, and prints the\n' +
+    'result. Exits 0 when all is well; otherwise lists every problem (key, file:line or variable or\n' +
+    'flag, allowed values, path) and exits 78 (configuration), 77 (a file readable by others) or 65\n' +
+    '(a file that does not parse), the configuration taking precedence.',
   options: { ...NODE_OPTIONS, ...JSON_OPTION },
   optionHelp: [...NODE_HELP, JSON_HELP],
   positionals: { min: 0, max: 0, names: '' },
   async run(ctx) {
     const config = await configFrom(ctx, nodeFlags(ctx.values));
+    const checked = await checkState(config);
     if (ctx.values['json'] === true) {
-      printJson(ctx.io, config);
+      printJson(ctx.io, { ...config, files: checked.files });
       return EXIT.OK;
     }
     const listen = config.control.listen.kind === 'unix' ? `unix:${config.control.listen.path}` : `${config.control.listen.host}:${config.control.listen.port}`;
@@ -30,6 +34,9 @@ export const checkConfigCommand: Command = {
         `  auto_connect ${config.autoConnect}    strategy ${config.strategy}    trust ${config.trust.mode}`,
         `  peers        ${config.peers.length === 0 ? '(none)' : config.peers.map((p) => p.name).join(', ')}`,
         `  dns          ${config.dns === null ? '(off)' : [...config.dns.srv.map((s) => `SRV ${s}`), ...config.dns.a.map((a) => `A ${a}`)].join(', ') || '(no queries)'}`,
+        `  watchdog     ${config.watchdog.timeoutMs === 0 ? 'off' : `${config.watchdog.timeoutMs} ms`}`,
+        '  files',
+        ...checked.files.map((f) => `    ${f.what.padEnd(20)} ${f.path}: ${f.status}`),
         '',
       ].join('\n'),
     );

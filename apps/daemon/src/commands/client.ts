@@ -5,6 +5,8 @@ import { type Command, type CommandContext, CONFIG_FILE_HELP, CONFIG_FILE_OPTION
 import { callControl, streamControlEvents, type ControlTarget } from '../control-client.ts';
 import { DaemonError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
+import { selfCommand } from '../invocation.ts';
+import { recordedProcess } from '../process-identity.ts';
 import { readControlInfo, readToken, statePaths } from '../state.ts';
 import { formatTable } from '../table.ts';
 
@@ -24,23 +26,42 @@ const CLIENT_HELP: readonly (readonly [string, string])[] = [
 
 const TARGET_NOTE = '\nThe daemon is found through the state folder (control.json and control.token, written by run).';
 
-/** Where the daemon is and the token to show it. */
+/**
+ * Where the daemon is and the token to show it: the daemon of the state folder the command was
+ * pointed at (control.json, written by its `run`), or the one --control names. There is no
+ * fallback to a default address: another daemon listening there would answer (with a 401, or
+ * worse, with its own state).
+ */
 export async function controlTarget(ctx: CommandContext): Promise<ControlTarget> {
   const config = await configFrom(ctx);
   const paths = statePaths(config.stateDir);
-  const tokenFile = (ctx.values['token-file'] as string | undefined) ?? config.control.tokenFile ?? paths.token;
-  const token = await readToken(resolve(ctx.io.cwd, tokenFile)).catch((err: unknown) => {
+  const flag = ctx.values['control'] as string | undefined;
+  const start = `${selfCommand().map(shellQuote).join(' ')} run --state-dir ${shellQuote(config.stateDir)}`;
+  let url: string;
+  if (flag !== undefined) {
+    url = /^(https?:|unix:)/.test(flag) ? flag : `http://${flag}`;
+  } else {
+    const info = await readControlInfo(paths);
+    if (info === null) {
+      throw new DaemonError('DAEMON_NOT_RUNNING', `no distkitd is running for the state folder ${config.stateDir} (it has no control.json). Start one with: ${start} (or point at another with --state-dir DIR or --control URL)`);
+    }
+    if (recordedProcess(info.pid, info.startTime ?? null, info.writtenAtMs) === 'gone') {
+      throw new DaemonError('DAEMON_NOT_RUNNING', `the distkitd of the state folder ${config.stateDir} is not running (pid ${info.pid} has exited without removing control.json, e.g. after kill -9). Start it with: ${start}`);
+    }
+    url = info.url;
+  }
+  const tokenFile = resolve(ctx.io.cwd, (ctx.values['token-file'] as string | undefined) ?? config.control.tokenFile ?? paths.token);
+  const token = await readToken(tokenFile).catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new DaemonError('CONTROL_UNREACHABLE', `no control token at ${tokenFile}: is distkitd running with the state folder ${config.stateDir}?`);
+      throw new DaemonError('DAEMON_NOT_RUNNING', `no control token at ${tokenFile}: is distkitd running with the state folder ${config.stateDir}? Start it with: ${start}`);
     }
     throw err;
   });
-  const flag = ctx.values['control'] as string | undefined;
-  if (flag !== undefined) return { url: /^(https?:|unix:)/.test(flag) ? flag : `http://${flag}`, token };
-  const info = await readControlInfo(paths);
-  if (info !== null) return { url: info.url, token };
-  const l = config.control.listen;
-  return { url: l.kind === 'unix' ? `unix:${l.path}` : `http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`, token };
+  return { url, token, tokenFile };
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:@=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export const statusCommand: Command = {
@@ -160,8 +181,11 @@ export const disconnectCommand: Command = nodeCommand(
 export const sendCommand: Command = {
   name: 'send',
   summary: 'send a message (a JSON value) to NODE',
-  usage: 'send NODE VALUE [--json]',
-  description: `VALUE is parsed as JSON; text that is not JSON is sent as a string. Delivery is at most once.${TARGET_NOTE}`,
+  usage: 'send NODE VALUE [--json]   (or: send NODE -- VALUE)',
+  description:
+    'VALUE is parsed as JSON; text that is not JSON is sent as a string. Delivery is at most once.\n' +
+    'A negative number is a value (send NODE -5); any other VALUE starting with a dash goes after\n' +
+    `--: send NODE -- -x sends the string "-x".${TARGET_NOTE}`,
   options: CLIENT_OPTIONS,
   optionHelp: CLIENT_HELP,
   positionals: { min: 2, max: 2, names: 'NODE VALUE' },

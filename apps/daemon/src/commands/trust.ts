@@ -4,6 +4,7 @@ import { type Command, type CommandContext, CONFIG_FILE_HELP, CONFIG_FILE_OPTION
 import { DaemonError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
 import { encodePublicKey, fingerprint, isNodeName, parsePublicKey } from '../identity.ts';
+import { recordedProcess } from '../process-identity.ts';
 import { formatTable } from '../table.ts';
 import { ensureStateDir, readControlInfo, readTrustFile, removeTrustEntry, statePaths, upsertTrustEntry, type StatePaths } from '../state.ts';
 
@@ -65,7 +66,7 @@ export const trustRemoveCommand: Command = {
     else if (!fromAuthorized && !fromKnown) ctx.io.out(`${name} was not in authorized_nodes or known_nodes\n`);
     else ctx.io.out(`removed ${name} from ${[fromAuthorized && 'authorized_nodes', fromKnown && 'known_nodes'].filter(Boolean).join(' and ')}\n`);
     if (fromAuthorized || fromKnown) await reload(ctx, paths);
-    return fromAuthorized || fromKnown ? EXIT.OK : EXIT.FAILURE;
+    return fromAuthorized || fromKnown ? EXIT.OK : EXIT.REFUSED;
   },
 };
 
@@ -111,7 +112,8 @@ async function trustPaths(ctx: CommandContext): Promise<StatePaths> {
 async function reload(ctx: CommandContext, paths: StatePaths): Promise<void> {
   if (ctx.values['no-reload'] === true) return;
   const info = await readControlInfo(paths);
-  if (info === null) return;
+  // A pid that now names another process must not get the signal (SIGHUP ends most programs).
+  if (info === null || recordedProcess(info.pid, info.startTime ?? null, info.writtenAtMs) === 'gone') return;
   try {
     process.kill(info.pid, 'SIGHUP');
     if (ctx.values['json'] !== true) ctx.io.out(`reloading distkitd (pid ${info.pid})\n`);

@@ -6,7 +6,7 @@
 // And the policy's decisions, carried out: dials, refusals, closes, dropped sends.
 import { fingerprint, type Trust } from '@distkit/handshake';
 import type { Decision, Policy } from '@distkit/policy';
-import type { Hello } from '@distkit/wire';
+import type { Hello, LinkPreamble } from '@distkit/wire';
 import type { KernelEvent, NodedownReason } from '../api.ts';
 import { KernelError } from '../errors.ts';
 import { equal } from './heartbeat-channel.ts';
@@ -14,11 +14,42 @@ import type { LinkMachine, PeerVerdict } from './link-machine.ts';
 import type { Peer, PeerTable } from './peer-table.ts';
 import { AddressRateLimiter } from './rate-limit.ts';
 
+/** Why an inbound handshake was refused, one counter each. */
+export type RefusalReason =
+  | 'rate_limited' | 'slots_full' | 'untrusted' | 'key_changed' | 'self' | 'wrong_name' | 'policy' | 'replayed' | 'bad_secret';
+export const REFUSAL_REASONS: readonly RefusalReason[] = Object.freeze([
+  'rate_limited', 'slots_full', 'untrusted', 'key_changed', 'self', 'wrong_name', 'policy', 'replayed', 'bad_secret',
+] as const);
+
 export interface HandshakeCounters {
   ok: number;
+  /** Failed during setup for any other reason (a bad record, a closed stream, a wrong pinned key). */
   failed: number;
+  /** Every refusal, whatever the reason (the sum of the reasons below). */
   refused: number;
+  /** Did not finish (or send its first record) in time. */
   timeout: number;
+  rate_limited: number;
+  slots_full: number;
+  untrusted: number;
+  key_changed: number;
+  self: number;
+  wrong_name: number;
+  policy: number;
+  replayed: number;
+  bad_secret: number;
+}
+
+export function handshakeCounters(): HandshakeCounters {
+  return { ok: 0, failed: 0, refused: 0, timeout: 0, rate_limited: 0, slots_full: 0, untrusted: 0, key_changed: 0, self: 0, wrong_name: 0, policy: 0, replayed: 0, bad_secret: 0 };
+}
+
+export interface AdmissionLimits {
+  readonly handshakesPerSecondPerAddress: number;
+  /** Half-open inbound connections from one address. */
+  readonly halfOpenPerAddress: number;
+  /** Half-open inbound connections in all (the policy's maxPendingInbound). */
+  readonly halfOpen: number;
 }
 
 export interface AdmissionHost {
@@ -43,32 +74,104 @@ const hex = (key: Uint8Array): string => {
   return s;
 };
 
+/** IK hellos remembered for freshness (the newest per key), beyond which the oldest are forgotten. */
+const MAX_HELLO_MEMORY = 16_384;
+
 export class Admission {
   readonly policy: Policy;
   readonly #host: AdmissionHost;
+  readonly #limits: AdmissionLimits;
   readonly #rate: AddressRateLimiter;
   /** Dials in flight: connection -> the name dialled (the peer must prove that name). */
   readonly dialing: Map<number, string> = new Map();
+  /** Inbound links not up yet, oldest first, and their remote host. */
+  readonly #halfOpen = new Map<number, string>();
+  readonly #halfOpenBy = new Map<string, number>();
+  /** Inbound links taken with an empty rate bucket: only an IK handshake from a trusted key goes on. */
+  readonly #limited = new Set<number>();
+  /** The policy accepted these inbound links (so a failure is `disconnected`, not `inboundFailed`). */
+  readonly accepted: Set<number> = new Set();
+  /** The newest IK hello per key (hex): (incarnation, time). */
+  readonly #lastHello = new Map<string, { incarnation: number; time: number }>();
 
-  constructor(host: AdmissionHost, policy: Policy, handshakesPerSecondPerAddress: number) {
+  constructor(host: AdmissionHost, policy: Policy, limits: AdmissionLimits) {
     this.#host = host;
     this.policy = policy;
-    this.#rate = new AddressRateLimiter(handshakesPerSecondPerAddress);
+    this.#limits = limits;
+    this.#rate = new AddressRateLimiter(limits.handshakesPerSecondPerAddress);
+  }
+
+  #refuse(reason: RefusalReason): void {
+    const c = this.#host.handshakes;
+    c[reason]++;
+    c.refused++;
   }
 
   // ---- checkpoint 1: a stream arrives ----------------------------------------------------------
 
-  /** Whether a new inbound stream from `host` may start a handshake (before any crypto). */
+  /**
+   * Whether a new inbound stream from `host` may start a handshake (before any crypto). Half-open
+   * slots are bounded per address and in all; when they are full, the oldest connection that has
+   * not sent its first record yet makes room (a slowloris cannot hold slots against a peer that
+   * speaks at once). With the address's rate budget spent, the stream is still taken, but only an
+   * IK handshake from a key we trust may go on (an attacker sharing an honest peer's address
+   * cannot lock it out by spending the budget).
+   */
   stream(conn: number, host: string, now: number): boolean {
-    if (!this.#rate.take(host, now)) {
-      this.#host.handshakes.refused++;
+    const limited = !this.#rate.take(host, now);
+    if ((this.#halfOpenBy.get(host) ?? 0) >= this.#limits.halfOpenPerAddress && !this.#evict(host)) {
+      this.#refuse('slots_full');
+      return false;
+    }
+    if (this.#halfOpen.size >= this.#limits.halfOpen && !this.#evict(null)) {
+      this.#refuse('slots_full');
       return false;
     }
     const decisions = this.policy.handle({ type: 'inboundAttempt', connection: conn, address: host }, now);
     const refused = decisions.some((d) => d.type === 'refuse' && d.connection === conn);
     this.apply(decisions.filter((d) => !(d.type === 'refuse' && d.connection === conn)), now);
-    if (refused) this.#host.handshakes.refused++;
-    return !refused;
+    if (refused) {
+      this.#refuse('slots_full');
+      return false;
+    }
+    this.#halfOpen.set(conn, host);
+    this.#halfOpenBy.set(host, (this.#halfOpenBy.get(host) ?? 0) + 1);
+    if (limited) this.#limited.add(conn);
+    return true;
+  }
+
+  /** Closes the oldest half-open link (from `host`, or any) that has not sent its first record. */
+  #evict(host: string | null): boolean {
+    for (const [conn, from] of this.#halfOpen) {
+      if (host !== null && from !== host) continue;
+      const link = this.#host.link(conn);
+      if (!link || !link.awaitingFirstRecord) continue;
+      this.#host.closeLink(link, 'setup_timeout', 'a newer connection needed its slot and this one had sent nothing', false);
+      return true;
+    }
+    return false;
+  }
+
+  /** A link is up or gone: its half-open slot is free. */
+  settled(conn: number): void {
+    const host = this.#halfOpen.get(conn);
+    this.#limited.delete(conn);
+    this.accepted.delete(conn);
+    if (host === undefined) return;
+    this.#halfOpen.delete(conn);
+    const n = (this.#halfOpenBy.get(host) ?? 1) - 1;
+    if (n > 0) this.#halfOpenBy.set(host, n);
+    else this.#halfOpenBy.delete(host);
+  }
+
+  /** The first record's preamble (pattern, suite), before any crypto. */
+  preamble(link: LinkMachine, preamble: LinkPreamble, now: number): PeerVerdict {
+    void now;
+    if (this.#limited.has(link.conn) && !preamble.pattern.startsWith('IK')) {
+      this.#refuse('rate_limited');
+      return { accept: false, reason: 'refused', detail: `too many handshakes from ${link.remote.host}: only a trusted key (IK) goes on now` };
+    }
+    return { accept: true };
   }
 
   // ---- checkpoint 2: the peer named itself and proved its key -------------------------------------
@@ -77,12 +180,28 @@ export class Admission {
     const h = this.#host;
     const expected = this.dialing.get(link.conn);
     let verdict: PeerVerdict;
+    let why: RefusalReason | null = null;
+    let quiet = false;
     if (expected !== undefined && hello.name !== expected) {
       verdict = { accept: false, reason: 'refused', detail: `dialled ${expected} but the peer says it is ${hello.name}` };
+      why = 'wrong_name';
     } else if (hello.name === h.name) {
       verdict = { accept: false, reason: 'refused', detail: 'connected to itself' };
+      why = 'self';
+    } else if (link.role === 'responder' && link.pattern?.startsWith('IK') && !this.#fresh(key, hello)) {
+      // A replayed (or duplicated) IK first message: it cannot complete, and it must cost the
+      // link it copies nothing, so it is dropped without a word (and without an event).
+      verdict = { accept: false, reason: 'refused', detail: `an IK first message from ${hello.name} that is not newer than the last one (a replay)` };
+      why = 'replayed';
+      quiet = true;
     } else {
-      verdict = this.#trusted(hello.name, key, now);
+      const trust = this.#trusted(hello.name, key, now);
+      verdict = trust.verdict;
+      if (!verdict.accept) why = trust.why;
+      else if (this.#limited.has(link.conn) && verdict.learn) {
+        verdict = { accept: false, reason: 'refused', detail: `too many handshakes from ${link.remote.host}: only a trusted key goes on now` };
+        why = 'rate_limited';
+      }
     }
     if (verdict.accept && link.role === 'responder') {
       const decisions = this.policy.handle({
@@ -90,17 +209,35 @@ export class Admission {
       }, now);
       const refused = decisions.find((d) => d.type === 'refuse' && d.connection === link.conn);
       this.apply(decisions.filter((d) => d !== refused), now);
-      if (refused && refused.type === 'refuse') verdict = { accept: false, reason: 'refused', detail: `refused by policy: ${refused.reason}` };
+      if (refused && refused.type === 'refuse') {
+        verdict = { accept: false, reason: 'refused', detail: `refused by policy: ${refused.reason}` };
+        why = 'policy';
+      } else this.accepted.add(link.conn);
     }
     if (!verdict.accept) {
-      h.handshakes.refused++;
-      h.publish({ type: 'refused', node: hello.name, remote: `${link.remote.host}:${link.remote.port}`, reason: verdict.detail, at: now });
+      this.#refuse(why ?? 'untrusted');
+      if (!quiet) h.publish({ type: 'refused', node: hello.name, remote: `${link.remote.host}:${link.remote.port}`, reason: verdict.detail, at: now });
+    } else if (link.role === 'responder' && link.pattern?.startsWith('IK')) {
+      this.#remember(key, hello);
     }
     return verdict;
   }
 
+  /** An IK hello newer than the last one from this key (by incarnation, then time). */
+  #fresh(key: Uint8Array, hello: Hello): boolean {
+    const last = this.#lastHello.get(hex(key));
+    return !last || hello.incarnation > last.incarnation || (hello.incarnation === last.incarnation && hello.time > last.time);
+  }
+
+  #remember(key: Uint8Array, hello: Hello): void {
+    const k = hex(key);
+    this.#lastHello.delete(k);
+    this.#lastHello.set(k, { incarnation: hello.incarnation, time: hello.time });
+    if (this.#lastHello.size > MAX_HELLO_MEMORY) this.#lastHello.delete(this.#lastHello.keys().next().value!);
+  }
+
   /** Trust of `key` under `name`: a pin in the configuration first, then the trust store. */
-  #trusted(name: string, key: Uint8Array, now: number): PeerVerdict {
+  #trusted(name: string, key: Uint8Array, now: number): { verdict: PeerVerdict; why: RefusalReason } {
     const p = this.#host.peers.get(name);
     const pinned = p?.config?.publicKey ?? null;
     const v = pinned && !equal(pinned, key)
@@ -108,15 +245,16 @@ export class Admission {
       : pinned ? { decision: 'trusted' as const, reason: 'pinned in the configuration' } : this.#host.trust().explain(name, key);
     switch (v.decision) {
       case 'trusted':
-      case 'unknown': // TOFU: learned once the link is confirmed (see `learn`)
-        return { accept: true };
+        return { verdict: { accept: true }, why: 'untrusted' };
+      case 'unknown': // TOFU: learned once the session is confirmed, before `ready` (see `learn`)
+        return { verdict: { accept: true, learn: true }, why: 'untrusted' };
       case 'changed': {
         const expected = pinned ?? this.#host.trust().keyFor(name) ?? p?.key ?? null;
         this.#host.publish({ type: 'key-changed', node: name, expected: expected ? fingerprint(expected) : 'unknown', presented: fingerprint(key), at: now });
-        return { accept: false, reason: 'key_changed', detail: `${name} presented ${fingerprint(key)}: ${v.reason}` };
+        return { verdict: { accept: false, reason: 'key_changed', detail: `${name} presented ${fingerprint(key)}: ${v.reason}` }, why: 'key_changed' };
       }
       default:
-        return { accept: false, reason: 'refused', detail: `${name} (${fingerprint(key)}): ${v.reason}` };
+        return { verdict: { accept: false, reason: 'refused', detail: `${name} (${fingerprint(key)}): ${v.reason}` }, why: 'untrusted' };
     }
   }
 

@@ -5,11 +5,11 @@
 import { openHeartbeat, sealHeartbeat } from '@distkit/handshake';
 import type { Detector, OutgoingProbe } from '@distkit/detector';
 import {
-  MAX_DATAGRAM_BYTES, MessageType, decodeHeartbeat, decodeProbe, encodeHeartbeat, encodeProbe, peekType,
+  MAX_DATAGRAM_BYTES, MessageType, datagramSender, decodeHeartbeat, decodeProbe, encodeHeartbeat, encodeProbe, peekType, senderId,
   type Address, type ViewSummary,
 } from '@distkit/wire';
 import type { KernelStats } from '../api.ts';
-import type { PeerTable } from './peer-table.ts';
+import type { Peer, PeerTable } from './peer-table.ts';
 
 export type DropReason = keyof KernelStats['drops'];
 
@@ -34,11 +34,13 @@ export interface HeartbeatDeps {
 
 export class HeartbeatChannel {
   readonly #d: HeartbeatDeps;
+  readonly #sender: Uint8Array;
   #seq = 0;
   #view: ViewSummary | null = null;
 
   constructor(deps: HeartbeatDeps) {
     this.#d = deps;
+    this.#sender = senderId(deps.id);
   }
 
   setView(view: ViewSummary): void {
@@ -75,8 +77,9 @@ export class HeartbeatChannel {
 
   #seal(to: string, body: Uint8Array): boolean {
     const p = this.#d.peers.get(to);
-    if (!p?.pairwise || !p.heartbeat) return false;
-    this.#d.send(sealHeartbeat(p.pairwise, body), p.heartbeat);
+    const key = p?.pairwise[0];
+    if (!key || !p.heartbeat) return false;
+    this.#d.send(sealHeartbeat(key, this.#sender, body), p.heartbeat);
     return true;
   }
 
@@ -86,15 +89,31 @@ export class HeartbeatChannel {
     return false;
   }
 
-  /** A datagram from `from`. Returns true when the detector took something from it. */
-  receive(bytes: Uint8Array, from: Address, now: number): boolean {
+  /**
+   * A datagram. The sender is found by the id it carries in the clear and proven by the tag; where
+   * it came from (`_from`: NAT may rewrite it) decides nothing. Returns true when the detector
+   * took something from it.
+   */
+  receive(bytes: Uint8Array, _from: Address, now: number): boolean {
     const d = this.#d;
     try {
       if (bytes.length > MAX_DATAGRAM_BYTES) return this.#drop('too_large');
-      const p = d.peers.byHeartbeatAddress(from);
-      if (!p?.pairwise || !p.key) return this.#drop('unknown_sender');
-      const body = openHeartbeat(p.pairwise, bytes);
-      if (!body) return this.#drop('unauthenticated');
+      const id = datagramSender(bytes);
+      if (!id) return this.#drop('malformed');
+      let p: Peer | undefined;
+      let body: Uint8Array | null = null;
+      for (const candidate of d.peers.bySender(id)) {
+        for (const key of candidate.pairwise) {
+          body = openHeartbeat(key, bytes);
+          if (body) break;
+        }
+        if (body) {
+          p = candidate;
+          break;
+        }
+      }
+      if (!p) return this.#drop(d.peers.bySender(id).length === 0 ? 'unknown_sender' : 'unauthenticated');
+      if (!body || !p.key) return this.#drop('unauthenticated');
       const type = peekType(body);
       if (type === MessageType.heartbeat) {
         let hb;

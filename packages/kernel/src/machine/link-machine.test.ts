@@ -10,10 +10,10 @@ import { LinkMachine, SMALL_SLACK_BYTES, type LinkConfig, type LinkHost, type Pe
 const dh = defaultProvider().dh('25519')!;
 
 function config(name: string, identity: KeyPair, over: Partial<LinkConfig> = {}): LinkConfig {
-  const hello: Hello = { name, incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null };
+  const hello: Hello = { name, incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, time: 0, tags: {} };
   let seed = name.charCodeAt(0);
   return {
-    identity, cluster: 'test', hello: () => hello, clusterSecrets: () => [], setupTimeMs: 2000, tickTimeMs: 8000, tickIntensity: 4,
+    identity, cluster: 'test', hello: () => hello, clusterSecrets: () => [], setupTimeMs: 2000, firstRecordMs: 1000, tickTimeMs: 8000, tickIntensity: 4,
     frameLimits: { ...DEFAULT_FRAME_LIMITS, maxBytes: 4 << 20 }, maxMessageBytes: 4 << 20,
     suites: ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256'], flowWindowBytes: 512 * 1024,
     // Deterministic ephemeral keys: the machine takes its randomness as an input.
@@ -43,8 +43,10 @@ interface Later {
   resumes: Set<LinkMachine>;
 }
 
-function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, later: Later): LinkHost {
+function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, later: Later, now: () => number, learn?: { settled: () => boolean }): LinkHost {
   return {
+    onPreamble: () => ({ accept: true }),
+    onReady: (l) => l.goUp(now()),
     write: (_l, data) => side().wire.push(...data.map((d) => d.slice())),
     end: (_l, graceful) => (side().ended = graceful),
     flushLater: (l) => later.flushes.add(l),
@@ -57,7 +59,8 @@ function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, later: Later
     },
     onConfirmed: (l) => {
       side().confirmed = true;
-      l.goUp(0);
+      // A key to learn is "persisted" when the test says so.
+      if (l.learning && (!learn || learn.settled())) l.trustSettled(now());
     },
     onFrame: (_l, f, channel) => {
       side().frames.push(f);
@@ -67,7 +70,7 @@ function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, later: Later
   };
 }
 
-function pair(o: { a?: Partial<LinkConfig>; b?: Partial<LinkConfig>; pin?: 'right' | 'wrong'; bVerdict?: (h: Hello) => PeerVerdict } = {}) {
+function pair(o: { a?: Partial<LinkConfig>; b?: Partial<LinkConfig>; pin?: 'right' | 'wrong'; bVerdict?: (h: Hello) => PeerVerdict; bLearn?: { settled: () => boolean } } = {}) {
   const ka = dh.generateKeyPair();
   const kb = dh.generateKeyPair();
   let t = 0;
@@ -76,13 +79,13 @@ function pair(o: { a?: Partial<LinkConfig>; b?: Partial<LinkConfig>; pin?: 'righ
   const blank = (): Omit<Side, 'link'> => ({ peer: null, confirmed: false, frames: [], channels: [], settled: [], down: null, ended: null, wire: [] });
   const later: Later = { flushes: new Set(), resumes: new Set() };
   const bPending = blank();
-  const b = new LinkMachine(config('b', kb, o.b), host(() => sides.b ?? (bPending as Side), o.bVerdict ?? (() => ({ accept: true })), later), {
+  const b = new LinkMachine(config('b', kb, o.b), host(() => sides.b ?? (bPending as Side), o.bVerdict ?? (() => ({ accept: true })), later, now, o.bLearn), {
     conn: 2, role: 'responder', now: 0, remote: { host: 'a', port: 1 },
   });
   sides.b = Object.assign(bPending, { link: b });
   const aPending = blank();
   const remoteKey = o.pin === 'right' ? kb.publicKey : o.pin === 'wrong' ? dh.generateKeyPair().publicKey : null;
-  const a = new LinkMachine(config('a', ka, o.a), host(() => sides.a ?? (aPending as Side), () => ({ accept: true }), later), {
+  const a = new LinkMachine(config('a', ka, o.a), host(() => sides.a ?? (aPending as Side), () => ({ accept: true }), later, now), {
     conn: 1, role: 'initiator', now: 0, remote: { host: 'b', port: 2 }, remoteKey,
   });
   sides.a = Object.assign(aPending, { link: a });
@@ -168,7 +171,7 @@ describe('link machine (sans-I/O)', () => {
     // The initiator hears nothing back (a stranger gets no byte) and gives up at the setup time.
     expect(bad.A.down).toBeNull();
     bad.advance(2000);
-    expect(bad.A.down?.reason).toBe('setup_failed');
+    expect(bad.A.down?.reason).toBe('setup_timeout');
   });
 
   it('cluster secret: the same secret links (XXpsk3, picked by its id from a keyring); a different one cannot complete', () => {
@@ -213,6 +216,34 @@ describe('link machine (sans-I/O)', () => {
     }
     expect(A.down?.reason).toBe('tick_timeout');
     expect(t - t0).toBeLessThanOrEqual(8000 + 2000);
+  });
+
+  it('a key learned on first use: neither side is up until it is persisted (ready comes after)', () => {
+    let persisted = false;
+    const r = pair({ bVerdict: () => ({ accept: true, learn: true }), bLearn: { settled: () => persisted } });
+    expect(r.B.confirmed).toBe(true);
+    expect(r.A.link.state).toBe('confirmed');
+    expect(r.B.link.state).toBe('confirmed');
+    persisted = true;
+    r.B.link.trustSettled(0);
+    r.pump();
+    expect(r.A.link.state).toBe('up');
+    expect(r.B.link.state).toBe('up');
+  });
+
+  it('a connection that sends nothing is closed at the first-record deadline, well before the setup time', () => {
+    const seen: { down: { reason: NodedownReason; detail: string; deliberate: string | null } | null } = { down: null };
+    const side = { link: null as unknown as LinkMachine, peer: null, confirmed: false, frames: [], down: null, ended: null, wire: [] } as Side;
+    const silent = new LinkMachine(config('b', dh.generateKeyPair()), {
+      ...host(() => side, () => ({ accept: true }), () => 0),
+      onClosed: (_l, reason, detail, deliberate) => (seen.down = { reason, detail, deliberate }),
+    }, { conn: 9, role: 'responder', now: 0, remote: { host: 'x', port: 1 } });
+    expect(silent.deadline).toBe(1000);
+    silent.timeout(999);
+    expect(seen.down).toBeNull();
+    silent.timeout(1000);
+    expect(seen.down).toMatchObject({ reason: 'setup_timeout' });
+    expect(seen.down!.detail).toMatch(/no first record within 1000 ms/);
   });
 
   it('garbage after the handshake is a decrypt failure, never a delivered frame', () => {

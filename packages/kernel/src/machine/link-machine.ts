@@ -7,12 +7,13 @@
 // link is up. No clock, no timer, no socket: the time comes with every input and the next deadline
 // is a field the host reads.
 import {
-  FrameDecoder, clusterSecretId, createHandshake, createSession, distkitPrologue, frameMessage,
+  FrameDecoder, clusterSecretId, createHandshake, createSession, distkitPrologue, firstRecordMac, frameMessage,
   type Handshake, type KeyPair, type Session,
 } from '@distkit/handshake';
 import {
   CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrame, decodeHello, decodeLinkPreamble,
-  encodeFrame, encodeHello, encodeMessageFrame, encodeLinkPreamble, hasPsk, type DisconnectReason, type Frame, type Hello, type LinkPattern, type LinkSuite,
+  encodeFrame, encodeHello, encodeMessageFrame, encodeLinkPreamble, firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello,
+  type LinkPattern, type LinkPreamble, type LinkSuite,
   type WireLimits,
 } from '@distkit/wire';
 import type { NodedownReason } from '../api.ts';
@@ -49,6 +50,8 @@ export interface LinkConfig {
   /** Newest first; empty when the cluster has no secret. */
   clusterSecrets(): readonly Uint8Array[];
   readonly setupTimeMs: number;
+  /** A responder's first record must arrive this soon (a connection that sends nothing is closed fast). */
+  readonly firstRecordMs: number;
   readonly tickTimeMs: number;
   readonly tickIntensity: number;
   readonly frameLimits: WireLimits;
@@ -62,7 +65,13 @@ export interface LinkConfig {
   randomBytes(n: number): Uint8Array;
 }
 
-export type PeerVerdict = { readonly accept: true } | { readonly accept: false; readonly reason: NodedownReason; readonly detail: string };
+/**
+ * The host's answer about a peer. `learn`: its key is to be learned on first use (TOFU) once the
+ * session is confirmed; the link waits for `trustSettled` before it says `ready`.
+ */
+export type PeerVerdict =
+  | { readonly accept: true; readonly learn?: boolean }
+  | { readonly accept: false; readonly reason: NodedownReason; readonly detail: string };
 
 /** The link's side of the node machine. Every call is synchronous. */
 export interface LinkHost {
@@ -78,10 +87,17 @@ export interface LinkHost {
   sendSettled(link: LinkMachine, ticket: number, error: KernelError | null): void;
   /** The link's deadline moved (see `deadline`). */
   deadlineMoved(link: LinkMachine): void;
+  /** A responder's first record: the initiator's choice of pattern and suite, before any crypto. Go on? */
+  onPreamble(link: LinkMachine, preamble: LinkPreamble): PeerVerdict;
   /** The peer proved `remoteKey` and says it is `hello.name`: go on? */
   onPeer(link: LinkMachine, hello: Hello, remoteKey: Uint8Array): PeerVerdict;
-  /** Both sides hold the same keys (the peer's welcome decrypted): the host calls `goUp` when it admits the link. */
+  /**
+   * Both sides hold the same keys (the peer's welcome decrypted). If the peer's key is to be
+   * learned, the host persists it and then calls `trustSettled`.
+   */
   onConfirmed(link: LinkMachine): void;
+  /** Confirmed, our trust settled and said (`ready`), and the peer's `ready` in: the host admits the link and calls `goUp`. */
+  onReady(link: LinkMachine): void;
   /** A frame for the host (messages and system requests); `channel`: the user channel's name, for a message on a named one. */
   onFrame(link: LinkMachine, frame: Frame, channel: string | undefined): void;
   /**
@@ -94,8 +110,11 @@ export interface LinkHost {
 // `confirming`: Noise is finished here, but not proven on the other side: in XX the responder judges
 // the initiator only on the last message, and with a psk in the last message (XXpsk3, IKpsk2) the
 // side that writes it cannot know whether the other derived the same keys. Each side sends a
-// `welcome` as soon as it completes; `confirmed` once the peer's welcome decrypts. The host then
-// admits the link (policy, durable trust) and calls `goUp`; frames that arrive before are held.
+// `welcome` as soon as it completes; `confirmed` once the peer's welcome decrypts. A side that must
+// learn the peer's key (TOFU) persists it then, and only then sends `ready` (the others send it
+// with their welcome): a link is up on either side only when both sides' trust is durable. The
+// host then admits the link (the policy's `connected`) and calls `goUp`; frames that arrive before
+// are held.
 export type LinkState = 'handshake' | 'confirming' | 'confirmed' | 'up' | 'closed';
 
 export class LinkMachine {
@@ -118,6 +137,11 @@ export class LinkMachine {
   #deadline: number;
   /** Frames that arrived before `up`, with their channel names. */
   #held: [Frame, string | undefined][] = [];
+  /** We must learn the peer's key before we say `ready`. */
+  #learn = false;
+  #readySent = false;
+  #peerReady = false;
+  #firstRecordIn = false;
   readonly #outbox = new Outbox();
   #reader: RecordReader | undefined;
   /** Our named channels: name -> number (each side numbers its own). */
@@ -132,6 +156,7 @@ export class LinkMachine {
   #resumeWanted = false;
   /** Any byte came from the peer. */
   #heardBack = false;
+  #refusedSuite: LinkSuite | null = null;
   /** Record bytes written since the handshake, and how many of them the peer says it has read. */
   readonly #flow: FlowWindow;
   /** Record bytes read from the peer, and how many of them our last `ack` reported. */
@@ -156,7 +181,7 @@ export class LinkMachine {
     this.remote = o.remote;
     this.openedAt = o.now;
     this.#lastReceived = this.#lastSent = o.now;
-    this.#deadline = o.now + cfg.setupTimeMs;
+    this.#deadline = o.now + (o.role === 'responder' ? Math.min(cfg.firstRecordMs, cfg.setupTimeMs) : cfg.setupTimeMs);
     this.#suite = cfg.suites[0]!;
     this.#flow = new FlowWindow(cfg.flowWindowBytes);
     if (o.role === 'initiator') this.#startInitiator(o.remoteKey ?? undefined, o.now);
@@ -174,10 +199,20 @@ export class LinkMachine {
   get pattern(): LinkPattern | undefined {
     return this.#pattern;
   }
+  /** The suite a first record asked for and this node refused (the link is then closed), else null. */
+  get refusedSuite(): LinkSuite | null {
+    return this.#refusedSuite;
+  }
+
   /** The suite in use (for an initiator before the answer: the one it proposed). */
   get suite(): LinkSuite {
     return this.#suite;
   }
+  /** An inbound link whose first record has not arrived yet (the first to go when slots run out). */
+  get awaitingFirstRecord(): boolean {
+    return this.role === 'responder' && !this.#firstRecordIn && this.#state === 'handshake';
+  }
+
   /** When `timeout` must be called (setup deadline, then the next tick check). */
   get deadline(): number {
     return this.#deadline;
@@ -209,8 +244,9 @@ export class LinkMachine {
       this.#hs = this.#handshake(this.#pattern, true, remoteKey);
       // IK carries our hello in the first message (encrypted to the pinned key); XX sends it last.
       const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? encodeHello(this.#cfg.hello()) : undefined);
-      const record = encodeLinkPreamble({ pattern: this.#pattern, suite: this.#suite, secretId: this.#secret ? clusterSecretId(this.#secret) : null }, first);
-      this.#writeNow([frameMessage(record)], now);
+      const preamble: LinkPreamble = { pattern: this.#pattern, suite: this.#suite, secretId: this.#secret ? clusterSecretId(this.#secret) : null };
+      const mac = this.#secret ? firstRecordMac(this.#secret, firstRecordSigned(preamble, first)) : null;
+      this.#writeNow([frameMessage(encodeLinkPreamble(preamble, first, mac))], now);
     } catch (err) {
       this.close('setup_failed', describe(err), false);
     }
@@ -275,7 +311,9 @@ export class LinkMachine {
     try {
       if (!this.#hs) {
         // Responder, first record: the preamble, then Noise message 1.
-        const { preamble, message } = decodeLinkPreamble(record);
+        const { preamble, mac, message } = decodeLinkPreamble(record);
+        this.#firstRecordIn = true;
+        this.#setDeadline(this.openedAt + this.#cfg.setupTimeMs);
         const secrets = this.#cfg.clusterSecrets();
         if (hasPsk(preamble.pattern) !== secrets.length > 0) {
           // One that skips (or demands) the cluster secret: nothing to say back.
@@ -284,6 +322,7 @@ export class LinkMachine {
         }
         if (!this.#cfg.suites.includes(preamble.suite)) {
           // Refused before any crypto, and, as every refusal of a stranger, without a reply.
+          this.#refusedSuite = preamble.suite;
           this.close('refused', `peer asked for suite ${preamble.suite}; this node accepts ${this.#cfg.suites.join(', ')} (option suites)`, false);
           return;
         }
@@ -291,10 +330,17 @@ export class LinkMachine {
         if (preamble.secretId) {
           const id = preamble.secretId;
           this.#secret = secrets.find((s) => clusterSecretId(s).every((b, i) => b === id[i]));
-          if (!this.#secret) {
-            this.close('setup_failed', 'peer uses a cluster secret this node does not hold', false);
+          // Before any DH: without the secret, a first record cannot carry the right MAC.
+          const expected = this.#secret ? firstRecordMac(this.#secret, firstRecordSigned(preamble, message)) : null;
+          if (!expected || !mac || !sameBytes(expected, mac)) {
+            this.close('bad_secret', this.#secret ? 'first record MAC does not verify (not the cluster secret)' : 'peer uses a cluster secret this node does not hold', false);
             return;
           }
+        }
+        const gate = this.#host.onPreamble(this, preamble);
+        if (!gate.accept) {
+          this.close(gate.reason, gate.detail, false);
+          return;
         }
         this.#pattern = preamble.pattern;
         this.#hs = this.#handshake(preamble.pattern, false, undefined);
@@ -311,6 +357,7 @@ export class LinkMachine {
           this.close(verdict.reason, verdict.detail, false);
           return;
         }
+        this.#learn = verdict.learn === true;
       }
       if (hs.nextAction === 'write') {
         const ours = this.#remoteHello || this.role === 'responder' ? encodeHello(this.#cfg.hello()) : undefined;
@@ -334,12 +381,34 @@ export class LinkMachine {
     this.#hs = undefined;
     this.#state = 'confirming';
     this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'welcome' }, undefined);
+    if (!this.#learn) {
+      this.#readySent = true;
+      this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'ready' }, undefined);
+    }
     this.flush(now);
+  }
+
+  /** The host has persisted the key it learned: say `ready`. */
+  trustSettled(now: number): void {
+    if (this.#state !== 'confirmed' || this.#readySent) return;
+    this.#readySent = true;
+    this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'ready' }, undefined);
+    this.flush(now);
+    this.#maybeReady();
+  }
+
+  /** True when the host must persist a learned key before this link may come up. */
+  get learning(): boolean {
+    return this.#learn && !this.#readySent;
+  }
+
+  #maybeReady(): void {
+    if (this.#state === 'confirmed' && this.#readySent && this.#peerReady) this.#host.onReady(this);
   }
 
   /** The host admits the link: frames flow, ticks start, held frames are delivered. */
   goUp(now: number): void {
-    if (this.#state !== 'confirmed') return;
+    if (this.#state !== 'confirmed' || !this.#readySent || !this.#peerReady) return;
     this.#state = 'up';
     this.upAt = now;
     this.#setDeadline(now + this.#tickEvery());
@@ -363,7 +432,9 @@ export class LinkMachine {
   timeout(now: number): void {
     if (this.#state === 'closed' || now < this.#deadline) return;
     if (this.#state !== 'up') {
-      this.close('setup_failed', `handshake not finished within ${this.#cfg.setupTimeMs} ms (net_setuptime)`, false);
+      this.close('setup_timeout', this.role === 'responder' && !this.#firstRecordIn
+        ? `no first record within ${Math.min(this.#cfg.firstRecordMs, this.#cfg.setupTimeMs)} ms`
+        : `handshake not finished within ${this.#cfg.setupTimeMs} ms (net_setuptime)`, false);
       return;
     }
     const every = this.#tickEvery();
@@ -441,12 +512,19 @@ export class LinkMachine {
         if (frame.kind === 'control' && frame.op === 'welcome') {
           this.#state = 'confirmed';
           this.#host.onConfirmed(this);
+          this.#maybeReady();
         } else {
           this.close('setup_failed', `expected welcome, got a ${frame.kind} frame`, false);
         }
         return;
       case 'confirmed':
         if (frame.kind === 'control' && frame.op === 'disconnect') break; // handled below, even before up
+        if (frame.kind === 'control' && frame.op === 'ready') {
+          if (this.#peerReady) this.close('protocol_error', 'a second ready', false);
+          this.#peerReady = true;
+          this.#maybeReady();
+          return;
+        }
         this.#held.push([frame, channel]);
         return;
       case 'up':
@@ -464,7 +542,7 @@ export class LinkMachine {
         // purpose, and why, travels with it.
         this.#closed('connection_closed', `peer closed the link: ${frame.reason}`, false, frame.reason, frame.reason);
       } else {
-        this.close('protocol_error', 'a second welcome', false);
+        this.close('protocol_error', `an unexpected ${frame.op} on a link that is up`, false);
       }
       return;
     }
@@ -636,6 +714,13 @@ export class LinkMachine {
 
 function wrap(message: Uint8Array | null): Uint8Array[] | null {
   return message === null ? null : [message];
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }
 
 function describe(err: unknown): string {

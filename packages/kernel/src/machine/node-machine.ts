@@ -7,13 +7,13 @@
 import { fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
 import { createDetector, toHex, viewSummary, type Detector, type DetectorEvent, type Member, type TickOutput } from '@distkit/detector';
 import { createPolicy, type PolicyUpdate } from '@distkit/policy';
-import { DEFAULT_FRAME_LIMITS, type Address, type DisconnectReason, type Frame, type Hello } from '@distkit/wire';
+import { DEFAULT_FRAME_LIMITS, checkTags, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble } from '@distkit/wire';
 import type {
   IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeUpdate, NodedownReason, NodesKind, PeerConfig,
 } from '../api.ts';
 import { KernelError } from '../errors.ts';
 import { checkPeer, checkTrust, type ResolvedOptions } from '../options.ts';
-import { Admission, type AdmissionHost, type HandshakeCounters } from './admission.ts';
+import { Admission, handshakeCounters, type AdmissionHost, type HandshakeCounters } from './admission.ts';
 import { Deadlines } from './deadlines.ts';
 import { HeartbeatChannel, equal, type DropReason } from './heartbeat-channel.ts';
 import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
@@ -40,7 +40,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   readonly fingerprint: string;
   readonly incarnation: number;
   readonly peers: PeerTable = new PeerTable();
-  readonly handshakes: HandshakeCounters = { ok: 0, failed: 0, refused: 0, timeout: 0 };
+  readonly handshakes: HandshakeCounters = handshakeCounters();
   readonly #o: ResolvedOptions;
   readonly #env: MachineEnv;
   readonly #admission: Admission;
@@ -53,6 +53,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   readonly #flushing = new Set<LinkMachine>();
   /** Links with more to write once pending I/O has run (a large message going out turn by turn). */
   readonly #resuming = new Set<LinkMachine>();
+  /** Joins by address in flight: the peer names itself in the handshake. */
+  readonly #joins = new Map<number, { token: number; address: Address; publicKey: Uint8Array | null }>();
   /** Links confirmed and waiting for the trust store to persist a learned key, by token. */
   readonly #learning = new Map<number, LinkMachine>();
   #out: Output[] = [];
@@ -76,14 +78,18 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.incarnation = options.incarnation;
     this.#trust = options.trust.store;
     this.#secrets = options.clusterSecrets;
-    this.#hello = { name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null };
+    this.#hello = {
+      name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null,
+      time: env.startedAt, tags: options.tags,
+    };
     const frameLimits = { ...DEFAULT_FRAME_LIMITS, maxBytes: options.maxMessageBytes };
     this.#linkConfig = {
       identity: options.identity,
       cluster: options.cluster,
-      hello: () => this.#hello,
+      hello: () => this.#freshHello(),
       clusterSecrets: () => this.#secrets,
       setupTimeMs: options.setupTimeMs,
+      firstRecordMs: options.firstRecordMs,
       tickTimeMs: options.tickTimeMs,
       tickIntensity: options.tickIntensity,
       frameLimits,
@@ -117,7 +123,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     } catch (err) {
       throw policyError(err);
     }
-    this.#admission = new Admission(this, policy, options.handshakesPerSecondPerAddress);
+    this.#admission = new Admission(this, policy, {
+      handshakesPerSecondPerAddress: options.handshakesPerSecondPerAddress,
+      halfOpenPerAddress: options.halfOpenPerAddress,
+      halfOpen: options.policy.limits?.maxPendingInbound ?? 64,
+    });
     this.#detector = createDetector(
       {
         ...(options.detector ?? {}),
@@ -147,6 +157,10 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         settle: (token, error, value) => this.#settle(token, error, value),
         links: (from, nodes, now) => {
           if (!this.peers.get(from)?.hidden) this.#mesh?.peerLinks(from, nodes, now);
+        },
+        tags: (from, tags) => {
+          const p = this.peers.get(from);
+          if (p) p.tags = tags;
         },
       },
       this.#deadlines,
@@ -180,6 +194,39 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   }
 
   readonly #mesh: Mesh | null;
+  #lastHelloTime = 0;
+
+  /** The hello, with a `time` that grows strictly within this incarnation (IK replays are refused by it). */
+  #freshHello(): Hello {
+    const time = Math.max(this.#env.startedAt + this.#now, this.#lastHelloTime + 1);
+    this.#lastHelloTime = time;
+    return { ...this.#hello, time };
+  }
+
+  /**
+   * Peers nobody configured whose link is gone, oldest first: kept (and heartbeated, so a
+   * partition with them is still seen) for `strangerRetentionMs`, and at most `maxStrangers` of
+   * them, so strangers that link once and leave cost bounded memory and bounded datagrams.
+   */
+  readonly #strangers = new Map<string, number>();
+
+  #keepStranger(name: string, now: number): void {
+    this.#strangers.delete(name);
+    this.#strangers.set(name, now);
+    this.#deadlines.set(`s:${name}`, now + this.#o.strangerRetentionMs);
+    while (this.#strangers.size > this.#o.maxStrangers) this.#forget(this.#strangers.keys().next().value!);
+  }
+
+  /** Forgets a peer nobody configured and nothing links to: our table, the detector, the policy. */
+  #forget(name: string): void {
+    this.#strangers.delete(name);
+    this.#deadlines.delete(`s:${name}`);
+    const p = this.peers.get(name);
+    if (p && (p.config || p.link || p.connectWaiters.length > 0 || p.queue.length > 0)) return;
+    if (p) this.peers.delete(name);
+    this.#detector.removePeer(name);
+    this.#admission.policy.handle({ type: 'forget', node: name }, this.#now);
+  }
 
   /** Visible peers with a link up (hidden ones never count in the mesh). */
   #visibleLinked(): string[] {
@@ -265,6 +312,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   /** The dial `conn` connected. */
   dialed(now: number, conn: number, remote: Address): void {
     this.#now = now;
+    const join = this.#joins.get(conn);
+    if (join && this.#state === 'running') {
+      this.#addLink(new LinkMachine(this.#linkConfig, this, { conn, role: 'initiator', now, remote, remoteKey: join.publicKey }));
+      return;
+    }
     const name = this.#admission.dialing.get(conn);
     if (name === undefined || this.#state !== 'running') {
       this.#out.push({ type: 'end', conn, graceful: false });
@@ -278,6 +330,12 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   /** The dial `conn` failed before a stream existed. */
   dialFailed(now: number, conn: number, message: string): void {
     this.#now = now;
+    const join = this.#joins.get(conn);
+    if (join) {
+      this.#joins.delete(conn);
+      this.#settle(join.token, new KernelError('CONNECT_FAILED', `cannot join ${join.address.host}:${join.address.port}: ${message}`));
+      return;
+    }
     const name = this.#admission.dialing.get(conn);
     if (name === undefined) return;
     this.#admission.dialing.delete(conn);
@@ -327,7 +385,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       link.close('refused', `cannot keep the key learned on first use: ${(error as Error)?.message ?? String(error)}`, false);
       return;
     }
-    this.#admit(link, now);
+    link.trustSettled(now);
   }
 
   /** Seals the frames every link queued in this turn. */
@@ -353,6 +411,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     for (const key of this.#deadlines.due(now)) {
       if (typeof key === 'number') this.#links.get(key)?.timeout(now);
       else if (key === 'links' || key === 'overlap') this.#mesh?.timeout(key, now);
+      else if (key.startsWith('s:')) this.#forget(key.slice(2));
       else this.#system.timeout(key);
     }
     const policy = this.#admission.policy;
@@ -391,7 +450,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     return this.#admission.peer(link, hello, remoteKey, this.#now);
   }
 
+  onPreamble(link: LinkMachine, preamble: LinkPreamble): PeerVerdict {
+    return this.#admission.preamble(link, preamble, this.#now);
+  }
+
+  /**
+   * The session is confirmed. A key to learn on first use is learned now (the peer proved it holds
+   * the cluster secret, if any), and the link says `ready` only once the store has persisted it:
+   * durable before either side reports the link up.
+   */
   onConfirmed(link: LinkMachine): void {
+    if (!link.learning) return;
     const now = this.#now;
     const hello = link.remoteHello!;
     const { verdict, pending } = this.#admission.learn(hello.name, link.remoteKey!);
@@ -401,13 +470,16 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
     const learned = pending ?? this.#onLearned(hello.name, link.remoteKey!);
     if (learned) {
-      // Durable before anyone relies on it: the link is up once the store has persisted the key.
       const token = this.token();
       this.#learning.set(token, link);
       this.#out.push({ type: 'await', token, promise: learned });
       return;
     }
-    this.#admit(link, now);
+    link.trustSettled(now);
+  }
+
+  onReady(link: LinkMachine): void {
+    this.#admit(link, this.#now);
   }
 
   /** The `onLearned` callback for a key just learned (TOFU), or null when nothing was learned. */
@@ -438,8 +510,15 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#deadlines.delete(link.conn);
     this.#flushing.delete(link);
     this.#resuming.delete(link);
+    const join = this.#joins.get(link.conn);
+    if (join) {
+      this.#joins.delete(link.conn);
+      if (link.upAt < 0) this.#settle(join.token, new KernelError('CONNECT_FAILED', `cannot join ${join.address.host}:${join.address.port}: ${reason}: ${detail}`));
+    }
     const dialled = this.#admission.dialing.get(link.conn);
     this.#admission.dialing.delete(link.conn);
+    const acceptedByPolicy = this.#admission.accepted.has(link.conn);
+    this.#admission.settled(link.conn);
     const name = link.remoteHello?.name ?? dialled;
     if (this.#state === 'stopped') reason = 'shutdown';
     const p = name !== undefined ? this.peers.get(name) : undefined;
@@ -456,12 +535,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         ? { type: 'nodedown', node: p.name, reason, detail, at: now }
         : { type: 'nodedown', node: p.name, reason, detail, deliberate, at: now });
       for (const q of p.queue.splice(0)) this.#settle(q.token, new KernelError('SEND_FAILED', `link to ${p.name} went down (${reason})`));
+      if (!p.config && this.#state !== 'stopped') this.#keepStranger(p.name, now);
       return;
     }
     if (this.#state === 'stopped') return;
     // A link that never came up.
     if (reason === 'setup_failed') this.handshakes.failed++;
-    if (reason === 'refused' && !link.remoteHello) {
+    else if (reason === 'setup_timeout') this.handshakes.timeout++;
+    else if (reason === 'bad_secret') {
+      this.handshakes.bad_secret++;
+      this.handshakes.refused++;
+    } else if (link.refusedSuite !== null) {
       // Refused on its first record (a suite this node does not accept), before anyone was named.
       this.handshakes.refused++;
       this.#publish({ type: 'refused', node: null, remote: `${link.remote.host}:${link.remote.port}`, reason: detail, at: now });
@@ -470,8 +554,20 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (dialled !== undefined) {
       this.#admission.apply(policy.handle({ type: 'dialFailed', node: dialled, reason }, now), now);
       if (p) this.#admission.failWaitersIfIdle(p, new KernelError('CONNECT_FAILED', `link to ${dialled} failed during setup (${reason}): ${detail}`));
+    } else if (!acceptedByPolicy) {
+      // Refused or failed before the policy took it (trust, a replay, a timeout): its half-open
+      // slot in the policy is freed.
+      this.#admission.apply(policy.handle({ type: 'inboundFailed', connection: link.conn, reason }, now), now);
+      if (link.remoteHello && !this.peers.get(link.remoteHello.name) && link.remoteHello.name !== this.name) {
+        policy.handle({ type: 'forget', node: link.remoteHello.name }, now);
+      }
     } else if (link.remoteHello) {
-      this.#admission.apply(policy.handle({ type: 'disconnected', node: link.remoteHello.name, connection: link.conn, reason }, now), now);
+      const name = link.remoteHello.name;
+      this.#admission.apply(policy.handle({ type: 'disconnected', node: name, connection: link.conn, reason }, now), now);
+      const known = this.peers.get(name);
+      if (known) this.#admission.failWaitersIfIdle(known, new KernelError('CONNECT_FAILED', `the link ${name} opened to us failed during setup (${reason}): ${detail}`));
+      // A name that never became a peer of ours leaves nothing behind, in the policy either.
+      else if (name !== this.name) policy.handle({ type: 'forget', node: name }, now);
     } else {
       this.#admission.apply(policy.handle({ type: 'inboundFailed', connection: link.conn, reason }, now), now);
     }
@@ -563,19 +659,29 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const hello = link.remoteHello!;
     const name = hello.name;
     this.handshakes.ok++;
+    this.#admission.settled(link.conn);
     if (!this.#admission.connected(link, now)) return; // closed by the policy (the other of a simultaneous pair won)
     const p = this.peers.ensure(name);
+    if (this.#strangers.delete(name)) this.#deadlines.delete(`s:${name}`);
     if (p.link && p.link !== link) p.link.close('replaced', 'replaced by a newer link', false);
     p.link = link;
     p.hidden = hello.hidden;
-    if (!p.key || !equal(p.key, link.remoteKey!)) {
-      p.key = Uint8Array.from(link.remoteKey!);
-      p.pairwise = this.#pairwise(p.key);
-    }
+    if (!p.key || !equal(p.key, link.remoteKey!)) this.peers.setKey(p, link.remoteKey!, this.#pairwise(link.remoteKey!));
     // A peer that linked in without being configured: heartbeat it where its hello says.
     if (!p.config && hello.heartbeatPort !== null) this.peers.setHeartbeat(p, { host: link.remote.host, port: hello.heartbeatPort });
     p.incarnation = hello.incarnation;
     p.startedAt = hello.startedAt;
+    p.tags = hello.tags;
+    const join = this.#joins.get(link.conn);
+    if (join) {
+      // A join by address: the peer named itself; from now on it is a configured peer.
+      this.#joins.delete(link.conn);
+      if (!p.config) {
+        this.#addPeer({ name, address: join.address, ...(join.publicKey ? { publicKey: join.publicKey } : {}) });
+        this.#configurePolicy(this.#policyPeers(), now);
+      }
+      this.#settle(join.token, null, name);
+    }
     if (!hello.hidden && !this.#o.hidden) this.#detector.linkUp(name, hello.incarnation, now);
     this.#updateView(now);
     if (!hello.hidden) this.#mesh?.ownLinksChanged(now);
@@ -588,11 +694,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
   }
 
-  #pairwise(key: Uint8Array): Uint8Array | null {
+  /** The pair's heartbeat keys: one per cluster secret, newest first (one without a secret). */
+  #pairwise(key: Uint8Array): Uint8Array[] {
     try {
-      return pairwiseKey(this.#o.identity.privateKey, key, this.#secrets[0]);
+      const secrets: (Uint8Array | undefined)[] = this.#secrets.length > 0 ? [...this.#secrets] : [undefined];
+      return secrets.map((s) => pairwiseKey(this.#o.identity.privateKey, key, s));
     } catch {
-      return null;
+      return [];
     }
   }
 
@@ -666,10 +774,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.peers.setHeartbeat(p, config.heartbeat ?? config.address);
     p.config = config;
     const key = config.publicKey ?? this.#trust.keyFor(config.name);
-    if (key && (!p.key || !equal(p.key, key)) && !p.link) {
-      p.key = Uint8Array.from(key);
-      p.pairwise = this.#pairwise(p.key);
-    }
+    if (key && (!p.key || !equal(p.key, key)) && !p.link) this.peers.setKey(p, key, this.#pairwise(key));
     if (!p.hidden && !this.#o.hidden) this.#detector.addPeer(config.name);
     return p;
   }
@@ -710,6 +815,52 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     p.connectWaiters.push(token);
     this.#admission.apply(this.#admission.policy.handle({ type: 'connectRequested', node: name, kind: 'explicit' }, now), now);
     return false;
+  }
+
+  /**
+   * Links to the node at `address`, which names itself in the handshake (checked by trust like any
+   * other link) and becomes a configured peer then; `token` settles with its name. (A join that
+   * names the node is `addPeer` + `connect`, in the shell.)
+   */
+  join(now: number, address: Address, publicKey: Uint8Array | null, token: number): boolean {
+    this.#now = now;
+    this.#requireRunning();
+    checkPeer({ name: 'joining', address, ...(publicKey ? { publicKey } : {}) }, 'join', '');
+    const conn = this.#nextConn++;
+    this.#joins.set(conn, { token, address, publicKey });
+    this.#out.push({ type: 'dial', conn, address, timeoutMs: this.#o.setupTimeMs });
+    return false;
+  }
+
+  /**
+   * Leaves the cluster on purpose: every link is closed with `leave` told to the peer (no partition
+   * and no decision follow, anywhere); then the node stops.
+   */
+  leave(now: number): void {
+    this.#now = now;
+    if (this.#state !== 'running') return;
+    for (const link of [...this.#links.values()]) link.close('shutdown', 'leaving the cluster', true, 'leave');
+    this.stop(now);
+  }
+
+  /** Replaces this node's tags: in the hello of every new link, and told to the linked peers now. */
+  setTags(now: number, tags: Readonly<Record<string, string>>): void {
+    this.#now = now;
+    let checked: Record<string, string>;
+    try {
+      checked = { ...checkTags(tags) };
+    } catch (err) {
+      throw new KernelError('BAD_OPTION', `option tags: ${(err as Error).message}`);
+    }
+    this.#hello = { ...this.#hello, tags: checked };
+    for (const p of this.peers.values()) {
+      if (p.link?.state !== 'up') continue;
+      try {
+        p.link.send({ kind: 'system', counter: 0, message: { op: 'tags', tags: checked } });
+      } catch {
+        // a closing link: the next hello carries them
+      }
+    }
   }
 
   disconnect(now: number, name: string): void {
@@ -766,9 +917,9 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (!p?.config) return;
     this.peers.setHeartbeat(p, null);
     p.config = null;
-    this.#detector.removePeer(name);
-    if (!p.link) this.peers.delete(name);
     this.#configurePolicy(this.#policyPeers(), now);
+    if (p.link) this.#detector.removePeer(name);
+    else this.#forget(name);
   }
 
   configure(now: number, update: NodeUpdate): void {
@@ -796,8 +947,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         }
       } else if (!p.config?.publicKey) {
         const key = store.keyFor(p.name);
-        p.key = key;
-        p.pairwise = key ? this.#pairwise(key) : null;
+        this.peers.setKey(p, key, key ? this.#pairwise(key) : []);
       }
     }
   }
@@ -805,7 +955,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   setClusterSecrets(now: number, secrets: readonly Uint8Array[]): void {
     this.#now = now;
     this.#secrets = [...secrets];
-    for (const p of this.peers.values()) if (p.key) p.pairwise = this.#pairwise(p.key);
+    for (const p of this.peers.values()) if (p.key) this.peers.setKey(p, p.key, this.#pairwise(p.key));
   }
 
   nodes(kind: NodesKind | { readonly hidden?: boolean } = 'visible'): string[] {
@@ -836,6 +986,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         pattern: link?.pattern ?? null,
         suite: link ? link.suite : null,
         linkedSince: link ? link.upAt : null,
+        tags: p.tags,
         lastHeard: s?.lastHeard ?? null,
         phi: s?.phi ?? null,
       };

@@ -1,7 +1,7 @@
 // What the kernel knows of each peer beyond what the policy and the detector hold: one record per
 // name, in one place. The policy owns modes, bars and dial state; the detector owns liveness and
 // views; this table owns addresses, keys, the link in use and the callers waiting on it.
-import type { Address } from '@distkit/wire';
+import { SENDER_ID_BYTES, type Address } from '@distkit/wire';
 import type { PeerConfig } from '../api.ts';
 import type { LinkMachine } from './link-machine.ts';
 
@@ -19,12 +19,16 @@ export interface Peer {
   config: PeerConfig | null;
   /** Where its heartbeats go: configured, or learned from its hello on a link. */
   heartbeat: Address | null;
-  /** The key this peer is trusted with (configured, from the trust store, or proven on a link). */
+  /** The key this peer is trusted with (configured, from the trust store, or proven on a link). Set with `setKey`. */
   key: Uint8Array | null;
-  /** The heartbeat MAC key of this pair (from `key`), or null. */
-  pairwise: Uint8Array | null;
+  /**
+   * The heartbeat MAC keys of this pair, one per cluster secret (newest first): datagrams are
+   * sealed with the first and opened with any, so a secret rotation never drops heartbeats.
+   */
+  pairwise: readonly Uint8Array[];
   hidden: boolean;
-  /** From its hello on the current or last link. */
+  /** From its hello on the current or last link (and later `tags` frames). */
+  tags: Readonly<Record<string, string>>;
   incarnation: number | null;
   startedAt: number | null;
   /** The link that is up, if any. */
@@ -37,7 +41,8 @@ export interface Peer {
 
 export class PeerTable {
   readonly #peers = new Map<string, Peer>();
-  readonly #byHeartbeatAddress = new Map<string, Peer>();
+  /** By sender id (the first 8 bytes of the key, hex): who a datagram says it is from. */
+  readonly #bySender = new Map<string, Peer[]>();
 
   get(name: string): Peer | undefined {
     return this.#peers.get(name);
@@ -48,7 +53,7 @@ export class PeerTable {
     let p = this.#peers.get(name);
     if (!p) {
       p = {
-        name, config: null, heartbeat: null, key: null, pairwise: null, hidden: false, incarnation: null, startedAt: null, link: null,
+        name, config: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, link: null,
         connectWaiters: [], queue: [],
       };
       this.#peers.set(name, p);
@@ -60,7 +65,7 @@ export class PeerTable {
   delete(name: string): void {
     const p = this.#peers.get(name);
     if (!p) return;
-    this.setHeartbeat(p, null);
+    this.setKey(p, null, []);
     this.#peers.delete(name);
   }
 
@@ -72,21 +77,44 @@ export class PeerTable {
     return this.#peers.size;
   }
 
+  /** Where heartbeats to `p` go (configured, or from its hello); the source of what comes back decides nothing. */
   setHeartbeat(p: Peer, address: Address | null): void {
-    if (p.heartbeat) {
-      const k = addressKey(p.heartbeat);
-      if (this.#byHeartbeatAddress.get(k) === p) this.#byHeartbeatAddress.delete(k);
-    }
     p.heartbeat = address;
-    if (address) this.#byHeartbeatAddress.set(addressKey(address), p);
   }
 
-  /** The peer whose heartbeats come from `from` (until senders name themselves in the clear). */
-  byHeartbeatAddress(from: Address): Peer | undefined {
-    return this.#byHeartbeatAddress.get(addressKey(from));
+  /** Sets the key `p` is trusted with, and the pair's heartbeat keys. */
+  setKey(p: Peer, key: Uint8Array | null, pairwise: readonly Uint8Array[]): void {
+    if (p.key) {
+      const id = senderHex(p.key);
+      const list = this.#bySender.get(id)?.filter((x) => x !== p) ?? [];
+      if (list.length > 0) this.#bySender.set(id, list);
+      else this.#bySender.delete(id);
+    }
+    p.key = key ? Uint8Array.from(key) : null;
+    p.pairwise = key ? pairwise : [];
+    if (key) {
+      const id = senderHex(key);
+      const list = this.#bySender.get(id) ?? [];
+      list.push(p);
+      this.#bySender.set(id, list);
+    }
+  }
+
+  /** The peers whose key starts with a datagram's sender id (one, unless two keys collide). */
+  bySender(id: Uint8Array): readonly Peer[] {
+    return this.#bySender.get(hex(id)) ?? NOBODY;
   }
 }
 
-function addressKey(a: Address): string {
-  return `${a.host}|${a.port}`;
+const NOBODY: readonly Peer[] = Object.freeze([]);
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
+function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  return s;
+}
+
+function senderHex(key: Uint8Array): string {
+  return hex(key.subarray(0, SENDER_ID_BYTES));
 }

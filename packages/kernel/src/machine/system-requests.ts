@@ -15,6 +15,8 @@ export interface SystemHost {
   settle(token: number, error: KernelError | null, value?: unknown): void;
   /** A peer's list of the visible nodes it is linked to (the mesh's business). */
   links(from: string, nodes: readonly string[], now: number): void;
+  /** A peer's tags changed. */
+  tags(from: string, tags: Readonly<Record<string, string>>): void;
 }
 
 export type DeadlineKey = number | string;
@@ -91,6 +93,9 @@ export class SystemRequests {
       }
       case 'links':
         this.#host.links(from, m.nodes, now);
+        return;
+      case 'tags':
+        this.#host.tags(from, m.tags);
         return;
       case 'event': {
         // Only a hidden node takes its peer's verdicts as its own news.
