@@ -233,9 +233,9 @@ describe('link machine (sans-I/O)', () => {
 
   it('a connection that sends nothing is closed at the first-record deadline, well before the setup time', () => {
     const seen: { down: { reason: NodedownReason; detail: string; deliberate: string | null } | null } = { down: null };
-    const side = { link: null as unknown as LinkMachine, peer: null, confirmed: false, frames: [], down: null, ended: null, wire: [] } as Side;
+    const side: Side = { link: null as unknown as LinkMachine, peer: null, confirmed: false, frames: [], channels: [], settled: [], down: null, ended: null, wire: [] };
     const silent = new LinkMachine(config('b', dh.generateKeyPair()), {
-      ...host(() => side, () => ({ accept: true }), () => 0),
+      ...host(() => side, () => ({ accept: true }), { flushes: new Set(), resumes: new Set() }, () => 0),
       onClosed: (_l, reason, detail, deliberate) => (seen.down = { reason, detail, deliberate }),
     }, { conn: 9, role: 'responder', now: 0, remote: { host: 'x', port: 1 } });
     expect(silent.deadline).toBe(1000);
