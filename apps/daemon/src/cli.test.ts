@@ -99,7 +99,10 @@ describe.concurrent('bad config and bad flags: exit 78, a clear message, nothing
 });
 
 describe('--help for every command', () => {
-  const commands = ['run', 'check-config', 'keygen', 'fingerprint', 'trust add', 'trust remove', 'trust list', 'secret new', 'status', 'nodes', 'connect', 'disconnect', 'send', 'events'];
+  const commands = [
+    'run', 'check-config', 'keygen', 'fingerprint', 'trust add', 'trust remove', 'trust list', 'secret new', 'secret install', 'secret use', 'secret remove',
+    'secret list', 'status', 'nodes', 'join', 'leave', 'force-leave', 'connect', 'disconnect', 'send', 'tags set', 'tags reset', 'events',
+  ];
   it('the overview (a real process) lists every command and the exit codes', async () => {
     const r = await runCli(['--help'], { cwd: root, env });
     expect(r.code).toBe(0);

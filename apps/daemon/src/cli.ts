@@ -6,8 +6,10 @@ import { connectCommand, disconnectCommand, eventsCommand, nodesCommand, sendCom
 import type { Command, Io } from './commands/command.ts';
 import { fingerprintCommand } from './commands/fingerprint.ts';
 import { keygenCommand } from './commands/keygen.ts';
+import { forceLeaveCommand, joinCommand, leaveCommand } from './commands/membership.ts';
 import { runCommand } from './commands/run.ts';
-import { secretNewCommand } from './commands/secret.ts';
+import { secretInstallCommand, secretListCommand, secretNewCommand, secretRemoveCommand, secretUseCommand } from './commands/secret.ts';
+import { tagsResetCommand, tagsSetCommand } from './commands/tags.ts';
 import { trustAddCommand, trustListCommand, trustRemoveCommand } from './commands/trust.ts';
 import { DaemonError, isDaemonError } from './errors.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
@@ -24,11 +26,20 @@ const COMMANDS: readonly Command[] = [
   trustRemoveCommand,
   trustListCommand,
   secretNewCommand,
+  secretInstallCommand,
+  secretUseCommand,
+  secretRemoveCommand,
+  secretListCommand,
   statusCommand,
   nodesCommand,
+  joinCommand,
+  leaveCommand,
+  forceLeaveCommand,
   connectCommand,
   disconnectCommand,
   sendCommand,
+  tagsSetCommand,
+  tagsResetCommand,
   eventsCommand,
 ];
 
@@ -153,12 +164,15 @@ ${EXIT_CODES_HELP}
 `;
 }
 
-/** Commands of two words: `trust add`, `secret new`. */
-const GROUPS: readonly string[] = ['trust', 'secret'];
+/** Commands of two words: `trust add`, `secret new`, `tags set`. */
+const GROUPS: readonly string[] = ['trust', 'secret', 'tags'];
 
 const GROUP_SUMMARY: Readonly<Record<string, string>> = {
   trust: 'Manage authorized_nodes and known_nodes in the state folder.',
-  secret: 'Manage the cluster secret file (the Noise PSK every node of the cluster shares).',
+  secret:
+    'Manage the cluster secret file (the Noise PSK every node of the cluster shares) as a keyring.\n' +
+    'Online rotation, each step on every node before the next: install NEW, use NEW-ID, remove OLD-ID.',
+  tags: "Change this node's tags at run time (the config's tags table sets them at start).",
 };
 
 function groupHelp(group: string): string {

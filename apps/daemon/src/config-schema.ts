@@ -3,10 +3,19 @@
 import { isIP } from 'node:net';
 import * as v from 'valibot';
 import { isNodeName } from './identity.ts';
+import { tagProblem, type Tags } from './tags.ts';
 
-import { LINK_SUITES, type Address, type AutoConnect, type LinkSuite } from '@distkit/kernel';
+import { LINK_SUITES, type Address, type AutoConnect, type LinkSuite, type Reconnect } from '@distkit/kernel';
 
+// The kernel owns these vocabularies (@distkit/policy MODES and RECONNECTS); the checks below make
+// the compiler refuse a list that drifts from the kernel's types, in either direction.
 const AUTO_CONNECT = ['always', 'once', 'never'] as const;
+const RECONNECT = ['on-demand', 'eager'] as const;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const SAME_AUTO_CONNECT: Same<(typeof AUTO_CONNECT)[number], AutoConnect> = true;
+const SAME_RECONNECT: Same<(typeof RECONNECT)[number], Reconnect> = true;
+void SAME_AUTO_CONNECT;
+void SAME_RECONNECT;
 const STRATEGIES = ['keep-majority', 'keep-oldest', 'static-quorum', 'keep-referee', 'down-all', 'manual'] as const;
 const TRUST_MODES = ['tofu', 'strict'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -73,7 +82,26 @@ const peer = v.strictObject({
     v.pipe(v.string('must be a base64 public key string'), v.regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a 32-byte X25519 public key in base64 (44 characters)')),
   ),
   auto_connect: v.optional(oneOf(AUTO_CONNECT)),
+  reconnect: v.optional(oneOf(RECONNECT)),
 });
+
+/**
+ * Operator tags (`role = "db"`): a table of strings, each key and value checked by the wire's own
+ * rules (@distkit/wire checkTags), so a tag the config accepts is one the hello can carry.
+ */
+const tags = v.pipe(
+  v.record(v.string(), v.unknown(), (issue) => `must be a table of tags, e.g. role = "db" (got ${issue.received})`),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const value = dataset.value as Record<string, unknown>;
+    for (const [key, tag] of Object.entries(value)) {
+      const message = tagProblem(key, tag);
+      if (message !== null) addIssue({ message, path: [{ type: 'object', origin: 'value', input: value, key, value: tag }] });
+    }
+    const whole = tagProblem(null, value);
+    if (whole !== null) addIssue({ message: whole });
+  }),
+);
 
 const controlListen = v.pipe(
   text('"host:port" or "unix:/path"'),
@@ -93,6 +121,8 @@ const CONFIG_SCHEMA = v.strictObject({
   listen: v.optional(hostPort, '127.0.0.1:4370'),
   heartbeat_listen: v.optional(hostPort),
   auto_connect: v.optional(oneOf(AUTO_CONNECT), 'once'),
+  reconnect: v.optional(oneOf(RECONNECT), 'on-demand'),
+  tags: v.optional(tags, {}),
   hidden: v.optional(bool, false),
   heartbeat_interval: v.optional(duration, '5s'),
   tick_time: v.optional(duration, '60s'),
@@ -199,6 +229,7 @@ export interface PeerSpec {
   readonly heartbeat: Address | null;
   readonly publicKey: string | null;
   readonly autoConnect: AutoConnect | null;
+  readonly reconnect: Reconnect | null;
 }
 
 export type ControlListen = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
@@ -214,6 +245,10 @@ export interface FileConfig {
   readonly listen: Address;
   readonly heartbeatListen: Address | null;
   readonly autoConnect: AutoConnect;
+  /** When a lost link is made again under `always`: on the next need (OTP) or by itself. */
+  readonly reconnect: Reconnect;
+  /** Operator metadata carried in the hello (`role = "db"`). */
+  readonly tags: Tags;
   readonly hidden: boolean;
   readonly heartbeatIntervalMs: number;
   readonly tickTimeMs: number;
@@ -380,6 +415,8 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
     listen: parseHostPort(raw.listen),
     heartbeatListen: raw.heartbeat_listen === undefined ? null : parseHostPort(raw.heartbeat_listen),
     autoConnect: raw.auto_connect,
+    reconnect: raw.reconnect,
+    tags: raw.tags as Tags,
     hidden: raw.hidden,
     heartbeatIntervalMs: parseDuration(raw.heartbeat_interval),
     tickTimeMs: parseDuration(raw.tick_time),
@@ -403,6 +440,7 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
       heartbeat: p.heartbeat === undefined ? null : parseHostPort(p.heartbeat),
       publicKey: p.public_key ?? null,
       autoConnect: p.auto_connect ?? null,
+      reconnect: p.reconnect ?? null,
     })),
     trust: { mode: raw.trust.mode, allowStrangers: raw.trust.allow_strangers, allow: raw.trust.allow, deny: raw.trust.deny },
     watchdog: { timeoutMs: raw.watchdog.timeout === 0 ? 0 : parseDuration(raw.watchdog.timeout) },

@@ -282,6 +282,46 @@ describe('detector tuning', () => {
   });
 });
 
+describe('tags and reconnect', () => {
+  it('a tags table, DISTKIT_TAGS and --tag add up (flags last); reconnect defaults to on-demand, per peer too', async () => {
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, 'reconnect = "eager"\n[tags]\nrole = "db"\nzone = "eu-1"\n[[peers]]\nname = "b"\naddress = "10.0.0.2:4370"\nreconnect = "on-demand"\n');
+    const c = await loadConfig(sources({ file, env: { DISTKIT_TAGS: 'zone=eu-2, rack=r1' }, flags: { tag: ['rack=r9', 'os=linux'] } }));
+    expect(c.tags).toEqual({ role: 'db', zone: 'eu-2', rack: 'r9', os: 'linux' });
+    expect(c.reconnect).toBe('eager');
+    expect(c.peers[0]?.reconnect).toBe('on-demand');
+    const plain = await loadConfig(sources());
+    expect(plain.tags).toEqual({});
+    expect(plain.reconnect).toBe('on-demand');
+    expect((await loadConfig(sources({ env: { DISTKIT_RECONNECT: 'eager' } }))).reconnect).toBe('eager');
+    const json = join(d, 'c.json');
+    await writeFile(json, JSON.stringify({ tags: { role: 'db' }, reconnect: 'eager' }));
+    expect((await loadConfig(sources({ file: json }))).tags).toEqual({ role: 'db' });
+  });
+
+  it('bad tags: each names its key, its line and the rule; a bad reconnect lists the two values', async () => {
+    const d = await dir();
+    const file = join(d, 'c.toml');
+    await writeFile(file, ['[tags]', 'role = "db"', '"bad key!" = "x"', 'rack = 3', 'empty = ""', '[[peers]]', 'name = "b"', 'address = "10.0.0.2:4370"', 'reconnect = "sometimes"'].join('\n'));
+    const e = await failure(loadConfig(sources({ file })));
+    expect(e.exitCode).toBe(78);
+    expect(e.message).toContain(`${file}:3: tags.bad key!: key "bad key!" may hold letters, digits and . _ - / only`);
+    expect(e.message).toContain(`${file}:4: tags.rack: must be a string (got number: write it in quotes, rack = "3")`);
+    expect(e.message).toContain(`${file}:5: tags.empty: value must be a non-empty string of at most 256 UTF-8 bytes`);
+    expect(e.message).toContain(`${file}:9: peers[0].reconnect: must be one of on-demand, eager (got "sometimes")`);
+    expect(e.message.indexOf(':3:')).toBeLessThan(e.message.indexOf(':9:'));
+    const json = join(d, 'c.json');
+    await writeFile(json, '{\n  "tags": {\n    "ok": "1",\n    "n": 4\n  }\n}\n');
+    expect((await failure(loadConfig(sources({ file: json })))).message).toContain(`${json}:4: tags.n: must be a string`);
+    await writeFile(file, `[tags]\n${Array.from({ length: 33 }, (_, i) => `k${i} = "v"`).join('\n')}\n`);
+    expect((await failure(loadConfig(sources({ file })))).message).toContain('tags: at most 32 tags (got 33)');
+    expect((await failure(loadConfig(sources({ env: { DISTKIT_TAGS: 'role' } })))).message).toContain('DISTKIT_TAGS: "role" is not a tag: expected key=value');
+    expect((await failure(loadConfig(sources({ flags: { tag: ['a b=c'] } })))).message).toContain('--tag: tags.a b: key "a b" may hold');
+    expect((await failure(loadConfig(sources({ flags: { reconnect: 'later' } })))).message).toContain('--reconnect: reconnect: must be one of on-demand, eager (got "later")');
+  });
+});
+
 describe('the shipped example', () => {
   it('contrib/distkitd.toml is a valid config', async () => {
     const file = new URL('../contrib/distkitd.toml', import.meta.url).pathname;
@@ -289,5 +329,7 @@ describe('the shipped example', () => {
     expect(c.name).toBe('db-1');
     expect(c.control.listen).toEqual({ kind: 'unix', path: '/run/distkit/control.sock' });
     expect(c.dns?.srv).toEqual(['_distkit._tcp.db.prod.svc.cluster.local']);
+    expect(c.tags).toEqual({ role: 'db', zone: 'eu-1' });
+    expect(c.reconnect).toBe('on-demand');
   });
 });

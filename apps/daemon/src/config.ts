@@ -11,7 +11,7 @@ import { type FileConfig, type SchemaIssue, validateConfig } from './config-sche
 import { DaemonError } from './errors.ts';
 
 /** Where a config value can come from, for the environment and flag layers. */
-type ValueKind = 'string' | 'number' | 'bool' | 'duration' | 'list' | 'peers';
+type ValueKind = 'string' | 'number' | 'bool' | 'duration' | 'list' | 'peers' | 'tags';
 
 interface Override {
   readonly path: readonly string[];
@@ -21,7 +21,8 @@ interface Override {
 /**
  * DISTKIT_* environment variables: the key path in upper case joined with `_`; the
  * `discovery.dns` table is shortened to DNS_. Lists are comma-separated. DISTKIT_PEERS adds peers
- * (`name=host:port[#key]`, comma-separated) to the file's.
+ * (`name=host:port[#key]`, comma-separated) to the file's; DISTKIT_TAGS sets tags (`key=value`,
+ * comma-separated) over the file's.
  */
 export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_NAME: { path: ['name'], kind: 'string' },
@@ -30,6 +31,8 @@ export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_LISTEN: { path: ['listen'], kind: 'string' },
   DISTKIT_HEARTBEAT_LISTEN: { path: ['heartbeat_listen'], kind: 'string' },
   DISTKIT_AUTO_CONNECT: { path: ['auto_connect'], kind: 'string' },
+  DISTKIT_RECONNECT: { path: ['reconnect'], kind: 'string' },
+  DISTKIT_TAGS: { path: ['tags'], kind: 'tags' },
   DISTKIT_HIDDEN: { path: ['hidden'], kind: 'bool' },
   DISTKIT_HEARTBEAT_INTERVAL: { path: ['heartbeat_interval'], kind: 'duration' },
   DISTKIT_TICK_TIME: { path: ['tick_time'], kind: 'duration' },
@@ -82,6 +85,8 @@ export const CONFIG_FLAGS: Readonly<Record<string, Override>> = Object.freeze({
   control: { path: ['control', 'listen'], kind: 'string' },
   peer: { path: ['peers'], kind: 'peers' },
   'auto-connect': { path: ['auto_connect'], kind: 'string' },
+  reconnect: { path: ['reconnect'], kind: 'string' },
+  tag: { path: ['tags'], kind: 'tags' },
   strategy: { path: ['strategy'], kind: 'string' },
   'trust-mode': { path: ['trust', 'mode'], kind: 'string' },
   'log-level': { path: ['log', 'level'], kind: 'string' },
@@ -245,6 +250,26 @@ function applyOverride(raw: Record<string, unknown>, override: Override, value: 
       }
       origin.set(`${dotted}.${list.length}`, label);
       list.push(peer);
+    }
+    return;
+  }
+  if (override.kind === 'tags') {
+    const existing = parent[key];
+    if (existing !== undefined && (typeof existing !== 'object' || existing === null || Array.isArray(existing))) {
+      problems.push(`${label}: cannot set tags: the config file's tags is not a table`);
+      return;
+    }
+    const table = (existing ?? {}) as Record<string, unknown>;
+    parent[key] = table;
+    for (const spec of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      const eq = spec.indexOf('=');
+      if (eq <= 0) {
+        problems.push(`${label}: ${JSON.stringify(spec)} is not a tag: expected key=value (e.g. role=db)`);
+        continue;
+      }
+      const tag = spec.slice(0, eq);
+      origin.set(`${dotted}.${tag}`, label);
+      table[tag] = spec.slice(eq + 1);
     }
     return;
   }

@@ -5,17 +5,33 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import type { DistkitNode } from '@distkit/kernel';
-import { type ControlListen, isLoopback } from './config-schema.ts';
-import { DaemonError } from './errors.ts';
+import type { Address, DistkitNode } from '@distkit/kernel';
+import { type ControlListen, HOST_PORT, isLoopback, parseHostPort } from './config-schema.ts';
+import { DaemonError, isDaemonError } from './errors.ts';
 import { type DaemonEvent, type EventHub, toJson } from './event-hub.ts';
+import { isNodeName, parsePublicKey } from './identity.ts';
 import type { Logger } from './log.ts';
+import type { JoinResult } from './membership.ts';
 import type { DaemonMetrics } from './metrics.ts';
+import { matchesTags, parseTagFilter, type Tags, type TagFilter } from './tags.ts';
 import { loadUiAssets } from './ui/assets.ts';
 import { EventHistory } from './ui/event-history.ts';
 import { LinkChanges } from './ui/link-changes.ts';
 import { createPageServer, type PageServer } from './ui/page-server.ts';
 import { withRemoteLinks } from './ui/remote-links.ts';
+
+/**
+ * What the daemon does beyond one kernel call (membership.ts, the tags kept in the state folder):
+ * the routes of `join`, `leave`, `force-leave` and `tags set|reset`.
+ */
+export interface DaemonControl {
+  /** `deadline` bounds the kernel's part (a join it never settles is undone). */
+  join(address: Address, options: { readonly name?: string; readonly publicKey?: Uint8Array; readonly deadline?: <T>(call: Promise<T>, what: string) => Promise<T> }): Promise<JoinResult>;
+  /** Every peer told, the node stopped; the daemon stops once the answer has gone out. */
+  leave(): Promise<void>;
+  forceLeave(name: string): Promise<{ readonly inConfig: boolean; readonly joined: boolean }>;
+  changeTags(change: { readonly set?: Tags; readonly remove?: readonly string[]; readonly reset?: boolean }): Promise<Tags>;
+}
 
 /** What the control API needs of a node: the kernel contract's query and command methods. */
 export type ControlledNode = Pick<
@@ -40,6 +56,13 @@ export interface ControlApiOptions {
   readonly keepAliveMs?: number;
   /** Serve the cluster page at /ui (default true; only ever on a loopback TCP address). */
   readonly ui?: boolean;
+  /** The membership and tag routes; without it they answer 404. */
+  readonly daemon?: DaemonControl;
+  /**
+   * How long `connect` and `join` wait for the kernel before answering 504 (default 10 s; the
+   * daemon passes setup_time plus a margin). The kernel's own deadline should answer first.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 export interface ControlServer {
@@ -96,7 +119,13 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
           ...options.status?.(),
         });
       case 'GET /v1/nodes': {
-        const nodes = links.annotate(node.info());
+        let filters: TagFilter[];
+        try {
+          filters = url.searchParams.getAll('tag').map(parseTagFilter);
+        } catch (err) {
+          return reply(res, 400, { error: { code: 'BAD_REQUEST', message: (err as Error).message.replace(/^--tag: /, 'tag: ') } });
+        }
+        const nodes = links.annotate(node.info().filter((n) => matchesTags(n.tags, filters)));
         if (url.searchParams.get('remote') !== 'true') return reply(res, 200, { nodes });
         return reply(res, 200, { nodes: await withRemoteLinks(node, nodes) });
       }
@@ -111,10 +140,15 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
           await kernelCall(res, () => node.disconnectNode(name));
           return;
         }
-        if (route === 'POST /v1/connect') return kernelCall(res, () => node.connectNode(name));
+        if (route === 'POST /v1/connect') return kernelCall(res, () => deadline(node.connectNode(name), `connect ${name}`));
         if (!('value' in (body.value as object))) return reply(res, 400, { error: { code: 'BAD_REQUEST', message: 'body must carry "value": <any JSON>' } });
         return kernelCall(res, () => node.send(name, (body.value as { value: unknown }).value));
       }
+      case 'POST /v1/join':
+      case 'POST /v1/leave':
+      case 'POST /v1/force-leave':
+      case 'POST /v1/tags':
+        return daemonRoute(route, req, res);
       case 'GET /v1/events':
         return streamEvents(url, res);
       case 'GET /metrics':
@@ -126,13 +160,78 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
     }
   }
 
-  async function kernelCall(res: ServerResponse, call: () => Promise<void>): Promise<void> {
+  async function kernelCall(res: ServerResponse, call: () => Promise<unknown>): Promise<void> {
     try {
-      await call();
-      reply(res, 200, { ok: true });
+      const answer = await call();
+      reply(res, 200, { ok: true, ...(typeof answer === 'object' && answer !== null ? answer : {}) });
     } catch (err) {
       const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'INTERNAL';
+      // An I/O failure of the state folder is the daemon's, not the request's: logged, and said briefly.
+      if (isDaemonError(err) && STATUS_OF_KERNEL_CODE[code] === undefined) options.log?.error({ err: err.message }, 'control request failed');
       reply(res, STATUS_OF_KERNEL_CODE[code] ?? 500, { error: { code, message: (err as Error).message } });
+    }
+  }
+
+  /**
+   * A connect the kernel never settles (seen: a peer that answers with another name than the one
+   * dialled) must not hold the request, and the CLI behind it, for ever.
+   */
+  function deadline<T>(call: Promise<T>, what: string): Promise<T> {
+    const ms = options.connectTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DaemonError('CONNECT_TIMEOUT', `${what}: no answer within ${ms} ms (the link was not made)`)), ms);
+    });
+    return Promise.race([call, late]).finally(() => clearTimeout(timer));
+  }
+
+  async function daemonRoute(route: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const daemon = options.daemon;
+    if (daemon === undefined) return reply(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${route}` } });
+    const body = await readJson(req);
+    if (!body.ok) return reply(res, body.status, { error: { code: 'BAD_REQUEST', message: body.message } });
+    const fields = body.value as Record<string, unknown>;
+    const bad = (message: string): void => reply(res, 400, { error: { code: 'BAD_REQUEST', message } });
+    switch (route) {
+      case 'POST /v1/join': {
+        const { address, name, publicKey } = fields;
+        if (typeof address !== 'string' || !HOST_PORT.test(address) || !/:([1-9]\d{0,4})$/.test(address) || Number(HOST_PORT.exec(address)?.[1]) > 65535) {
+          return bad('body must carry "address": "host:port" (a port from 1 to 65535, IPv6 in brackets)');
+        }
+        if (name !== undefined && (typeof name !== 'string' || !isNodeName(name))) return bad('"name" must be a node name (letters, digits, _ . @ : + - [ ])');
+        let key: Uint8Array | undefined;
+        if (publicKey !== undefined) {
+          try {
+            key = parsePublicKey(String(publicKey), '"publicKey"');
+          } catch (err) {
+            return bad((err as Error).message);
+          }
+        }
+        return kernelCall(res, () => daemon.join(parseHostPort(address), { ...(name !== undefined ? { name } : {}), ...(key ? { publicKey: key } : {}), deadline }));
+      }
+      case 'POST /v1/force-leave': {
+        const name = fields['node'];
+        if (typeof name !== 'string' || name === '') return bad('body must be a JSON object with "node": "<name>"');
+        return kernelCall(res, () => daemon.forceLeave(name));
+      }
+      case 'POST /v1/tags': {
+        const { set, remove, reset } = fields;
+        if (set !== undefined && (typeof set !== 'object' || set === null || Array.isArray(set))) return bad('"set" must be an object of tags: {"role": "db"}');
+        if (remove !== undefined && (!Array.isArray(remove) || !remove.every((k) => typeof k === 'string'))) return bad('"remove" must be a list of tag keys');
+        if (reset !== undefined && typeof reset !== 'boolean') return bad('"reset" must be true or false');
+        return kernelCall(res, async () => ({
+          tags: await daemon.changeTags({ ...(set ? { set: set as Tags } : {}), ...(remove ? { remove: remove as string[] } : {}), ...(reset !== undefined ? { reset } : {}) }),
+        }));
+      }
+      default: {
+        // POST /v1/leave: the answer goes out once every peer was told; then the daemon stops.
+        try {
+          await daemon.leave();
+        } catch (err) {
+          return reply(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });
+        }
+        return reply(res, 200, { ok: true, left: true });
+      }
     }
   }
 
@@ -177,19 +276,28 @@ export async function startControlApi(options: ControlApiOptions): Promise<Contr
       links.close();
       history.close();
       for (const close of [...closers]) close();
+      // Requests in flight (the answer to a `leave` that stops the daemon) may finish; idle
+      // keep-alive connections go now, anything still open after a second goes then.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
       if (listen.kind === 'unix') await unlink(listen.path).catch(() => {});
     },
   };
 }
 
-const ROUTES = new Set(['/v1/status', '/v1/nodes', '/v1/connect', '/v1/disconnect', '/v1/send', '/v1/events', '/metrics', '/healthz']);
+const ROUTES = new Set([
+  '/v1/status', '/v1/nodes', '/v1/connect', '/v1/disconnect', '/v1/send', '/v1/join', '/v1/leave', '/v1/force-leave', '/v1/tags', '/v1/events', '/metrics', '/healthz',
+]);
 
+/** HTTP status by error code: the kernel's, and the daemon's own for its routes. */
 const STATUS_OF_KERNEL_CODE: Readonly<Record<string, number>> = {
   BAD_OPTION: 400,
+  BAD_FLAG: 400,
+  NODE_LINKED: 409,
+  CONNECT_TIMEOUT: 504,
   REFUSED: 403,
   UNKNOWN_NODE: 404,
   NOT_CONNECTED: 409,

@@ -51,6 +51,8 @@ describe('daemon composition (in-test node)', () => {
     const options = t.nodes[0]?.options;
     expect(options?.listen).toEqual({ host: '127.0.0.1', port: 4370 });
     expect(options?.autoConnect).toBe('once');
+    expect(options?.reconnect).toBe('on-demand');
+    expect(options?.tags).toEqual({});
     expect(options?.name).toMatch(/^node-[0-9a-f]{8}@/);
     expect(d1.ready.join).toContain(`--peer '${d1.ready.name}=127.0.0.1:4370#${d1.ready.publicKey}'`);
     await d1.stop();
@@ -96,6 +98,8 @@ describe('daemon composition (in-test node)', () => {
         'name = "gamma"',
         'address = "127.0.0.1:5002"',
         `public_key = "${encodePublicKey(gamma)}"`,
+        'reconnect = "eager"',
+        'auto_connect = "always"',
       ].join('\n'),
     );
     const secret = generateClusterSecret();
@@ -113,6 +117,11 @@ describe('daemon composition (in-test node)', () => {
     expect(o?.peers?.map((p) => [p.name, p.publicKey && fingerprint(p.publicKey)])).toEqual([
       ['beta', fingerprint(beta)],
       ['gamma', fingerprint(gamma)],
+    ]);
+    // Per-peer overrides reach the kernel's peer as they are, and only where they are set.
+    expect(o?.peers?.map((p) => [p.name, p.autoConnect ?? null, p.reconnect ?? null])).toEqual([
+      ['beta', null, null],
+      ['gamma', 'always', 'eager'],
     ]);
     expect(o?.clusterSecrets).toEqual([secret]);
     await d.stop();
@@ -193,13 +202,42 @@ describe('daemon composition (in-test node)', () => {
     await d.reload();
     // Admission is the kernel's: the daemon no longer disconnects anyone itself.
     expect(node.calls).toContain('setTrust');
-    expect(node.calls).toContain(`configure ${JSON.stringify({ policy: { allow: null, deny: ['gam*'] } })}`);
+    expect(node.calls).toContain(`configure ${JSON.stringify({ autoConnect: 'once', reconnect: 'on-demand', policy: { allow: null, deny: ['gam*'] } })}`);
     expect(node.calls.filter((c) => c.startsWith('disconnect'))).toEqual([]);
     expect(node.calls).not.toContain('removePeer beta');
     expect(node.calls).toContain('addPeer delta');
     await t.rewrite('listen = "nowhere"\n');
     await d.reload();
     expect(node.calls.filter((c) => c.startsWith('configure'))).toHaveLength(1); // the bad file changed nothing
+    await d.stop();
+  });
+
+  it('reload re-reads the cluster secret file and the tags; a secret file that does not parse (or is too open) changes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distkitd-secret-reload-'));
+    const file = join(dir, 'cluster.secret');
+    const [s1, s2] = [generateClusterSecret(), generateClusterSecret()];
+    await writeFile(file, formatClusterKeyring([s1]), { mode: 0o600 });
+    const config = (tags: string): string => `cluster_secret_file = ${JSON.stringify(file)}\n[tags]\n${tags}\n`;
+    const t = await setup({}, config('role = "db"'));
+    const d = await t.start();
+    const node = t.nodes[0] as StandInNode;
+    expect(node.options.clusterSecrets).toEqual([s1]);
+    expect(node.options.tags).toEqual({ role: 'db' });
+    await writeFile(file, formatClusterKeyring([s2, s1]), { mode: 0o600 });
+    await t.rewrite(config('role = "cache"'));
+    await d.reload();
+    expect(node.secrets).toEqual([s2, s1]);
+    expect(node.tags).toEqual({ role: 'cache' });
+    const calls = node.calls.length;
+    // A torn or mistyped keyring, or one others can read: logged, the running secrets and tags stay.
+    await writeFile(file, 'distkit-cluster-secret nope\n', { mode: 0o600 });
+    await t.rewrite(config('role = "other"'));
+    await d.reload();
+    await writeFile(file, formatClusterKeyring([s2]), { mode: 0o644 });
+    await chmod(file, 0o644);
+    await d.reload();
+    expect(node.calls.slice(calls)).toEqual([]);
+    expect(node.secrets).toEqual([s2, s1]);
     await d.stop();
   });
 });

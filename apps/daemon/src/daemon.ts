@@ -3,18 +3,22 @@
 // this file depends only on the kernel's contract.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { defaultSuites, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelPolicyOptions, type NodeOptions, type PeerConfig } from '@distkit/kernel';
+import { defaultSuites, type Address, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelPolicyOptions, type NodeOptions, type PeerConfig } from '@distkit/kernel';
+import { loadClusterKeyring, secretId } from './cluster-keyring.ts';
 import type { DaemonConfig } from './config.ts';
 import type { PeerSpec } from './config-schema.ts';
-import { startControlApi, type ControlServer } from './control-api.ts';
+import { startControlApi, type ControlServer, type DaemonControl } from './control-api.ts';
 import { DnsPeers } from './dns-peers.ts';
 import { probeAddresses } from './address-probe.ts';
 import { EventHub, kernelClock } from './event-hub.ts';
+import { DaemonError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { Hooks } from './hooks.ts';
 import { encodePublicKey, fingerprint, generateIdentity, parsePublicKey, type Identity } from './identity.ts';
 import { selfCommand } from './invocation.ts';
+import type { JoinedNode } from './joined-nodes.ts';
 import { type Logger, viewForLog } from './log.ts';
+import { Membership, type JoinResult } from './membership.ts';
 import { createMetrics, type DaemonMetrics } from './metrics.ts';
 import { checkState } from './preflight.ts';
 import { selfIdentity } from './process-identity.ts';
@@ -22,6 +26,7 @@ import {
   acquireLock, bumpIncarnation, ensureStateDir, loadOrCreateToken, removeStaleTempFiles, statePaths, writeControlInfo, writeIdentity,
   type StatePaths,
 } from './state.ts';
+import { changeOverrides, effectiveTags, readTagOverrides, sameTags, tagProblem, type TagOverrides, type Tags, writeTagOverrides } from './tags.ts';
 import { DaemonTrust, repairKnownNodes } from './trust.ts';
 
 export type CreateNode = (options: NodeOptions) => DistkitNode;
@@ -74,6 +79,14 @@ export class Daemon {
   readonly #dns: DnsPeers | null;
   readonly #release: () => Promise<void>;
   readonly #trust: DaemonTrust;
+  readonly #membership: Membership;
+  /** Run-time tag changes (tags.json), and the tags in force. */
+  #tagOverrides: TagOverrides;
+  #tags: Tags;
+  /** Ids of the cluster secrets in force, first first (never the secrets). */
+  #secretIds: readonly string[];
+  /** Changes of tags.json, one after the other. */
+  #tagWrites: Promise<unknown> = Promise.resolve();
   readonly #streams: { events: AsyncIterable<KernelEvent>; messages: AsyncIterable<IncomingMessage> };
   #stopping: Promise<void> | null = null;
   #exiting = false;
@@ -91,6 +104,10 @@ export class Daemon {
     dns: DnsPeers | null;
     release: () => Promise<void>;
     trust: DaemonTrust;
+    membership: Membership;
+    tagOverrides: TagOverrides;
+    tags: Tags;
+    secretIds: readonly string[];
     ready: ReadyInfo;
   }) {
     this.#options = parts.options;
@@ -105,6 +122,10 @@ export class Daemon {
     this.#dns = parts.dns;
     this.#release = parts.release;
     this.#trust = parts.trust;
+    this.#membership = parts.membership;
+    this.#tagOverrides = parts.tagOverrides;
+    this.#tags = parts.tags;
+    this.#secretIds = parts.secretIds;
     this.ready = parts.ready;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
@@ -143,7 +164,15 @@ export class Daemon {
       const trust = await DaemonTrust.load(paths, config.trust.mode);
       const clusterSecrets = checked.clusterSecrets ?? undefined;
       const name = config.name ?? defaultName(identity);
+      // Checked by checkState (at most 32 with the run-time changes).
+      const tags = effectiveTags(config.tags, checked.tagOverrides);
+      const joined = checked.joined.filter((j) => !config.peers.some((p) => p.name === j.name));
       let daemon: Daemon | undefined;
+      // The control API listens before the Daemon object exists; a request in that instant waits for nothing.
+      const ready = (): Daemon => {
+        if (daemon === undefined) throw new DaemonError('INTERNAL', 'distkitd is still starting');
+        return daemon;
+      };
 
       const node = options.createNode({
         name,
@@ -152,7 +181,7 @@ export class Daemon {
         incarnation,
         listen: config.listen,
         ...(config.heartbeatListen ? { heartbeatListen: config.heartbeatListen } : {}),
-        peers: config.peers.map((p) => peerConfig(p, trust)),
+        peers: [...config.peers.map((p) => peerConfig(p, trust)), ...joined.map((j) => joinedPeerConfig(j, trust))],
         // allow/deny are the kernel's policy: a refused node never gets nodeup, on either side.
         policy: accessPolicy(config, name),
         trust: {
@@ -172,6 +201,8 @@ export class Daemon {
         ...(clusterSecrets ? { clusterSecrets } : {}),
         ...(config.suites !== null ? { suites: config.suites } : {}),
         autoConnect: config.autoConnect,
+        reconnect: config.reconnect,
+        tags,
         hidden: config.hidden,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         tickTimeMs: config.tickTimeMs,
@@ -189,6 +220,23 @@ export class Daemon {
       const events = new EventHub(kernelClock());
       const metrics = createMetrics(node);
       const startedAt = Date.now();
+      const membership = new Membership({
+        node,
+        path: paths.joinedNodes,
+        log,
+        joined,
+        inConfig: (peer) => ready().#config.peers.some((p) => p.name === peer),
+        peerConfig: (entry) => joinedPeerConfig(entry, trust),
+        modeOf: () => ready().#config.autoConnect,
+        connectTimeoutMs: config.setupTimeMs + 3000,
+      });
+      cleanup.unshift(async () => membership.close());
+      const control_: DaemonControl = {
+        join: (address, opts) => ready().#join(address, opts),
+        leave: () => ready().leave(),
+        forceLeave: (peer) => membership.forceLeave(peer),
+        changeTags: (change) => ready().#changeTags(change),
+      };
       const control = await startControlApi({
         node,
         token,
@@ -198,9 +246,16 @@ export class Daemon {
         metrics,
         events,
         log,
+        daemon: control_,
+        // The kernel's dial and handshake deadline is setup_time; past it and a margin, no answer is an answer.
+        connectTimeoutMs: config.setupTimeMs + 3000,
         ...(options.health ? { health: options.health } : {}),
         status: () => ({
           cluster: config.cluster,
+          tags: daemon === undefined ? tags : daemon.#tags,
+          clusterSecrets: daemon === undefined ? [] : daemon.#secretIds,
+          autoConnect: (daemon === undefined ? config : daemon.#config).autoConnect,
+          reconnect: (daemon === undefined ? config : daemon.#config).reconnect,
           pid: process.pid,
           version: options.version ?? null,
           startedAt: new Date(startedAt).toISOString(),
@@ -211,7 +266,7 @@ export class Daemon {
         }),
       });
       cleanup.unshift(() => control.close());
-      await writeControlInfo(paths, { url: control.url, pid: process.pid, startTime: selfIdentity().startTime, name });
+      await writeControlInfo(paths, { url: control.url, pid: process.pid, startTime: selfIdentity().startTime, name, clusterSecretFile: config.clusterSecretFile });
 
       const hooks = new Hooks(config.hooks, { name, cluster: config.cluster, incarnation }, log, config.stateDir);
       const dns =
@@ -224,7 +279,7 @@ export class Daemon {
               onChange: (upserted, removed) => daemon && daemon.#applyDiscovered(upserted, removed),
             });
 
-      const ready: ReadyInfo = {
+      const readyInfo: ReadyInfo = {
         name,
         fingerprint: node.fingerprint,
         publicKey: encodePublicKey(identity.publicKey),
@@ -235,7 +290,10 @@ export class Daemon {
         join: joinCommand(options.selfCommand ?? selfCommand(), config, name, node, identity),
         createdIdentity: created,
       };
-      daemon = new Daemon({ options, node, streams, paths, control, metrics, events, hooks, dns, release, trust, ready });
+      daemon = new Daemon({
+        options, node, streams, paths, control, metrics, events, hooks, dns, release, trust, membership,
+        tagOverrides: checked.tagOverrides, tags, secretIds: (clusterSecrets ?? []).map(secretId), ready: readyInfo,
+      });
       daemon.#pump();
       if (dns) await dns.start();
       return daemon;
@@ -255,6 +313,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#options.log.info({ code }, 'stopping');
       this.#dns?.stop();
+      this.#membership.close();
       await this.#control.close().catch(() => {});
       await this.node.stop().catch((err: unknown) => this.#options.log.error({ err }, 'node stop failed'));
       await Promise.race([this.#hooks.settle(), new Promise((r) => setTimeout(r, this.#config.hooks.timeoutMs).unref())]);
@@ -266,6 +325,45 @@ export class Daemon {
   }
 
   /**
+   * `distkitd leave`: this node leaves the cluster on purpose. It forgets its joined peers (a later
+   * start links only the config's peers), every peer is told (`deliberate: 'leave'`: no partition
+   * and no decision anywhere), the node stops, and then the daemon stops with exit 0.
+   */
+  async leave(): Promise<void> {
+    const log = this.#options.log;
+    log.warn({ peers: this.node.nodes({ hidden: true }) }, 'leaving the cluster: telling every peer, then stopping');
+    await this.#membership.forgetAll().catch((err: unknown) => log.error({ err: (err as Error).message }, 'cannot clear joined_nodes'));
+    await this.node.leave();
+    log.info('left the cluster');
+    void this.stop(EXIT.OK);
+  }
+
+  #join(address: Address, options: Parameters<Membership['join']>[1]): Promise<JoinResult> {
+    return this.#membership.join(address, options);
+  }
+
+  /** `distkitd tags set|reset`: saved in tags.json first, then told to the kernel (and so to every linked peer). */
+  #changeTags(change: { readonly set?: Tags; readonly remove?: readonly string[]; readonly reset?: boolean }): Promise<Tags> {
+    const run = this.#tagWrites.then(async () => {
+      const next = changeOverrides(this.#tagOverrides, change, this.#config.tags);
+      await writeTagOverrides(this.#paths.tags, next);
+      this.#tagOverrides = next;
+      this.#applyTags();
+      return this.#tags;
+    });
+    this.#tagWrites = run.catch(() => {});
+    return run;
+  }
+
+  #applyTags(): void {
+    const tags = effectiveTags(this.#config.tags, this.#tagOverrides);
+    if (sameTags(tags, this.#tags)) return;
+    this.node.setTags(tags);
+    this.#tags = tags;
+    this.#options.log.info({ tags }, 'tags changed');
+  }
+
+  /**
    * SIGHUP: re-reads the config, trust files and allow/deny lists, and hands them to the kernel,
    * which closes only the links they no longer allow; good links stay up. A bad config is logged
    * and ignored.
@@ -273,29 +371,43 @@ export class Daemon {
   async reload(): Promise<void> {
     const log = this.#options.log;
     try {
+      // Everything is read first: a bad file changes nothing.
       const config = this.#options.reloadConfig ? await this.#options.reloadConfig() : this.#config;
+      const secrets = config.clusterSecretFile === null ? [] : await loadClusterKeyring(config.clusterSecretFile, 'cluster_secret_file');
+      const overrides = await readTagOverrides(this.#paths.tags);
+      const tooMany = tagProblem(null, effectiveTags(config.tags, overrides));
+      if (tooMany !== null) throw new DaemonError('CONFIG_INVALID', `tags: ${tooMany}`);
       await this.#trust.reload(config.trust.mode);
       const trust = this.#trust;
       const previous = this.#config;
       this.#config = config;
       log.level = config.log.level;
       this.node.setTrust(trust.store);
-      this.node.configure({ policy: accessPolicy(config, this.node.name) });
+      this.node.setClusterSecrets(secrets);
+      this.#secretIds = secrets.map(secretId);
+      this.node.configure({ autoConnect: config.autoConnect, reconnect: config.reconnect, policy: accessPolicy(config, this.node.name) });
+      this.#tagOverrides = overrides;
+      this.#applyTags();
+      // The peers follow the file; joined peers stay (joined_nodes is theirs).
       const wanted = new Map(config.peers.map((p) => [p.name, p]));
-      for (const p of previous.peers) if (!wanted.has(p.name)) this.node.removePeer(p.name);
+      for (const p of previous.peers) if (!wanted.has(p.name) && !this.#membership.has(p.name)) this.node.removePeer(p.name);
       for (const p of wanted.values()) this.node.addPeer(peerConfig(p, trust));
+      for (const j of this.#membership.entries()) if (!wanted.has(j.name)) this.node.addPeer(joinedPeerConfig(j, trust));
       if (config.control.listen !== previous.control.listen && JSON.stringify(config.control.listen) !== JSON.stringify(previous.control.listen)) {
         log.warn('control.listen changed: takes effect at the next start');
       }
       const { authorized, known } = trust.entries();
-      log.info({ authorized: authorized.length, known: known.length, allow: config.trust.allow, deny: config.trust.deny }, 'reloaded');
+      log.info(
+        { authorized: authorized.length, known: known.length, allow: config.trust.allow, deny: config.trust.deny, clusterSecrets: this.#secretIds, tags: this.#tags },
+        'reloaded',
+      );
     } catch (err) {
       log.error({ err: (err as Error).message }, 'reload failed; keeping the running configuration');
     }
   }
 
   #applyDiscovered(upserted: readonly PeerConfig[], removed: readonly string[]): void {
-    const fixed = new Set(this.#config.peers.map((p) => p.name));
+    const fixed = new Set([...this.#config.peers.map((p) => p.name), ...this.#membership.entries().map((j) => j.name)]);
     for (const name of removed) if (!fixed.has(name)) this.node.removePeer(name);
     for (const peer of upserted) {
       if (fixed.has(peer.name)) continue;
@@ -313,6 +425,7 @@ export class Daemon {
         this.events.publish(event);
         this.metrics.observe(event);
         logEvent(log, event);
+        this.#membership.observe(event);
         void this.#hooks.handle(event).then(async (action) => {
           if (action !== 'exit' || this.#exiting) return;
           this.#exiting = true;
@@ -365,7 +478,14 @@ function peerConfig(spec: PeerSpec, trust: DaemonTrust): PeerConfig {
     ...(spec.heartbeat ? { heartbeat: spec.heartbeat } : {}),
     ...(pinned ? { publicKey: pinned } : {}),
     ...(spec.autoConnect ? { autoConnect: spec.autoConnect } : {}),
+    ...(spec.reconnect ? { reconnect: spec.reconnect } : {}),
   };
+}
+
+/** A peer `distkitd join` added: its key pinned by `join --key`, else by authorized_nodes. */
+function joinedPeerConfig(entry: JoinedNode, trust: DaemonTrust): PeerConfig {
+  const pinned = entry.publicKey ?? trust.entries().authorized.find((e) => e.name === entry.name && !e.options['revoked'])?.key;
+  return { name: entry.name, address: entry.address, ...(pinned ? { publicKey: pinned } : {}) };
 }
 
 /** `node-<8 hex of SHA-256(public key)>@<host>`: stable for one identity, distinct per state folder. */

@@ -26,6 +26,16 @@ export type DaemonErrorCode =
   | 'DAEMON_NOT_RUNNING'
   // 1
   | 'CONTROL_REFUSED'
+  /** `secret use|remove ID`: no secret with that id in the file. */
+  | 'SECRET_UNKNOWN'
+  /** `secret remove ID`: the secret is the one used to dial, or the last one. */
+  | 'SECRET_IN_USE'
+  /** `force-leave NAME`: NAME is linked (it is not gone). */
+  | 'NODE_LINKED'
+  /** `force-leave NAME`: no such node. */
+  | 'UNKNOWN_NODE'
+  /** `connect` / `join`: the kernel gave no answer within setup_time (and a margin). */
+  | 'CONNECT_TIMEOUT'
   // 71
   | 'CONTROL_BIND'
   | 'ADDRESS_UNAVAILABLE'
@@ -49,6 +59,11 @@ const EXIT_OF: Readonly<Record<DaemonErrorCode, number>> = {
   CONTROL_UNREACHABLE: EXIT.UNAVAILABLE,
   DAEMON_NOT_RUNNING: EXIT.UNAVAILABLE,
   CONTROL_REFUSED: EXIT.REFUSED,
+  SECRET_UNKNOWN: EXIT.REFUSED,
+  SECRET_IN_USE: EXIT.REFUSED,
+  NODE_LINKED: EXIT.REFUSED,
+  UNKNOWN_NODE: EXIT.REFUSED,
+  CONNECT_TIMEOUT: EXIT.REFUSED,
   CONTROL_BIND: EXIT.OSERR,
   ADDRESS_UNAVAILABLE: EXIT.OSERR,
   KERNEL_MISSING: EXIT.SOFTWARE,

@@ -39,6 +39,11 @@ export class EventHub {
     this.#clock = clock;
   }
 
+  /** A reading of the kernel's clock (NodeInfo.lastHeard, linkedSince) in epoch ms; null stays null. */
+  toEpoch(monotonicMs: number | null): number | null {
+    return monotonicMs === null ? null : this.#clock(monotonicMs);
+  }
+
   /** A kernel event with `at` in epoch ms. */
   fromKernel<E extends KernelEvent>(event: E): E {
     return { ...event, at: this.#clock(event.at) };

@@ -17,7 +17,7 @@ export const EXIT: {
   readonly CONFIG: 78;
 } = Object.freeze({
   OK: 0,
-  /** A request refused: by the daemon (its reason is printed), or `trust remove` found nothing to remove. */
+  /** A request refused: by the daemon (its reason is printed), `trust remove` found nothing to remove, `secret use|remove` no such id or the one in use. */
   REFUSED: 1,
   /** EX_DATAERR: a key, trust or state file does not parse (or the state folder is inconsistent). */
   DATAERR: 65,
@@ -48,8 +48,8 @@ export const WATCHDOG_SIGNAL = 'SIGABRT' as const;
 /** The table printed by --help and kept in step with the README. */
 export const EXIT_CODES_HELP = `Exit codes (each means one thing):
   0    success (run: stopped by SIGTERM/SIGINT)
-  1    refused: the daemon refused a client request (its reason is printed), or trust remove
-       found nothing to remove
+  1    refused: the daemon refused a client request (its reason is printed), trust remove
+       found nothing to remove, or secret use|remove found no such id or the secret in use
   65   a key, trust or state file does not parse (e.g. a corrupt identity.key, a missing incarnation)
   69   a client command: no distkitd is running for the state folder (or it cannot be reached)
   70   an unexpected internal error (a bug)

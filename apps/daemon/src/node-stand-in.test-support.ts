@@ -52,6 +52,8 @@ export class StandInNode implements DistkitNode {
     this.incarnation = options.incarnation;
     for (const p of options.peers ?? []) this.peers.set(p.name, p);
     this.trust = options.trust?.store;
+    this.tags = options.tags ?? {};
+    this.secrets = options.clusterSecrets ?? [];
   }
 
   async start(): Promise<void> {
@@ -70,6 +72,23 @@ export class StandInNode implements DistkitNode {
     this.calls.push(`connect ${name}`);
     if (!this.peers.has(name)) throw new KernelError('UNKNOWN_NODE', `no address known for ${name}`);
     this.connected.add(name);
+  }
+  async joinNode(address: Address, options: { readonly name?: string; readonly publicKey?: Uint8Array } = {}): Promise<string> {
+    const name = options.name ?? `joined-${address.port}`;
+    this.calls.push(`join ${address.host}:${address.port}`);
+    this.addPeer({ name, address, ...(options.publicKey ? { publicKey: options.publicKey } : {}) });
+    this.connected.add(name);
+    return name;
+  }
+  async leave(): Promise<void> {
+    this.calls.push('leave');
+    await this.stop();
+  }
+  /** The tags in force: the options', then the last `setTags`. */
+  tags: Readonly<Record<string, string>> = {};
+  setTags(tags: Readonly<Record<string, string>>): void {
+    this.calls.push(`setTags ${JSON.stringify(tags)}`);
+    this.tags = tags;
   }
   async disconnectNode(name: string): Promise<void> {
     this.calls.push(`disconnect ${name}`);
@@ -90,6 +109,7 @@ export class StandInNode implements DistkitNode {
       address: p.address,
       pattern: null,
       suite: null,
+      tags: {},
       linkedSince: null,
       lastHeard: null,
       phi: null,
@@ -122,8 +142,11 @@ export class StandInNode implements DistkitNode {
     this.calls.push('setTrust');
     this.trust = store;
   }
+  /** The cluster secrets in force: the options', then the last `setClusterSecrets`. */
+  secrets: readonly Uint8Array[] = [];
   setClusterSecrets(secrets: readonly Uint8Array[]): void {
     this.calls.push(`setClusterSecrets ${secrets.length}`);
+    this.secrets = secrets;
   }
   async remoteNodes(): Promise<string[]> {
     return [this.name, ...this.connected];

@@ -9,9 +9,13 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { DaemonConfig } from './config.ts';
 import type { HookCommand } from './config-schema.ts';
-import { DaemonError, type DaemonErrorCode, exitCodeOf } from './errors.ts';
+import { DaemonError, exitCodeOf } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
-import { fingerprint, parseClusterSecrets, parsePrivateKeyFile, parseTrustFile, type Identity } from './identity.ts';
+import { loadClusterKeyring } from './cluster-keyring.ts';
+import { fingerprint, parsePrivateKeyFile, parseTrustFile, type Identity } from './identity.ts';
+import { type JoinedNode, parseJoinedNodes } from './joined-nodes.ts';
+import { readSecret } from './secret-file.ts';
+import { effectiveTags, NO_OVERRIDES, parseTagOverrides, tagProblem, type TagOverrides } from './tags.ts';
 import { readIncarnation, statePaths, TOKEN_FORMAT } from './state.ts';
 import { untornKnownNodes } from './trust.ts';
 
@@ -24,6 +28,10 @@ export interface CheckedState {
   readonly clusterSecrets: readonly Uint8Array[] | null;
   /** The incarnation on disk (0 before the first start). */
   readonly incarnation: number;
+  /** Peers `distkitd join` added (joined_nodes). */
+  readonly joined: readonly JoinedNode[];
+  /** Run-time tag changes (tags.json). */
+  readonly tagOverrides: TagOverrides;
   /** One line per file checked, for check-config. */
   readonly files: readonly { readonly what: string; readonly path: string; readonly status: string }[];
 }
@@ -54,8 +62,7 @@ export async function checkState(config: DaemonConfig): Promise<CheckedState> {
       ? null
       : await attempt(async () => {
           const path = config.clusterSecretFile as string;
-          const text = await readSecret(path, 'cluster_secret_file', 'cluster secret file', `make one with: distkitd secret new --out ${path}`);
-          const secrets = parseClusterSecrets(text, path);
+          const secrets = await loadClusterKeyring(path, 'cluster_secret_file');
           files.push({ what: 'cluster_secret_file', path, status: `${secrets.length} secret${secrets.length === 1 ? '' : 's'}` });
           return secrets;
         });
@@ -120,8 +127,31 @@ export async function checkState(config: DaemonConfig): Promise<CheckedState> {
     }
   }
 
+  let joined: JoinedNode[] = [];
+  let tagOverrides: TagOverrides = NO_OVERRIDES;
+  if (folder === 'exists') {
+    joined =
+      (await attempt(async () => {
+        const text = await readStateFile(paths.joinedNodes);
+        if (text === null) return [];
+        const entries = parseJoinedNodes(text, paths.joinedNodes);
+        files.push({ what: 'joined_nodes', path: paths.joinedNodes, status: `${entries.length} peer${entries.length === 1 ? '' : 's'}` });
+        return entries;
+      })) ?? [];
+    tagOverrides =
+      (await attempt(async () => {
+        const text = await readStateFile(paths.tags);
+        if (text === null) return NO_OVERRIDES;
+        const overrides = parseTagOverrides(text, paths.tags);
+        files.push({ what: 'tags.json', path: paths.tags, status: `${Object.keys(overrides.set).length} set, ${overrides.remove.length} removed at run time` });
+        const tooMany = tagProblem(null, effectiveTags(config.tags, overrides));
+        if (tooMany !== null) throw new DaemonError('CONFIG_INVALID', `tags: ${tooMany}: the config's tags table with the run-time changes in ${paths.tags} (edit or delete that file, or put fewer tags in the config)`);
+        return overrides;
+      })) ?? NO_OVERRIDES;
+  }
+
   if (problems.length > 0) throw combine(problems);
-  return { identity, token, clusterSecrets, incarnation, files };
+  return { identity, token, clusterSecrets, incarnation, joined, tagOverrides, files };
 }
 
 function combine(problems: readonly DaemonError[]): DaemonError {
@@ -166,27 +196,6 @@ async function checkCreatable(path: string, key: string): Promise<void> {
     if (up === dir) return;
     dir = up;
   }
-}
-
-/**
- * A secret file: it exists, is a regular file we can read, and only its owner can read it.
- * `key` is the config key that names it (null for the state folder's own files).
- */
-async function readSecret(path: string, key: string | null, what: string, howToMake: string | null): Promise<string> {
-  const where = key === null ? `${what} ${path}` : `${key}: ${what} ${path}`;
-  const code: DaemonErrorCode = key === null ? 'STATE_IO' : 'CONFIG_FILE';
-  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new DaemonError(code === 'STATE_IO' ? 'STATE_CORRUPT' : code, `${where} does not exist${howToMake ? ` (${howToMake})` : ''}`);
-    throw new DaemonError(code, `${where} cannot be read: ${err.code ?? err.message}`);
-  });
-  if (!info.isFile()) throw new DaemonError(code, `${where} is not a regular file`);
-  if ((info.mode & 0o077) !== 0) {
-    const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-    throw new DaemonError('KEY_PERMISSIONS', `${where} has mode ${mode}: group or others can read it. Refusing to use it. Fix with: chmod 600 ${path}`);
-  }
-  return readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new DaemonError(code, `${where} cannot be read: ${err.code === 'EACCES' ? `permission denied for uid ${process.getuid?.() ?? '?'}` : (err.code ?? err.message)}`);
-  });
 }
 
 /** A state folder file that may be absent (null); one that exists must be readable. */

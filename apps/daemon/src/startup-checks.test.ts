@@ -111,6 +111,35 @@ describe('nothing is written before everything is checked', () => {
     expect(Object.keys((await snapshot(state)) ?? {})).toEqual(Object.keys(before ?? {}));
   });
 
+  it('joined_nodes and tags.json are checked like the other state files: a bad line is 65 naming file and line, nothing written', async () => {
+    const state = await existingNode('members');
+    await writeFile(join(state, 'joined_nodes'), '# joined\nbeta 10.0.0.2:4370\ngamma nowhere\n');
+    await writeFile(join(state, 'tags.json'), '{"set": {"role": ""}}\n');
+    const before = await snapshot(state);
+    for (const r of await both(['--state-dir', state])) {
+      expect(r.code, r.stderr).toBe(65);
+      expect(r.stderr).toContain(`${join(state, 'joined_nodes')}:3: the second field is not host:port`);
+      expect(r.stderr).toContain(`${join(state, 'tags.json')}: "set": value must be a non-empty string`);
+    }
+    expect(await snapshot(state)).toEqual(before);
+    await writeFile(join(state, 'joined_nodes'), 'beta 10.0.0.2:4370\n');
+    await writeFile(join(state, 'tags.json'), '{"set": {"role": "db"}, "remove": []}\n');
+    const ok = await runCli(['check-config', '--state-dir', state, ...LOCAL], { cwd: home, env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`joined_nodes +${join(state, 'joined_nodes')}: 1 peer`));
+    expect(ok.stdout).toMatch(new RegExp(`tags.json +${join(state, 'tags.json')}: 1 set, 0 removed at run time`));
+    // The config's tags and the run-time ones together may not pass the wire's 32: refused before the start.
+    const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`run${i}`, 'x']));
+    await writeFile(join(state, 'tags.json'), JSON.stringify({ set: many, remove: [] }));
+    const tags = Array.from({ length: 13 }, (_, i) => ['--tag', `cfg${i}=y`]).flat();
+    const before2 = await snapshot(state);
+    for (const r of await both(['--state-dir', state, ...tags])) {
+      expect(r.code, r.stderr).toBe(78);
+      expect(r.stderr).toContain(`tags: at most 32 tags (got 33): the config's tags table with the run-time changes in ${join(state, 'tags.json')}`);
+    }
+    expect(await snapshot(state)).toEqual(before2);
+  });
+
   it('several problems are all listed at once; the configuration decides the exit code', async () => {
     const state = await existingNode('several');
     await writeFile(join(state, 'known_nodes'), 'beta not-a-key\n');
@@ -232,7 +261,9 @@ describe('distkitd secret new', () => {
     expect(m).not.toBeNull();
     expect(Buffer.from(m?.[1] ?? '', 'base64')).toHaveLength(32);
     expect(r.stdout + r.stderr).not.toContain((m?.[1] ?? '').slice(0, 8));
-    expect(r.stdout).toMatch(/secret id SHA256:[A-Za-z0-9+/]{16}/);
+    // Its id is the 4-byte id the handshake sends, in hex: the same on every host holding the secret.
+    const { clusterSecretId } = await import('@distkit/handshake');
+    expect(r.stdout).toContain(`secret id ${Buffer.from(clusterSecretId(Buffer.from(m?.[1] ?? '', 'base64'))).toString('hex')}`);
     const again = await runCli(['secret', 'new', '--out', file], { cwd: home, env });
     expect(again.code).toBe(73);
     expect(again.stderr).toContain(`${file} already exists; keeping it`);

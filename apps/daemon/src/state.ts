@@ -24,6 +24,10 @@ export interface StatePaths {
   readonly authorizedNodes: string;
   /** Keys learned on first use (tofu mode). */
   readonly knownNodes: string;
+  /** Peers added by `distkitd join` (joined-nodes.ts). */
+  readonly joinedNodes: string;
+  /** Run-time tag changes of `distkitd tags set|reset` (tags.ts). */
+  readonly tags: string;
   /** Bearer token of the control API, 0600. */
   readonly token: string;
   /** Where the running daemon's control API is (JSON: url, pid), for the client commands. */
@@ -40,6 +44,8 @@ export function statePaths(dir: string): StatePaths {
     incarnation: join(dir, 'incarnation'),
     authorizedNodes: join(dir, 'authorized_nodes'),
     knownNodes: join(dir, 'known_nodes'),
+    joinedNodes: join(dir, 'joined_nodes'),
+    tags: join(dir, 'tags.json'),
     token: join(dir, 'control.token'),
     controlInfo: join(dir, 'control.json'),
     lock: join(dir, 'distkitd.pid'),
@@ -180,6 +186,8 @@ export interface ControlInfo {
   /** The daemon's process start time (/proc/<pid>/stat), so a client can tell it from a reused pid. */
   readonly startTime?: string | null;
   readonly name: string;
+  /** The cluster secret file the daemon uses (a path, not a secret), for `distkitd secret`. */
+  readonly clusterSecretFile?: string | null;
 }
 
 export async function writeControlInfo(paths: StatePaths, info: ControlInfo): Promise<void> {

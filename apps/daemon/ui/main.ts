@@ -167,28 +167,76 @@ async function follow(): Promise<void> {
   }
 }
 
-async function act(action: 'connect' | 'disconnect', node: string): Promise<void> {
-  const yes =
-    action === 'connect'
-      ? await confirmAction(`Connect to ${node}?`, `${self.name} dials ${node} now. An explicit connect also lifts the bar that auto_connect = once sets after a failed link.`, 'Connect')
-      : await confirmAction(
-          `Disconnect from ${node}?`,
-          `${self.name} closes its link to ${node} on purpose: both sides see a disconnect, not a partition. Under auto_connect = once the link stays down until someone connects again.`,
-          'Disconnect',
-        );
-  if (!yes) {
-    setText(result, `${action} ${node}: cancelled`);
+/** What each action asks first, and the request it makes. */
+const ACTIONS = {
+  connect: (node: string) => ({
+    title: `Connect to ${node}?`,
+    detail: `${self.name} dials ${node} now. An explicit connect also lifts the bar that auto_connect = once sets after a failed link.`,
+    verb: 'Connect',
+    path: '/v1/connect',
+    body: { node },
+  }),
+  disconnect: (node: string) => ({
+    title: `Disconnect from ${node}?`,
+    detail: `${self.name} closes its link to ${node} on purpose: both sides see a disconnect, not a partition. Under auto_connect = once the link stays down until someone connects again.`,
+    verb: 'Disconnect',
+    path: '/v1/disconnect',
+    body: { node },
+  }),
+  'force-leave': (node: string) => ({
+    title: `Forget ${node}?`,
+    detail: `For a node that is gone for good: ${self.name} stops dialling and heartbeating ${node} and forgets it (also from joined_nodes). A node of the config file's peers comes back at the next reload.`,
+    verb: 'Forget',
+    path: '/v1/force-leave',
+    body: { node },
+  }),
+} as const;
+
+type Action = keyof typeof ACTIONS | 'join' | 'leave';
+
+async function act(action: Action, node: string, name = ''): Promise<void> {
+  const ask =
+    action === 'join'
+      ? {
+          title: `Join the node at ${node}?`,
+          detail: `${self.name} links to ${node}${name !== '' ? `, which must answer to the name ${name}` : ''}, under its trust and policy, and remembers it in joined_nodes: it links it again at every start.`,
+          verb: 'Join',
+          path: '/v1/join',
+          body: name !== '' ? { address: node, name } : { address: node },
+        }
+      : action === 'leave'
+        ? {
+            title: `Leave the cluster?`,
+            detail: `${self.name} tells every peer it leaves on purpose (no partition, no decision anywhere), forgets its joined peers, and then distkitd stops: this page loses it. Starting it again brings it back to its config's peers only.`,
+            verb: 'Leave and stop',
+            path: '/v1/leave',
+            body: {},
+          }
+        : ACTIONS[action](node);
+  const what = action === 'leave' ? 'leave' : `${action} ${node}`;
+  if (!(await confirmAction(ask.title, ask.detail, ask.verb))) {
+    setText(result, `${what}: cancelled`);
     return;
   }
-  setText(result, `${action} ${node}…`);
+  setText(result, `${what}…`);
   try {
-    const answer = await api.post(`/v1/${action}`, { node });
-    setText(result, answer.ok ? `${action} ${node}: done` : `${action} ${node} refused: ${answer.message}`);
+    const answer = await api.post(ask.path, ask.body);
+    setText(result, answer.ok ? `${what}: done` : `${what} refused: ${answer.message}`);
+    if (answer.ok && action === 'leave') return left();
   } catch (err) {
     if (err instanceof LoggedOut) return logOut();
-    setText(result, `${action} ${node} failed: ${(err as Error).message}`);
+    setText(result, `${what} failed: ${(err as Error).message}`);
   }
   await refresh();
+}
+
+/** The daemon left the cluster and is stopping: nothing more to read. */
+function left(): void {
+  loggedOut = true;
+  stop.abort();
+  setStream('logged-out', 'left the cluster: distkitd stopped');
+  setText(result, `${self.name} left the cluster; distkitd stopped`);
+  for (const b of document.querySelectorAll<HTMLButtonElement>('main button')) b.disabled = true;
 }
 
 $<HTMLFormElement>('connect-form').addEventListener('submit', (e) => {
@@ -197,6 +245,14 @@ $<HTMLFormElement>('connect-form').addEventListener('submit', (e) => {
   const name = input.value.trim();
   if (name !== '') void act('connect', name);
 });
+
+$<HTMLFormElement>('join-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const address = $<HTMLInputElement>('join-address').value.trim();
+  if (address !== '') void act('join', address, $<HTMLInputElement>('join-name').value.trim());
+});
+
+$<HTMLButtonElement>('leave').addEventListener('click', () => void act('leave', ''));
 
 $<HTMLButtonElement>('logout').addEventListener('click', () => {
   void api.logout().finally(() => {

@@ -30,12 +30,14 @@ const COLUMNS: readonly Column[] = [
   { label: 'More', value: (p) => (p.extra.length > 0 ? p.extra.map(([k, v]) => `${k}: ${v}`).join('; ') : DASH) },
 ];
 
-export type PeerAction = (action: 'connect' | 'disconnect', node: string) => void;
+export type PeerAction = (action: 'connect' | 'disconnect' | 'force-leave', node: string) => void;
 
 interface Row {
   readonly tr: HTMLTableRowElement;
   readonly cells: HTMLTableCellElement[];
   readonly button: HTMLButtonElement;
+  /** Force-leave, for a node that is gone (shown while it is not linked). */
+  readonly forget: HTMLButtonElement;
 }
 
 export class PeerTable {
@@ -68,8 +70,10 @@ export class PeerTable {
       if (!row) {
         const button = el('button', { type: 'button' });
         button.addEventListener('click', () => this.#act(button.dataset['action'] === 'disconnect' ? 'disconnect' : 'connect', peer.name));
-        row = { tr: el('tr', { 'data-node': peer.name }), cells: COLUMNS.map(() => el('td')), button };
-        row.tr.append(el('th', { scope: 'row' }, peer.name), el('td', { class: 'action' }, button), ...row.cells);
+        const forget = el('button', { type: 'button', class: 'forget', 'aria-label': `Forget ${peer.name} (force-leave)` }, 'Forget…');
+        forget.addEventListener('click', () => this.#act('force-leave', peer.name));
+        row = { tr: el('tr', { 'data-node': peer.name }), cells: COLUMNS.map(() => el('td')), button, forget };
+        row.tr.append(el('th', { scope: 'row' }, peer.name), el('td', { class: 'action' }, button, ' ', forget), ...row.cells);
         this.#rows.set(peer.name, row);
       }
       // Rows in the given order, moved only when out of place (a moved row would lose focus).
@@ -86,6 +90,7 @@ export class PeerTable {
       row.button.dataset['action'] = action;
       setText(row.button, peer.connected ? 'Disconnect…' : 'Connect…');
       row.button.setAttribute('aria-label', `${peer.connected ? 'Disconnect from' : 'Connect to'} ${peer.name}`);
+      row.forget.hidden = peer.connected;
     });
   }
 }

@@ -50,6 +50,9 @@ export function linkState(connected: boolean, verdict: string, lastDownReason: s
   if (connected) return verdict === 'degraded' ? 'degraded' : 'up';
   if (verdict === 'partitioned') return 'partitioned';
   if (verdict === 'restarted') return 'restarted';
+  // The kernel's verdict for a link closed on purpose by either side; the reason alone cannot say
+  // it for the side that was told (its reason is connection_closed).
+  if (verdict === 'disconnected') return 'disconnected';
   if (lastDownReason !== null && ON_PURPOSE.has(lastDownReason)) return 'disconnected';
   return 'down';
 }

@@ -195,7 +195,10 @@ export interface DistkitNode {
   events(): AsyncIterable<KernelEvent>;
   /** Adds or updates a peer (discovery, reload); the policy sees it at once (a dial, per its mode). */
   addPeer(peer: PeerConfig): void;
-  /** Forgets a configured peer (a link that is up stays up). */
+  /**
+   * Forgets a peer: its configuration, any address learned for it, and (when it is not linked) all
+   * that is kept of it, configured or not. A link that is up stays up.
+   */
   removePeer(name: string): void;
   /**
    * Changes the connection policy at run time: the default mode and the policy options. Lists
@@ -276,9 +279,9 @@ export interface NodeOptions {
    */
   readonly reconnect?: Reconnect;
   /**
-   * OTP 25's prevent_overlapping_partitions (default true): when two of our peers stay unlinked to
-   * each other (A–B and B–C up, A–C not), links are dropped on purpose until the cluster is made of
-   * fully connected parts, whose partitions the detector then finds and resolves.
+   * OTP 25's prevent_overlapping_partitions (default true): when two of our peers are unlinked and
+   * apart (A–B and B–C up, A–C lost or refused by a policy), links are dropped on purpose until the
+   * cluster is made of fully connected parts, whose partitions the detector then finds and resolves.
    */
   readonly preventOverlappingPartitions?: boolean;
   /** Dial every configured peer at start (under `always` and `once`), as Erlang nodes do. Default true. */

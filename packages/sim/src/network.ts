@@ -510,15 +510,20 @@ function makeTransport(net: NetworkCore, host: HostState): SimTransport {
           const local: Address = Object.freeze({ host: host.name, port: host.nextPort++ });
           const remote: Address = Object.freeze({ host: dst.name, port: to.port });
           const server = new SimStream(net, dst, remote, local);
+          // Both ends exist from the SYN on, so what the server does before the SYN-ACK lands (a
+          // reset, an eviction) reaches the client after it, in order, as on TCP; the client only
+          // sees its end once connected.
+          const client = new SimStream(net, host, local, remote);
+          client.peer = server;
+          server.peer = client;
+          server.lastArrival = q.now + back;
           q.schedule(q.now + back, () => {
             if (done || !live()) {
+              client.destroy();
               server.destroy();
               return;
             }
             done = true;
-            const client = new SimStream(net, host, local, remote);
-            client.peer = server;
-            server.peer = client;
             resolve(client);
           });
           onStream(server);

@@ -15,7 +15,7 @@ export {
   CHANNELS, FIRST_NAMED_CHANNEL, MAX_CHANNELS, MAX_CHANNEL_NAME_BYTES, MAX_OPEN_FRAMES, MAX_RECORD_BYTES, PIECE_END, PIECE_HEADER_BYTES,
   PIECE_START, PIECE_TOTAL_BYTES, RecordBuilder, RecordReader,
 } from './record.ts';
-export { MAX_LISTED_NODES, decodeSystem, encodeSystem, type ForwardedEvent, type SystemMessage } from './system.ts';
+export { MAX_LISTED_NODES, decodeSystem, encodeSystem, type ForwardedEvent, type NodeAddress, type SystemMessage } from './system.ts';
 export {
   FIRST_MAC_BYTES, LINK_PATTERNS, LINK_SUITES, SECRET_ID_BYTES, decodeLinkPreamble, encodeLinkPreamble, firstRecordSigned, hasPsk, type LinkPattern, type LinkPreamble,
   type LinkSuite,

@@ -9,22 +9,23 @@ import { selfCommand } from '../invocation.ts';
 import { recordedProcess } from '../process-identity.ts';
 import { readControlInfo, readToken, statePaths } from '../state.ts';
 import { formatTable } from '../table.ts';
+import { formatTags, parseTagFilter, type Tags } from '../tags.ts';
 
-const CLIENT_OPTIONS: Options = {
+export const CLIENT_OPTIONS: Options = {
   ...CONFIG_FILE_OPTIONS,
   control: { type: 'string' },
   'token-file': { type: 'string' },
   ...JSON_OPTION,
 };
 
-const CLIENT_HELP: readonly (readonly [string, string])[] = [
+export const CLIENT_HELP: readonly (readonly [string, string])[] = [
   ...CONFIG_FILE_HELP,
   ['--control URL', 'the daemon: http://HOST:PORT, HOST:PORT or unix:PATH (default: control.json in the state folder)'],
   ['--token-file FILE', 'bearer token (default: control.token in the state folder)'],
   JSON_HELP,
 ];
 
-const TARGET_NOTE = '\nThe daemon is found through the state folder (control.json and control.token, written by run).';
+export const TARGET_NOTE = '\nThe daemon is found through the state folder (control.json and control.token, written by run).';
 
 /**
  * Where the daemon is and the token to show it: the daemon of the state folder the command was
@@ -93,6 +94,8 @@ export const statusCommand: Command = {
         ['links', addr(s.address)],
         ['heartbeats', addr(s.heartbeatAddress)],
         ['connected', s['connected']],
+        ['tags', formatTags(s['tags'] as Tags | undefined)],
+        ['cluster secrets', Array.isArray(s['clusterSecrets']) && s['clusterSecrets'].length > 0 ? (s['clusterSecrets'] as string[]).join(', ') + ' (dials with the first)' : 'none'],
         ['suites', Array.isArray(s['suites']) ? (s['suites'] as string[]).join(', ') : undefined],
         ['uptime', s['uptimeSeconds'] === undefined ? '-' : `${s['uptimeSeconds']} s`],
         ['heartbeats', `${stats['heartbeatsSent'] ?? 0} sent, ${stats['heartbeatsReceived'] ?? 0} received`],
@@ -100,7 +103,7 @@ export const statusCommand: Command = {
         ['pid', s['pid']],
         ['state', s['stateDir']],
       ]
-        .map(([k, v]) => `${String(k).padEnd(12)} ${v ?? '-'}`)
+        .map(([k, v]) => `${String(k).padEnd(15)} ${v ?? '-'}`)
         .join('\n')}\n`,
     );
     return EXIT.OK;
@@ -109,25 +112,29 @@ export const statusCommand: Command = {
 
 export const nodesCommand: Command = {
   name: 'nodes',
-  summary: 'list known nodes: connected or not, verdict, incarnation, address, fingerprint, the suite of the link',
-  usage: 'nodes [--json]',
-  description: `Asks the running daemon (GET /v1/nodes).${TARGET_NOTE}`,
-  options: CLIENT_OPTIONS,
-  optionHelp: CLIENT_HELP,
+  summary: 'list known nodes: connected or not, verdict, incarnation, address, tags, fingerprint, the suite of the link',
+  usage: 'nodes [--tag KEY=VALUE]... [--json]',
+  description:
+    'Asks the running daemon (GET /v1/nodes). --tag keeps the nodes whose tags match: KEY=VALUE\n' +
+    `(that value) or KEY (any value); repeated, every one must match.${TARGET_NOTE}`,
+  options: { ...CLIENT_OPTIONS, tag: { type: 'string', multiple: true } },
+  optionHelp: [...CLIENT_HELP, ['--tag KEY=VALUE', 'only nodes with this tag (KEY alone: any value); repeatable, all must match']],
   positionals: { min: 0, max: 0, names: '' },
   async run(ctx) {
-    const { nodes } = (await callControl(await controlTarget(ctx), 'GET', '/v1/nodes')) as { nodes: NodeInfo[] };
+    const filters = ((ctx.values['tag'] as string[] | undefined) ?? []).map((t) => (parseTagFilter(t), t));
+    const query = filters.length === 0 ? '' : `?${filters.map((t) => `tag=${encodeURIComponent(t)}`).join('&')}`;
+    const { nodes } = (await callControl(await controlTarget(ctx), 'GET', `/v1/nodes${query}`)) as { nodes: NodeInfo[] };
     if (ctx.values['json'] === true) {
       printJson(ctx.io, nodes);
       return EXIT.OK;
     }
     if (nodes.length === 0) {
-      ctx.io.out('no known nodes\n');
+      ctx.io.out(filters.length > 0 ? `no known node has the tags ${filters.join(' ')}\n` : 'no known nodes\n');
       return EXIT.OK;
     }
     ctx.io.out(
       `${formatTable(
-        ['NAME', 'LINK', 'VERDICT', 'INCARNATION', 'DIRECTION', 'ADDRESS', 'FINGERPRINT', 'SUITE'],
+        ['NAME', 'LINK', 'VERDICT', 'INCARNATION', 'DIRECTION', 'ADDRESS', 'TAGS', 'FINGERPRINT', 'SUITE'],
         nodes.map((n) => [
           `${n.name}${n.hidden ? ' (hidden)' : ''}`,
           n.connected ? 'up' : 'down',
@@ -135,6 +142,7 @@ export const nodesCommand: Command = {
           n.incarnation === null ? '-' : String(n.incarnation),
           n.direction ?? '-',
           n.address ? `${n.address.host}:${n.address.port}` : '-',
+          formatTags(n.tags),
           n.fingerprint ?? '-',
           n.suite ?? '-',
         ]),
@@ -173,9 +181,12 @@ export const disconnectCommand: Command = nodeCommand(
   'disconnect',
   'close the link to NODE, on purpose',
   'Like erlang:disconnect_node/1. The peer is told it was on purpose: neither side then reports a partition\n' +
-    'or a restart decision for the pair (verdict "disconnected"). Nothing redials by itself: under `always` the\n' +
-    'next send re-makes the link; under `once` NODE is barred from auto-connect until `distkitd connect NODE`\n' +
-    'or NODE connects in; under `never` only an explicit connect links them again.',
+    'or a restart decision for the pair (verdict "disconnected"). What follows: both nodes keep running and\n' +
+    'keep each other known (heartbeats go on). Under `always` the next send makes the link again (with\n' +
+    'reconnect = "eager" it is redialled by itself, with backoff); under `once` NODE is barred from\n' +
+    'auto-connect until `distkitd connect NODE` or NODE connects in; under `never` only an explicit connect\n' +
+    'links them again. To take this node out of the cluster use `distkitd leave`; to forget a dead node,\n' +
+    '`distkitd force-leave NODE`.',
 );
 
 export const sendCommand: Command = {

@@ -11,7 +11,8 @@ export const runCommand: Command = {
   usage: 'run [-c FILE] [flags]',
   description:
     'Runs in the foreground until SIGTERM or SIGINT (links are closed with reason `shutdown`).\n' +
-    'SIGHUP reloads the config, authorized_nodes/known_nodes and trust.allow/deny; good links stay up.\n' +
+    'SIGHUP reloads the config, authorized_nodes/known_nodes, trust.allow/deny, the cluster secret file\n' +
+    'and the tags; good links stay up.\n' +
     'With no file it runs on the embedded default: a state folder with a fresh identity, links and\n' +
     'heartbeats on 127.0.0.1:4370, the control API on 127.0.0.1:4380, trust on first use.\n' +
     '\n' +

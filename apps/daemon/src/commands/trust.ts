@@ -4,12 +4,9 @@ import { type Command, type CommandContext, CONFIG_FILE_HELP, CONFIG_FILE_OPTION
 import { DaemonError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
 import { encodePublicKey, fingerprint, isNodeName, parsePublicKey } from '../identity.ts';
-import { recordedProcess } from '../process-identity.ts';
 import { formatTable } from '../table.ts';
-import { ensureStateDir, readControlInfo, readTrustFile, removeTrustEntry, statePaths, upsertTrustEntry, type StatePaths } from '../state.ts';
-
-const RELOAD_OPTION = { 'no-reload': { type: 'boolean' } } as const;
-const RELOAD_HELP: readonly [string, string] = ['--no-reload', 'do not send SIGHUP to a running distkitd of this state folder'];
+import { ensureStateDir, readTrustFile, removeTrustEntry, statePaths, upsertTrustEntry, type StatePaths } from '../state.ts';
+import { RELOAD_HELP, RELOAD_OPTION, reloadDaemon } from './daemon-signal.ts';
 
 export const trustAddCommand: Command = {
   name: 'trust add',
@@ -42,7 +39,7 @@ export const trustAddCommand: Command = {
     const entry = { name, fingerprint: fingerprint(key), publicKey: encodePublicKey(key), file: paths.authorizedNodes };
     if (ctx.values['json'] === true) printJson(ctx.io, entry);
     else ctx.io.out(`authorized ${name} ${entry.fingerprint} in ${paths.authorizedNodes}\n`);
-    await reload(ctx, paths);
+    await reloadDaemon(ctx, paths);
     return EXIT.OK;
   },
 };
@@ -65,7 +62,7 @@ export const trustRemoveCommand: Command = {
     if (ctx.values['json'] === true) printJson(ctx.io, { name, authorized: fromAuthorized, known: fromKnown });
     else if (!fromAuthorized && !fromKnown) ctx.io.out(`${name} was not in authorized_nodes or known_nodes\n`);
     else ctx.io.out(`removed ${name} from ${[fromAuthorized && 'authorized_nodes', fromKnown && 'known_nodes'].filter(Boolean).join(' and ')}\n`);
-    if (fromAuthorized || fromKnown) await reload(ctx, paths);
+    if (fromAuthorized || fromKnown) await reloadDaemon(ctx, paths);
     return fromAuthorized || fromKnown ? EXIT.OK : EXIT.REFUSED;
   },
 };
@@ -108,16 +105,3 @@ async function trustPaths(ctx: CommandContext): Promise<StatePaths> {
   return statePaths(config.stateDir);
 }
 
-/** Tells a running daemon of this state folder to reload its trust. */
-async function reload(ctx: CommandContext, paths: StatePaths): Promise<void> {
-  if (ctx.values['no-reload'] === true) return;
-  const info = await readControlInfo(paths);
-  // A pid that now names another process must not get the signal (SIGHUP ends most programs).
-  if (info === null || recordedProcess(info.pid, info.startTime ?? null, info.writtenAtMs) === 'gone') return;
-  try {
-    process.kill(info.pid, 'SIGHUP');
-    if (ctx.values['json'] !== true) ctx.io.out(`reloading distkitd (pid ${info.pid})\n`);
-  } catch {
-    // Not running any more: it reads the files at its next start.
-  }
-}

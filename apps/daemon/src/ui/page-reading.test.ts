@@ -39,6 +39,8 @@ describe('the page reads /v1/nodes defensively', () => {
     expect(linkState(false, 'down', 'disconnect')).toBe('disconnected');
     expect(linkState(false, 'down', 'shutdown')).toBe('disconnected');
     expect(linkState(false, 'down', 'connection_closed')).toBe('down');
+    // The side that was told: its reason is connection_closed, the kernel's verdict says on purpose.
+    expect(linkState(false, 'disconnected', 'connection_closed')).toBe('disconnected');
   });
 });
 

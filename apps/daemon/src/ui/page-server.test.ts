@@ -175,6 +175,10 @@ describe('what the page reads', () => {
     const up = (await nodesNow())[0] as Record<string, unknown>;
     expect(up).toMatchObject({ connected: true, lastDownReason: null });
     expect(Date.parse(up['since'] as string)).toBeGreaterThanOrEqual(before - 5);
+    // The kernel's own times, in epoch ms like every time the daemon serves.
+    expect(up['linkedSince']).toBeGreaterThanOrEqual(before - 1000);
+    expect(up['linkedSince']).toBeLessThanOrEqual(Date.now() + 1000);
+    await expect.poll(async () => (await nodesNow())[0]?.['lastHeard'], { timeout: 5000 }).toBeGreaterThanOrEqual(before - 1000);
     await node.disconnectNode('beta');
     await expect.poll(async () => (await nodesNow())[0]?.['lastDownReason'], { timeout: 5000 }).toBe('disconnect');
   });

@@ -2,10 +2,10 @@
 // against three real distkitd processes behind the demo's relay, read from the DOM only: the
 // login, the whole mesh, a cut of gamma (its links down on alpha's page and on its own), the heal
 // (a partition, then a decision, within the detector's bounds), gamma's restart and the mesh
-// whole again, and a keyboard-driven, confirmed disconnect. Screenshots of each phase go to
-// bench/results/ui/<browser>/. No request may leave the daemons' origins: every request the
-// browser makes is intercepted.
-import { mkdir, mkdtemp } from 'node:fs/promises';
+// whole again, a keyboard-driven, confirmed disconnect, then a join by address and a leave of the
+// cluster. Screenshots of each phase go to bench/results/ui/<browser>/. No request may leave the
+// daemons' origins: every request the browser makes is intercepted.
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DemoRelay } from '../../scripts/demo-relay.ts';
 import { cleanEnv } from '../cli-process.test-support.ts';
+import { callControl, streamControlEvents, type StreamedEvent } from '../control-client.ts';
 import { freePort, startDaemon, type RunningDaemon } from '../daemon-process.test-support.ts';
 import { uiAssetDir } from './assets.ts';
 import { launchBrowser, type Browser, type BrowserName } from './browser.test-support.ts';
@@ -62,6 +63,7 @@ async function start(n: Name): Promise<RunningDaemon> {
     DISTKIT_DETECTOR_STABLE_AFTER: String(STABLE_AFTER_MS),
     DISTKIT_DETECTOR_MAX_SILENCE: String(MAX_SILENCE_MS),
     DISTKIT_HOOKS_RESTART_DELAY: '2000',
+    DISTKIT_TAGS: `role=${n},zone=eu-1`,
   });
   const d = await startDaemon(args, { cwd: home, env, stateDir: state });
   daemons.set(n, d);
@@ -178,7 +180,7 @@ afterEach(async () => {
 const cookiesOf = async (control: string) => (await browser.browser.cookies()).filter((c) => c.name === `distkitd_ui_${new URL(control).port}`);
 
 describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against three daemons behind the relay', (name) => {
-  it('login, whole mesh, cut, partition and decision, restart, whole again, a confirmed disconnect', { timeout: 180_000 }, async () => {
+  it('login, whole mesh, cut, partition and decision, restart, whole again, a confirmed disconnect, a join and a leave', { timeout: 180_000 }, async () => {
     foreign.length = 0;
     passed.length = 0;
     problems.length = 0;
@@ -223,6 +225,8 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     for (const peer of ['beta', 'gamma']) {
       expect(whole[peer]?.state).toBe('up');
       expect(whole[peer]?.cells['Incarnation']).toBe('1');
+      // Tags as the peer's hello carried them.
+      expect(whole[peer]?.cells['Tags']).toBe(`role=${peer}, zone=eu-1`);
       expect(whole[peer]?.cells['Direction']).toMatch(/^(inbound|outbound)$/);
       // Links made while the daemons were starting are seen too: an age, and on the timeline.
       expect(whole[peer]?.cells['Age']).toMatch(/^\d+(\.\d)? s$/);
@@ -331,6 +335,49 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     await until('beta\'s link closed on purpose', async () => (await timelineText(page, 'nodedown', 'beta')).some((t) => t.includes('disconnect')), 10_000);
     await until('beta no longer up', async () => (await meshLinks(page))['beta'] !== 'up', 10_000);
     await shot(page, '5-disconnected');
+
+    // Phase 6: join a fourth node by its address from the page, then leave the cluster from the
+    // page; both ask first, both work by keyboard, both go through the cookie + CSRF checks.
+    // (gamma goes first, by the CLI's way: a node linked to alpha and not to delta would make the
+    // kernel drop a link on purpose, prevent_overlapping_partitions.)
+    await callControl(await again.target(), 'POST', '/v1/disconnect', { node: 'alpha' });
+    await until('alpha alone', async () => Object.values(await meshLinks(page)).every((s) => s !== 'up'), 10_000);
+    const deltaState = join(home, 'delta');
+    const delta = await startDaemon(['--name', 'delta', '--state-dir', deltaState, '--listen', '127.0.0.1:0', '--control', '127.0.0.1:0'], {
+      cwd: home,
+      env: cleanEnv(home, { DISTKIT_HEARTBEAT_INTERVAL: String(HEARTBEAT_MS) }),
+      stateDir: deltaState,
+    });
+    daemons.set('delta' as Name, delta);
+    const deltaEvents: StreamedEvent[] = [];
+    void (async () => {
+      for await (const e of streamControlEvents(await delta.target())) deltaEvents.push(e);
+    })().catch(() => {});
+    await page.focus('#join-address');
+    await page.keyboard.type(delta.ready.listen);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog.confirm[open]');
+    expect(await page.$eval('#confirm-title', (e) => e.textContent)).toBe(`Join the node at ${delta.ready.listen}?`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Join');
+    await page.keyboard.press('Enter');
+    await until('delta up on alpha\'s page', async () => (await meshLinks(page))['delta'] === 'up', 10_000);
+    expect(await page.$eval('#action-result', (e) => e.textContent)).toBe(`join ${delta.ready.listen}: done`);
+    expect(await readFile(join(home, 'alpha', 'joined_nodes'), 'utf8')).toContain(`delta ${delta.ready.listen}`);
+    await shot(page, '6-joined');
+
+    await page.focus('#leave');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog.confirm[open]');
+    expect(await page.$eval('#confirm-title', (e) => e.textContent)).toBe('Leave the cluster?');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await alpha.exited).toBe(0);
+    await page.waitForSelector('#stream-state[data-state="logged-out"]', { timeout: 10_000 });
+    expect(await page.$eval('#stream-state', (e) => e.textContent)).toBe('left the cluster: distkitd stopped');
+    await until('delta is told alpha left', () => deltaEvents.some((e) => e.type === 'nodedown' && (e.data as { node: string }).node === 'alpha'), 10_000);
+    expect(deltaEvents.find((e) => e.type === 'nodedown')?.data).toMatchObject({ node: 'alpha', deliberate: 'leave' });
+    await shot(page, '7-left');
 
     // The interception saw the page's own traffic (so it was in the way), and nothing else.
     expect(passed).toEqual(expect.arrayContaining(['/ui', '/ui/app.js', '/ui/app.css', '/v1/status', '/v1/nodes', '/v1/events?replay=true']));

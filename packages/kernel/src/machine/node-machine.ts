@@ -7,7 +7,7 @@
 import { fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
 import { createDetector, toHex, viewSummary, type Detector, type DetectorEvent, type Member, type TickOutput } from '@distkit/detector';
 import { createPolicy, type PolicyUpdate } from '@distkit/policy';
-import { DEFAULT_FRAME_LIMITS, checkTags, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble } from '@distkit/wire';
+import { DEFAULT_FRAME_LIMITS, checkTags, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble, type NodeAddress, type SystemMessage } from '@distkit/wire';
 import type {
   IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeUpdate, NodedownReason, NodesKind, PeerConfig,
 } from '../api.ts';
@@ -19,7 +19,7 @@ import { HeartbeatChannel, equal, type DropReason } from './heartbeat-channel.ts
 import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
 import { Mesh } from './mesh.ts';
 import type { Output } from './outputs.ts';
-import { PeerTable, type Peer } from './peer-table.ts';
+import { PeerTable, linkAddress, type Peer } from './peer-table.ts';
 import { SystemRequests, type DeadlineKey } from './system-requests.ts';
 
 /** What the machine needs from its environment, all of it passed in. */
@@ -33,6 +33,11 @@ export interface MachineEnv {
 }
 
 type State = 'new' | 'running' | 'stopped';
+
+/** A node whose address we asked for is asked about again at most this often. */
+const LOCATE_AGAIN_MS = 5000;
+/** Names with a question out, at most (the oldest is forgotten past it). */
+const MAX_ASKED = 4096;
 
 export class NodeMachine implements LinkHost, AdmissionHost {
   readonly name: string;
@@ -79,7 +84,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#trust = options.trust.store;
     this.#secrets = options.clusterSecrets;
     this.#hello = {
-      name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null,
+      name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null, listenPort: null,
       time: env.startedAt, tags: options.tags,
     };
     const frameLimits = { ...DEFAULT_FRAME_LIMITS, maxBytes: options.maxMessageBytes };
@@ -155,13 +160,15 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         visibleNodes: () => this.nodes('visible'),
         publish: (e) => this.#publish(e),
         settle: (token, error, value) => this.#settle(token, error, value),
-        links: (from, nodes, now) => {
-          if (!this.peers.get(from)?.hidden) this.#mesh?.peerLinks(from, nodes, now);
+        links: (from, nodes, apart, now) => {
+          if (!this.peers.get(from)?.hidden) this.#mesh?.peerLinks(from, nodes, apart, now);
         },
         tags: (from, tags) => {
           const p = this.peers.get(from);
           if (p) p.tags = tags;
         },
+        where: (from, nodes) => this.#answerWhere(from, nodes),
+        here: (from, addresses, now) => this.#located(from, addresses, now),
       },
       this.#deadlines,
       options.setupTimeMs,
@@ -171,15 +178,22 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       {
         name: this.name,
         visiblePeers: () => this.#visibleLinked(),
-        canDial: (name) => {
+        reach: (name) => {
           const p = this.peers.get(name);
-          return !!p?.config?.address && p.link?.state !== 'up' && !p.hidden;
+          if (p?.link?.state === 'up' || p?.hidden) return 'skip';
+          return linkAddress(p) ? 'dial' : 'locate';
         },
-        sendLinks: (to, nodes) => {
+        locate: (nodes, via) => this.#locate(nodes, via, this.#now),
+        sendLinks: (to, nodes, apart) => {
           const link = this.peers.get(to)?.link;
-          if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message: { op: 'links', nodes } });
+          if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message: { op: 'links', nodes, apart } });
         },
-        learned: (node, via) => this.#admission.apply(this.#admission.policy.handle({ type: 'learned', node, via }, this.#now), this.#now),
+        learned: (node, via) => {
+          const decisions = this.#admission.policy.handle({ type: 'learned', node, via }, this.#now);
+          this.#admission.apply(decisions, this.#now);
+          // A hidden node is not refused, only not ours to mesh with.
+          return decisions.some((d) => d.type === 'ignore' && d.reason !== 'hidden');
+        },
         drop: (node, detail) => this.peers.get(node)?.link?.close('disconnect', detail, true),
         deadline: (key, at) => this.#deadlines.set(key, at),
       },
@@ -188,6 +202,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         preventOverlap: options.preventOverlappingPartitions,
         graceMs: Math.min(options.setupTimeMs, 2000),
         debounceMs: 50,
+        // Shorter than the grace: a lost link the mesh can make again is retried before it counts.
+        retryMs: 500,
       },
     );
     for (const p of options.peers) this.#addPeer(p);
@@ -195,6 +211,54 @@ export class NodeMachine implements LinkHost, AdmissionHost {
 
   readonly #mesh: Mesh | null;
   #lastHelloTime = 0;
+
+  /** Names we asked a peer the address of, and when (an answer for a name not asked is ignored). */
+  readonly #asked = new Map<string, number>();
+
+  #system1(to: string, message: SystemMessage): void {
+    const link = this.peers.get(to)?.link;
+    if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message });
+  }
+
+  #locate(nodes: readonly string[], via: string, now: number): void {
+    const ask = nodes.filter((n) => {
+      const at = this.#asked.get(n);
+      return at === undefined || now - at >= LOCATE_AGAIN_MS;
+    });
+    if (ask.length === 0) return;
+    for (const n of ask) {
+      this.#asked.delete(n);
+      this.#asked.set(n, now);
+    }
+    while (this.#asked.size > MAX_ASKED) this.#asked.delete(this.#asked.keys().next().value!);
+    this.#system1(via, { op: 'where?', nodes: ask });
+  }
+
+  /** A peer asks where nodes take links: what we know of the visible ones (hidden ones are nobody's business). */
+  #answerWhere(from: string, nodes: readonly string[]): void {
+    const addresses: NodeAddress[] = [];
+    for (const n of nodes) {
+      const p = this.peers.get(n);
+      const a = linkAddress(p);
+      if (a && !p!.hidden) addresses.push({ name: n, host: a.host, port: a.port });
+    }
+    this.#system1(from, { op: 'here', addresses });
+  }
+
+  /** Addresses for names we asked about: kept where nothing is configured, and offered to the mesh. */
+  #located(from: string, addresses: readonly NodeAddress[], now: number): void {
+    let any = false;
+    for (const a of addresses) {
+      if (a.name === this.name || a.name === from || !this.#asked.has(a.name)) continue;
+      this.#asked.delete(a.name);
+      const p = this.peers.ensure(a.name);
+      if (p.config?.address || p.hidden || p.link) continue;
+      p.learned = { host: a.host, port: a.port };
+      if (!p.config) this.#keepStranger(a.name, now);
+      any = true;
+    }
+    if (any) this.#mesh?.located(now);
+  }
 
   /** The hello, with a `time` that grows strictly within this incarnation (IK replays are refused by it). */
   #freshHello(): Hello {
@@ -275,11 +339,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   // ---- inputs: lifecycle -----------------------------------------------------------------------
 
   /** The shell listens and has bound the heartbeat socket (`heartbeatPort` null for a hidden node). */
-  start(now: number, heartbeatPort: number | null): void {
+  start(now: number, heartbeatPort: number | null, listenPort: number): void {
     this.#now = now;
     if (this.#state !== 'new') throw new KernelError('ALREADY_STARTED', `node ${this.name} was already started`);
     this.#state = 'running';
-    // A hidden node takes no heartbeats; others tell their heartbeat port in the hello.
+    // A hidden node takes no heartbeats; others tell their heartbeat port in the hello. Every node
+    // tells where it takes links (so a node that joined by address can be dialled back).
+    this.#hello = { ...this.#hello, listenPort };
     if (!this.#o.hidden && heartbeatPort !== null) this.#hello = { ...this.#hello, heartbeatPort };
     this.#updateView(now);
     this.#admission.apply(this.#admission.policy.handle({ type: 'start' }, now), now);
@@ -410,7 +476,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (this.#state !== 'running') return;
     for (const key of this.#deadlines.due(now)) {
       if (typeof key === 'number') this.#links.get(key)?.timeout(now);
-      else if (key === 'links' || key === 'overlap') this.#mesh?.timeout(key, now);
+      else if (key === 'links' || key === 'overlap' || key === 'mesh') this.#mesh?.timeout(key, now);
       else if (key.startsWith('s:')) this.#forget(key.slice(2));
       else this.#system.timeout(key);
     }
@@ -526,10 +592,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       p.link = null;
       this.#system.linkGone(p.name);
       if (this.#state !== 'stopped') {
-        this.#admission.apply(this.#admission.policy.handle({ type: 'disconnected', node: p.name, connection: link.conn, reason }, now), now);
+        // A close on purpose (ours or the peer's `disconnect`, a peer leaving) is not redialled by
+        // itself; a peer shutting down (a restart, an upgrade) is, under `reconnect: 'eager'`.
+        const onPurpose = deliberate === 'disconnect' || deliberate === 'leave';
+        this.#admission.apply(this.#admission.policy.handle({ type: 'disconnected', node: p.name, connection: link.conn, reason, deliberate: onPurpose }, now), now);
         if (!p.hidden && !this.#o.hidden) this.#detector.linkDown(p.name, reason, now, deliberate !== null);
         this.#updateView(now);
-        if (!p.hidden) this.#mesh?.forget(p.name, now);
+        if (!p.hidden) this.#mesh?.forget(p.name, deliberate === null, now);
       }
       this.#publish(deliberate === null
         ? { type: 'nodedown', node: p.name, reason, detail, at: now }
@@ -553,7 +622,9 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const policy = this.#admission.policy;
     if (dialled !== undefined) {
       this.#admission.apply(policy.handle({ type: 'dialFailed', node: dialled, reason }, now), now);
-      if (p) this.#admission.failWaitersIfIdle(p, new KernelError('CONNECT_FAILED', `link to ${dialled} failed during setup (${reason}): ${detail}`));
+      // The waiters are the dialled name's (the peer may have named itself otherwise: wrong_name).
+      const waiting = this.peers.get(dialled);
+      if (waiting) this.#admission.failWaitersIfIdle(waiting, new KernelError('CONNECT_FAILED', `link to ${dialled} failed during setup (${reason}): ${detail}`));
     } else if (!acceptedByPolicy) {
       // Refused or failed before the policy took it (trust, a replay, a timeout): its half-open
       // slot in the policy is freed.
@@ -589,7 +660,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
 
   dial(name: string, now: number): void {
     const p = this.peers.get(name);
-    const address = p?.config?.address;
+    const address = linkAddress(p);
     const policy = this.#admission.policy;
     if (!address || this.#state !== 'running') {
       this.#admission.apply(policy.handle({ type: 'dialFailed', node: name, reason: address ? 'stopped' : 'no_address' }, now), now);
@@ -669,6 +740,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (!p.key || !equal(p.key, link.remoteKey!)) this.peers.setKey(p, link.remoteKey!, this.#pairwise(link.remoteKey!));
     // A peer that linked in without being configured: heartbeat it where its hello says.
     if (!p.config && hello.heartbeatPort !== null) this.peers.setHeartbeat(p, { host: link.remote.host, port: hello.heartbeatPort });
+    // ... and dial it where it says it listens (the mesh asks us for it too).
+    if (!p.config?.address && hello.listenPort !== null) p.learned = { host: link.remote.host, port: hello.listenPort };
     p.incarnation = hello.incarnation;
     p.startedAt = hello.startedAt;
     p.tags = hello.tags;
@@ -811,7 +884,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#requireRunning();
     const p = this.peers.get(name);
     if (p?.link?.state === 'up') return true;
-    if (!p?.config?.address) throw new KernelError('UNKNOWN_NODE', `no address known for ${name} (add it as a peer first)`);
+    if (!p || !linkAddress(p)) throw new KernelError('UNKNOWN_NODE', `no address known for ${name} (add it as a peer first)`);
     p.connectWaiters.push(token);
     this.#admission.apply(this.#admission.policy.handle({ type: 'connectRequested', node: name, kind: 'explicit' }, now), now);
     return false;
@@ -885,7 +958,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const p = this.peers.get(name);
     if (p?.link?.state === 'up') return this.#sendOn(p.link, value, token, channel);
     // Nothing is recorded for a name we cannot reach: a typo leaves no trace.
-    if (!p?.config?.address) {
+    if (!p || !linkAddress(p)) {
       const policy = this.#admission.policy;
       const why = policy.modeOf(name) === 'never' ? 'never' : policy.isBarred(name) ? 'barred' : null;
       if (why) throw new KernelError('AUTO_CONNECT_REFUSED', `not connected to ${name}, and auto-connect may not connect it (${why})`);
@@ -914,12 +987,16 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   removePeer(now: number, name: string): void {
     this.#now = now;
     const p = this.peers.get(name);
-    if (!p?.config) return;
-    this.peers.setHeartbeat(p, null);
-    p.config = null;
-    this.#configurePolicy(this.#policyPeers(), now);
-    if (p.link) this.#detector.removePeer(name);
-    else this.#forget(name);
+    if (!p) return;
+    p.learned = null;
+    if (p.config) {
+      this.peers.setHeartbeat(p, null);
+      p.config = null;
+      this.#configurePolicy(this.#policyPeers(), now);
+      if (p.link) this.#detector.removePeer(name);
+    }
+    // Not linked: gone now (a node that linked in unconfigured and left is not kept for retention).
+    if (!p.link) this.#forget(name);
   }
 
   configure(now: number, update: NodeUpdate): void {
@@ -982,7 +1059,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         incarnation: p.incarnation,
         fingerprint: p.key ? fingerprint(p.key) : null,
         direction: link ? (link.role === 'initiator' ? 'outbound' as const : 'inbound' as const) : null,
-        address: p.config?.address ?? null,
+        address: linkAddress(p),
         pattern: link?.pattern ?? null,
         suite: link ? link.suite : null,
         linkedSince: link ? link.upAt : null,
