@@ -157,6 +157,7 @@ export class LinkMachine {
   /** Any byte came from the peer. */
   #heardBack = false;
   #refusedSuite: LinkSuite | null = null;
+  #helloSent: Hello | undefined;
   /** Record bytes written since the handshake, and how many of them the peer says it has read. */
   readonly #flow: FlowWindow;
   /** Record bytes read from the peer, and how many of them our last `ack` reported. */
@@ -199,6 +200,16 @@ export class LinkMachine {
   get pattern(): LinkPattern | undefined {
     return this.#pattern;
   }
+  /** Our hello as this link sent it (the node's may have changed since: its tags, say). */
+  get helloSent(): Hello | undefined {
+    return this.#helloSent;
+  }
+
+  #ourHello(): Uint8Array {
+    this.#helloSent = this.#cfg.hello();
+    return encodeHello(this.#helloSent);
+  }
+
   /** The suite a first record asked for and this node refused (the link is then closed), else null. */
   get refusedSuite(): LinkSuite | null {
     return this.#refusedSuite;
@@ -243,7 +254,7 @@ export class LinkMachine {
     try {
       this.#hs = this.#handshake(this.#pattern, true, remoteKey);
       // IK carries our hello in the first message (encrypted to the pinned key); XX sends it last.
-      const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? encodeHello(this.#cfg.hello()) : undefined);
+      const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? this.#ourHello() : undefined);
       const preamble: LinkPreamble = { pattern: this.#pattern, suite: this.#suite, secretId: this.#secret ? clusterSecretId(this.#secret) : null };
       const mac = this.#secret ? firstRecordMac(this.#secret, firstRecordSigned(preamble, first)) : null;
       this.#writeNow([frameMessage(encodeLinkPreamble(preamble, first, mac))], now);
@@ -360,7 +371,7 @@ export class LinkMachine {
         this.#learn = verdict.learn === true;
       }
       if (hs.nextAction === 'write') {
-        const ours = this.#remoteHello || this.role === 'responder' ? encodeHello(this.#cfg.hello()) : undefined;
+        const ours = this.#remoteHello || this.role === 'responder' ? this.#ourHello() : undefined;
         this.#writeNow([frameMessage(hs.writeMessage(ours))], now);
       }
       if (hs.isComplete) this.#complete(now);

@@ -761,6 +761,10 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#publish({ type: 'nodeup', node: name, incarnation: hello.incarnation, direction: link.role === 'initiator' ? 'outbound' : 'inbound', hidden: hello.hidden, at: now });
     link.goUp(now);
     if (link.state !== 'up') return;
+    // Tags changed while the link was being set up (after our hello went): the peer hears them now.
+    if (link.helloSent && link.helloSent.tags !== this.#hello.tags) {
+      link.send({ kind: 'system', counter: 0, message: { op: 'tags', tags: this.#hello.tags } });
+    }
     for (const t of p.connectWaiters.splice(0)) this.#settle(t, null);
     for (const q of p.queue.splice(0)) {
       if (this.#sendOn(link, q.value, q.token, q.channel)) this.#settle(q.token, null);
