@@ -118,6 +118,11 @@ export interface NodeInfo {
   readonly lastHeard: number | null;
   /** phi-accrual suspicion now (null: nothing heard yet). */
   readonly phi: number | null;
+  /**
+   * Share of its heartbeat rounds that did not arrive, over its last 100 rounds (0..1; null until
+   * 10 rounds are known, and with a detector `fanout`, where gaps are not losses).
+   */
+  readonly loss: number | null;
 }
 
 export interface KernelStats {

@@ -14,6 +14,11 @@ describe('membership at run time', () => {
       expect(await a.joinNode(b.address)).toBe('b');
       expect(a.nodes()).toEqual(['b']);
       expect(a.info().find((i) => i.name === 'b')?.address).toEqual(b.address);
+      // Joining a node already linked (here, from its side; in a cluster, through the mesh) is
+      // done at once: the second link loses the policy's duplicate rule, the first stays.
+      expect(await b.joinNode(a.address)).toBe('a');
+      expect(b.nodes()).toEqual(['a']);
+      expect(b.info().find((i) => i.name === 'a')?.address).toEqual(a.address);
       // A join to nothing fails with a KernelError.
       await expect(a.joinNode({ host: '127.0.0.1', port: 1 })).rejects.toBeInstanceOf(KernelError);
     } finally {

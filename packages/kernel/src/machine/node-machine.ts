@@ -513,7 +513,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   }
 
   onPeer(link: LinkMachine, hello: Hello, remoteKey: Uint8Array): PeerVerdict {
-    return this.#admission.peer(link, hello, remoteKey, this.#now);
+    const verdict = this.#admission.peer(link, hello, remoteKey, this.#now);
+    const join = this.#joins.get(link.conn);
+    const kept = join && verdict.accept ? this.peers.get(hello.name)?.link : undefined;
+    if (join && kept && kept !== link && kept.state === 'up' && kept.remoteKey && equal(kept.remoteKey, remoteKey)) {
+      // A join that reached a node we are already linked to (through the mesh, say): it proved
+      // who it is, so the join is done; a second link would only lose the duplicate rule.
+      this.#joins.delete(link.conn);
+      this.#joined(join, hello.name, this.#now);
+      return { accept: false, reason: 'replaced', detail: `already linked to ${hello.name}: joined` };
+    }
+    return verdict;
   }
 
   onPreamble(link: LinkMachine, preamble: LinkPreamble): PeerVerdict {
@@ -731,7 +741,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const name = hello.name;
     this.handshakes.ok++;
     this.#admission.settled(link.conn);
-    if (!this.#admission.connected(link, now)) return; // closed by the policy (the other of a simultaneous pair won)
+    // Taken out first: a join whose link the policy closes (below) is settled here, not in onClosed.
+    const join = this.#joins.get(link.conn);
+    this.#joins.delete(link.conn);
+    if (!this.#admission.connected(link, now)) {
+      // Closed by the policy. When it kept another link to the same node (already linked through
+      // the mesh, or a simultaneous dial won), the node proved who it is: the join is done.
+      const kept = this.peers.get(name)?.link;
+      if (join && kept && kept !== link && kept.state !== 'closed') this.#joined(join, name, now);
+      else if (join) this.#settle(join.token, new KernelError('CONNECT_FAILED', `cannot join ${join.address.host}:${join.address.port}: ${name} was refused by the policy`));
+      return;
+    }
     const p = this.peers.ensure(name);
     if (this.#strangers.delete(name)) this.#deadlines.delete(`s:${name}`);
     if (p.link && p.link !== link) p.link.close('replaced', 'replaced by a newer link', false);
@@ -745,16 +765,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     p.incarnation = hello.incarnation;
     p.startedAt = hello.startedAt;
     p.tags = hello.tags;
-    const join = this.#joins.get(link.conn);
-    if (join) {
-      // A join by address: the peer named itself; from now on it is a configured peer.
-      this.#joins.delete(link.conn);
-      if (!p.config) {
-        this.#addPeer({ name, address: join.address, ...(join.publicKey ? { publicKey: join.publicKey } : {}) });
-        this.#configurePolicy(this.#policyPeers(), now);
-      }
-      this.#settle(join.token, null, name);
-    }
+    if (join) this.#joined(join, name, now);
     if (!hello.hidden && !this.#o.hidden) this.#detector.linkUp(name, hello.incarnation, now);
     this.#updateView(now);
     if (!hello.hidden) this.#mesh?.ownLinksChanged(now);
@@ -769,6 +780,18 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     for (const q of p.queue.splice(0)) {
       if (this.#sendOn(link, q.value, q.token, q.channel)) this.#settle(q.token, null);
     }
+  }
+
+  /** A join by address reached `name`, which named itself in a handshake: from now on it is a configured peer. */
+  #joined(join: { token: number; address: Address; publicKey: Uint8Array | null }, name: string, now: number): void {
+    const p = this.peers.get(name);
+    if (!p?.config) {
+      // Heartbeats keep going where its hello said (its UDP port need not be its TCP one).
+      const heartbeat = p?.heartbeat ?? null;
+      this.#addPeer({ name, address: join.address, ...(heartbeat ? { heartbeat } : {}), ...(join.publicKey ? { publicKey: join.publicKey } : {}) });
+      this.#configurePolicy(this.#policyPeers(), now);
+    }
+    this.#settle(join.token, null, name);
   }
 
   /** The pair's heartbeat keys: one per cluster secret, newest first (one without a secret). */
@@ -1070,6 +1093,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         tags: p.tags,
         lastHeard: s?.lastHeard ?? null,
         phi: s?.phi ?? null,
+        loss: s?.loss ?? null,
       };
     }).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
