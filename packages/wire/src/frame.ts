@@ -122,18 +122,37 @@ function writeHeader(out: Uint8Array, counter: number): void {
  * there (a 32 MiB allocation for a 16 MiB message, which stalls the event loop and the collector).
  */
 function encodeBytes(counter: number, head: number, value: Uint8Array, limits: WireLimits): Uint8Array {
-  const binHeader = value.length <= 0xff ? 2 : value.length <= 0xffff ? 3 : 5;
-  const size = head + binHeader + value.length;
+  const out = bytesFrameHead(counter, head, value.length, limits, value.length);
+  out.set(value, out.length - value.length);
+  return out;
+}
+
+/**
+ * The start of a message frame whose value is `length` bytes, up to the value itself (envelope and
+ * bin header), with `room` spare bytes after it; throws as encodeMessageFrame would.
+ */
+function bytesFrameHead(counter: number, head: number, length: number, limits: WireLimits, room: number): Uint8Array {
+  const binHeader = length <= 0xff ? 2 : length <= 0xffff ? 3 : 5;
+  const size = head + binHeader + length;
   if (size > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${size} bytes, limit is ${limits.maxBytes}`);
-  const out = allocUnsafe(size);
+  const out = allocUnsafe(head + binHeader + room);
   writeHeader(out, counter);
   let at = head;
-  const n = value.length;
+  const n = length;
   if (binHeader === 2) { out[at++] = 0xc4; out[at++] = n; }
   else if (binHeader === 3) { out[at++] = 0xc5; out[at++] = n >>> 8; out[at++] = n & 0xff; }
   else { out[at++] = 0xc6; out[at++] = n >>> 24; out[at++] = (n >>> 16) & 0xff; out[at++] = (n >>> 8) & 0xff; out[at++] = n & 0xff; }
-  out.set(value, at);
   return out;
+}
+
+/**
+ * encodeMessageFrame for a byte value, as two parts: the frame is `head` followed by `value`
+ * itself (not copied), byte for byte what encodeMessageFrame writes. For a sender that reads the
+ * value as it goes out (a large message is not copied at send).
+ */
+export function encodeMessageFrameHead(counter: number, value: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
+  checkUint(counter, 'counter');
+  return bytesFrameHead(counter, headerLength(counter), value.length, limits, 0);
 }
 
 /**

@@ -61,18 +61,20 @@ export class RecordBuilder {
   }
 
   /**
-   * Appends a piece. `total` is the frame's length, written only for a START piece without END.
-   * The caller keeps within `room`; a piece that cannot fit throws (a bug, not bad input).
+   * Appends a piece: `data`, followed by `tail` when the piece's bytes lie in two arrays. `total`
+   * is the frame's length, written only for a START piece without END. The caller keeps within
+   * `room`; a piece that cannot fit throws (a bug, not bad input).
    */
-  put(channel: number, flags: number, data: Uint8Array, total: number): void {
+  put(channel: number, flags: number, data: Uint8Array, total: number, tail?: Uint8Array): void {
     const withTotal = flags === PIECE_START;
-    if (data.length === 0 || data.length > this.room(withTotal)) throw new RangeError(`piece of ${data.length} bytes does not fit the record`);
+    const length = data.length + (tail ? tail.length : 0);
+    if (length === 0 || length > this.room(withTotal)) throw new RangeError(`piece of ${length} bytes does not fit the record`);
     const b = this.#buffer;
     let at = this.#at;
     b[at] = channel;
     b[at + 1] = flags;
-    b[at + 2] = data.length >>> 8;
-    b[at + 3] = data.length & 0xff;
+    b[at + 2] = length >>> 8;
+    b[at + 3] = length & 0xff;
     at += PIECE_HEADER_BYTES;
     if (withTotal) {
       b[at] = total >>> 24;
@@ -82,7 +84,8 @@ export class RecordBuilder {
       at += PIECE_TOTAL_BYTES;
     }
     b.set(data, at);
-    this.#at = at + data.length;
+    if (tail) b.set(tail, at + data.length);
+    this.#at = at + length;
   }
 
   take(): Uint8Array {

@@ -19,7 +19,12 @@ export const WHOLE_FRAME_BYTES = 1024;
 const USER_OPEN_FRAMES = MAX_OPEN_FRAMES - 2;
 
 interface Queued {
+  /** The encoded frame, or its start when `body` holds the rest. */
   readonly bytes: Uint8Array;
+  /** The rest of the frame, not copied (a byte value read as it goes out), or null. */
+  readonly body: Uint8Array | null;
+  /** Bytes of the whole frame. */
+  readonly length: number;
   /** Bytes already put into records. */
   sent: number;
   /** Settled (through the link's host) once the frame's last piece is in a record; null: nobody waits. */
@@ -94,17 +99,21 @@ export class Outbox {
     return this.#userQueued > 0;
   }
 
-  /** Queues an encoded frame (it carries `counter(channel)`). */
-  push(channel: number, bytes: Uint8Array, ticket: number | null): void {
+  /**
+   * Queues an encoded frame (it carries `counter(channel)`): `bytes`, followed by `body` when the
+   * frame is in two parts (`body` is then read, not copied, as its pieces go into records).
+   */
+  push(channel: number, bytes: Uint8Array, ticket: number | null, body: Uint8Array | null = null): void {
     const c = this.#channel(channel);
+    const length = bytes.length + (body ? body.length : 0);
     c.counter++;
-    c.frames.push({ bytes, sent: 0, ticket });
-    c.queued += bytes.length;
+    c.frames.push({ bytes, body, length, sent: 0, ticket });
+    c.queued += length;
     if (channel <= CHANNELS.system) {
-      this.#priorityQueued += bytes.length;
+      this.#priorityQueued += length;
       return;
     }
-    this.#userQueued += bytes.length;
+    this.#userQueued += length;
     if (!c.ready) {
       c.ready = true;
       this.#ring.push(c);
@@ -167,11 +176,11 @@ export class Outbox {
   fillSmall(builder: RecordBuilder, done: number[]): void {
     for (let i = 0; i < this.#ring.length; i++) {
       const c = this.#ring[i]!;
-      for (let f = c.first; f && f.sent === 0 && f.bytes.length <= WHOLE_FRAME_BYTES; f = c.first) {
-        if (f.bytes.length > builder.room(false)) return;
-        builder.put(c.id, PIECE_START | PIECE_END, f.bytes, f.bytes.length);
-        this.#userQueued -= f.bytes.length;
-        this.#finish(c, f, f.bytes.length, done);
+      for (let f = c.first; f && f.sent === 0 && f.length <= WHOLE_FRAME_BYTES; f = c.first) {
+        if (f.length > builder.room(false)) return;
+        putRange(builder, c.id, PIECE_START | PIECE_END, f, 0, f.length);
+        this.#userQueued -= f.length;
+        this.#finish(c, f, f.length, done);
       }
       if (!c.first) {
         c.ready = false;
@@ -191,7 +200,7 @@ export class Outbox {
   /** The head frame of `c` is small and whole, and would fit an empty record but not this one. */
   #wantsNewRecord(builder: RecordBuilder, c: Channel): boolean {
     const f = c.first;
-    return !!f && f.sent === 0 && f.bytes.length <= WHOLE_FRAME_BYTES && f.bytes.length > builder.room(false);
+    return !!f && f.sent === 0 && f.length <= WHOLE_FRAME_BYTES && f.length > builder.room(false);
   }
 
   /**
@@ -204,10 +213,10 @@ export class Outbox {
     while (budget > 0) {
       const f = c.first;
       if (!f) return true;
-      const left = f.bytes.length - f.sent;
+      const left = f.length - f.sent;
       const starting = f.sent === 0;
       if (starting && left <= builder.room(false) && (left <= budget || left <= WHOLE_FRAME_BYTES || priority)) {
-        builder.put(c.id, PIECE_START | PIECE_END, f.bytes, left);
+        putRange(builder, c.id, PIECE_START | PIECE_END, f, 0, left);
         this.#finish(c, f, left, done);
         budget -= left;
         continue;
@@ -217,8 +226,8 @@ export class Outbox {
       const room = builder.room(starting);
       if (room === 0) return false;
       const n = Math.min(left, room, budget);
-      const last = f.sent + n === f.bytes.length;
-      builder.put(c.id, (starting ? PIECE_START : 0) | (last ? PIECE_END : 0), f.bytes.subarray(f.sent, f.sent + n), f.bytes.length);
+      const last = f.sent + n === f.length;
+      putRange(builder, c.id, (starting ? PIECE_START : 0) | (last ? PIECE_END : 0), f, f.sent, n);
       if (starting && !priority) this.#openUser++;
       if (last) {
         if (!priority) this.#openUser--;
@@ -260,5 +269,18 @@ export class Outbox {
     this.#priorityQueued = 0;
     this.#userQueued = 0;
     return tickets;
+  }
+}
+
+/** Puts bytes `from` to `from + n` of a queued frame into the record as one piece (the range may span its two parts). */
+function putRange(builder: RecordBuilder, channel: number, flags: number, f: Queued, from: number, n: number): void {
+  const head = f.bytes;
+  const body = f.body;
+  if (body === null || from + n <= head.length) {
+    builder.put(channel, flags, from === 0 && n === head.length ? head : head.subarray(from, from + n), f.length);
+  } else if (from >= head.length) {
+    builder.put(channel, flags, body.subarray(from - head.length, from - head.length + n), f.length);
+  } else {
+    builder.put(channel, flags, head.subarray(from), f.length, body.subarray(0, from + n - head.length));
   }
 }

@@ -12,7 +12,7 @@ import {
 } from '@distkit/handshake';
 import {
   CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrame, decodeHello, decodeLinkPreamble,
-  encodeFrame, encodeHello, encodeMessageFrame, encodeLinkPreamble, firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello,
+  encodeFrame, encodeHello, encodeMessageFrame, encodeMessageFrameHead, encodeLinkPreamble, firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello,
   type LinkPattern, type LinkPreamble, type LinkSuite,
   type WireLimits,
 } from '@distkit/wire';
@@ -595,11 +595,25 @@ export class LinkMachine {
    */
   #queue(channel: number, frame: Frame, ticket: number | undefined): boolean {
     const counter = this.#outbox.counter(channel);
-    const bytes = frame.kind === 'message'
-      ? encodeMessageFrame(counter, frame.value, this.#cfg.frameLimits)
-      : encodeFrame(frame.counter === counter ? frame : ({ ...frame, counter } as Frame), this.#cfg.frameLimits);
-    const now = ticket === undefined || (!this.congested && this.#outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
-    this.#outbox.push(channel, bytes, now ? null : ticket);
+    const limits = this.#cfg.frameLimits;
+    let bytes: Uint8Array;
+    let body: Uint8Array | null = null;
+    let now: boolean;
+    if (frame.kind === 'message' && frame.value instanceof Uint8Array && ticket !== undefined
+      && (this.congested || this.#outbox.queuedOn(channel) + frame.value.length > CHANNEL_HIGH_WATER_BYTES)) {
+      // A send that resolves only once its last byte is in a record: its bytes are read from the
+      // caller's array as they go out, not copied at send (16 MiB would stall the event loop and
+      // add 16 MiB of garbage); the caller keeps it unchanged until the send resolves.
+      bytes = encodeMessageFrameHead(counter, frame.value, limits);
+      body = frame.value;
+      now = false;
+    } else {
+      bytes = frame.kind === 'message'
+        ? encodeMessageFrame(counter, frame.value, limits)
+        : encodeFrame(frame.counter === counter ? frame : ({ ...frame, counter } as Frame), limits);
+      now = ticket === undefined || (!this.congested && this.#outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
+    }
+    this.#outbox.push(channel, bytes, now ? null : ticket, body);
     if (!this.#flushWanted) {
       this.#flushWanted = true;
       this.#host.flushLater(this);
