@@ -6,7 +6,7 @@
 //                                                     unpacked one by one (what a user would write)
 //   - a 100-byte message on its own channel while a 16 MiB one is being sent: p99 of arrival
 //     minus send, target <= 5 ms; the same figure for node:tls + framing (where it waits behind
-//     the bulk)
+//     the bulk), and how late a 1 ms timer fires in the same rounds, idle and busy (the box's own floor)
 //   - connectNode -> nodeup latency                   target <= 1x a TLS 1.3 mTLS connect
 //   - memory per idle link
 //   - the link benchmark under Deno, as a ratio to the same code under Node (children in turns)
@@ -193,17 +193,42 @@ async function tlsPingsBehindBulk(rounds: number): Promise<{ latencies: number[]
   close();
   return { latencies, bulkMs };
 }
+/**
+ * How late a 1 ms timer fires in this process for `ms`, while it does nothing else (`busyMs` 0)
+ * or spins `busyMs` between timers (as a process moving a bulk transfer is busy): the shared
+ * box's own floor under the latency figures of this run (other work preempts the process, a busy
+ * one for longer than one that sleeps).
+ */
+async function timerLateness(ms: number, busyMs: number): Promise<number[]> {
+  const late: number[] = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const t = performance.now();
+    await new Promise((res) => setTimeout(res, 1));
+    late.push(performance.now() - t - 1);
+    const spin = performance.now() + busyMs;
+    while (performance.now() < spin) { /* a slice of work */ }
+  }
+  return late;
+}
 const LAT_ROUNDS = 4;
-const lat = { kernel: [] as number[], tls: [] as number[], kernelBulk: [] as number[], tlsBulk: [] as number[] };
+const lat = { kernel: [] as number[], tls: [] as number[], kernelBulk: [] as number[], tlsBulk: [] as number[], idle: [] as number[], busy: [] as number[] };
+// Each contender starts its rounds on a collected heap: the other's 16 MiB values (and msgpack's
+// 32 MiB buffers on the node:tls side) would otherwise be collected during its rounds.
+const collect = () => (globalThis as { gc?: () => void }).gc?.();
 await pingsBehindBulk(k, 1); // warm-up
 await tlsPingsBehindBulk(1);
 for (let i = 0; i < LAT_ROUNDS; i++) {
+  collect();
   const d = await pingsBehindBulk(k, 2);
   lat.kernel.push(...d.latencies);
   lat.kernelBulk.push(...d.bulkMs);
+  collect();
   const t = await tlsPingsBehindBulk(2);
   lat.tls.push(...t.latencies);
   lat.tlsBulk.push(...t.bulkMs);
+  lat.idle.push(...await timerLateness(400, 0));
+  lat.busy.push(...await timerLateness(400, 0.7));
 }
 const p99 = percentile(lat.kernel, 99);
 results.push(
@@ -211,6 +236,8 @@ results.push(
   { name: '100 B on its own channel while 16 MiB is sent: p50', value: percentile(lat.kernel, 50), unit: 'ms' },
   { name: `100 B behind 16 MiB, node:tls + framing: p99 (${lat.tls.length} pings, anchor)`, value: percentile(lat.tls, 99), unit: 'ms' },
   { name: '100 B behind 16 MiB, node:tls + framing: p50', value: percentile(lat.tls, 50), unit: 'ms' },
+  { name: `a 1 ms timer in this process, idle, in the same rounds: p99 lateness (${lat.idle.length} samples, context: the box's floor)`, value: percentile(lat.idle, 99), unit: 'ms' },
+  { name: `a 1 ms timer in this process, busy 0.7 ms between timers, in the same rounds: p99 lateness (${lat.busy.length} samples, context)`, value: percentile(lat.busy, 99), unit: 'ms' },
   { name: '16 MiB message while pinged, distkit (median)', value: median(lat.kernelBulk), unit: 'ms' },
   { name: '16 MiB message while pinged, node:tls + framing (median)', value: median(lat.tlsBulk), unit: 'ms' },
 );

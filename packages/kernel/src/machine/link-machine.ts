@@ -613,7 +613,7 @@ export class LinkMachine {
         : encodeFrame(frame.counter === counter ? frame : ({ ...frame, counter } as Frame), limits);
       now = ticket === undefined || (!this.congested && this.#outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
     }
-    this.#outbox.push(channel, bytes, now ? null : ticket, body);
+    this.#outbox.push(channel, bytes, now || ticket === undefined ? null : ticket, body);
     if (!this.#flushWanted) {
       this.#flushWanted = true;
       this.#host.flushLater(this);
