@@ -1,8 +1,25 @@
 // Shared by every benchmark: measuring (medians of repeated samples, because these machines are
 // shared and noisy) and writing `bench/results/<suite>.json` in the one format every suite uses.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startWatchdog, type Watchdog } from './watchdog.ts';
+
+/** What bounds a suite when it names no steps of its own: 15 minutes (BENCH_TIMEOUT_MS). */
+const SUITE_MS = Number(process.env['BENCH_TIMEOUT_MS'] ?? 15 * 60_000);
+let dog: Watchdog | undefined;
+
+/**
+ * The suite's watchdog (tooling/bench/watchdog.ts), started on first use: a suite names its steps
+ * with `benchWatchdog().step(name, budgetMs)`; a hang prints the step and exits non-zero.
+ */
+export function benchWatchdog(): Watchdog {
+  dog ??= startWatchdog(basename(process.argv[1] ?? 'bench'), { suiteMs: SUITE_MS, stepMs: SUITE_MS });
+  return dog;
+}
+
+// Every suite `npm run bench` runs imports this file: each is bounded, steps named or not.
+if (process.env['npm_lifecycle_event'] === 'bench') benchWatchdog();
 
 export interface Result {
   name: string;
@@ -97,5 +114,6 @@ export function writeResults(suite: string, results: Result[], targets: Target[]
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`  -> ${file}`);
+  dog?.done();
   return file;
 }

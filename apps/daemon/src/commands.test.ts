@@ -142,7 +142,7 @@ describe('client commands against a control API (real kernel nodes)', () => {
     const j = await runCli(['status', '--state-dir', state, '--json'], { cwd: root, env });
     expect(JSON.parse(j.stdout)).toMatchObject({ name: 'alpha', incarnation: 3 });
     const n = await runCli(['nodes', '--state-dir', state], { cwd: root, env });
-    expect(n.stdout.split('\n')[0]).toMatch(/^NAME\s+LINK\s+VERDICT\s+INCARNATION\s+DIRECTION\s+ADDRESS\s+TAGS\s+FINGERPRINT$/);
+    expect(n.stdout.split('\n')[0]).toMatch(/^NAME\s+LINK\s+VERDICT\s+INCARNATION\s+DIRECTION\s+ADDRESS\s+TAGS\s+FINGERPRINT\s+SUITE$/);
     expect(n.stdout.split('\n')[1]).toMatch(new RegExp(`^beta\\s+down\\s+\\w+\\s+-\\s+-\\s+127\\.0\\.0\\.1:${beta.address.port}\\s+`));
     const nj = await runCli(['nodes', '--state-dir', state, '--json'], { cwd: root, env });
     expect(JSON.parse(nj.stdout)).toMatchObject([{ name: 'beta', connected: false, address: { host: '127.0.0.1', port: beta.address.port } }]);

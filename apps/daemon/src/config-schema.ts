@@ -5,7 +5,7 @@ import * as v from 'valibot';
 import { isNodeName } from './identity.ts';
 import { tagProblem, type Tags } from './tags.ts';
 
-import type { Address, AutoConnect, Reconnect } from '@distkit/kernel';
+import { LINK_SUITES, type Address, type AutoConnect, type LinkSuite, type Reconnect } from '@distkit/kernel';
 
 // The kernel owns these vocabularies (@distkit/policy MODES and RECONNECTS); the checks below make
 // the compiler refuse a list that drifts from the kernel's types, in either direction.
@@ -20,6 +20,7 @@ const STRATEGIES = ['keep-majority', 'keep-oldest', 'static-quorum', 'keep-refer
 const TRUST_MODES = ['tofu', 'strict'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+const SUITES = Object.keys(LINK_SUITES) as [LinkSuite, ...LinkSuite[]];
 
 export type Strategy = (typeof STRATEGIES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -130,6 +131,13 @@ const CONFIG_SCHEMA = v.strictObject({
   referee: v.optional(nodeName),
   quorum: v.optional(v.pipe(v.number((i) => `must be a positive integer (got ${i.received})`), v.integer('must be a positive integer'), v.minValue(1, 'must be a positive integer'))),
   cluster_secret_file: v.optional(text('a file path')),
+  suites: v.optional(
+    v.pipe(
+      v.array(oneOf(SUITES), (issue) => `must be a list of suites in order of preference (got ${issue.received})`),
+      v.minLength(1, `must name at least one suite (${SUITES.join(', ')})`),
+      v.check((l) => new Set(l).size === l.length, 'must not name a suite twice'),
+    ),
+  ),
   detector: v.optional(
     v.strictObject({
       threshold: v.optional(v.pipe(v.number((i) => `must be a number (got ${i.received})`), v.minValue(0.5, 'must be at least 0.5'))),
@@ -249,6 +257,8 @@ export interface FileConfig {
   readonly referee: string | null;
   readonly quorum: number | null;
   readonly clusterSecretFile: string | null;
+  /** Noise suites accepted, in order of preference; null: the kernel's default (AES-GCM first where the CPU has AES). */
+  readonly suites: readonly LinkSuite[] | null;
   /** Partition detector tuning, passed to the kernel as NodeOptions.detector (absent keys: its defaults). */
   readonly detector: {
     readonly threshold?: number;
@@ -415,6 +425,7 @@ function resolve(raw: RawConfig, issues: SchemaIssue[]): FileConfig {
     referee: raw.referee ?? null,
     quorum: raw.quorum ?? null,
     clusterSecretFile: raw.cluster_secret_file ?? null,
+    suites: raw.suites ?? null,
     detector: {
       ...(raw.detector.threshold !== undefined ? { threshold: raw.detector.threshold } : {}),
       ...(raw.detector.max_silence !== undefined ? { maxSilence: parseDuration(raw.detector.max_silence) } : {}),

@@ -41,6 +41,7 @@ export const ENV_VARS: Readonly<Record<string, Override>> = Object.freeze({
   DISTKIT_REFEREE: { path: ['referee'], kind: 'string' },
   DISTKIT_QUORUM: { path: ['quorum'], kind: 'number' },
   DISTKIT_CLUSTER_SECRET_FILE: { path: ['cluster_secret_file'], kind: 'string' },
+  DISTKIT_SUITES: { path: ['suites'], kind: 'list' },
   DISTKIT_PEERS: { path: ['peers'], kind: 'peers' },
   DISTKIT_DETECTOR_THRESHOLD: { path: ['detector', 'threshold'], kind: 'number' },
   DISTKIT_DETECTOR_MAX_SILENCE: { path: ['detector', 'max_silence'], kind: 'duration' },

@@ -3,7 +3,7 @@
 // this file depends only on the kernel's contract.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Address, DistkitNode, IncomingMessage, KernelEvent, KernelPolicyOptions, NodeOptions, PeerConfig } from '@distkit/kernel';
+import { defaultSuites, type Address, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelPolicyOptions, type NodeOptions, type PeerConfig } from '@distkit/kernel';
 import { loadClusterKeyring, secretId } from './cluster-keyring.ts';
 import type { DaemonConfig } from './config.ts';
 import type { PeerSpec } from './config-schema.ts';
@@ -199,6 +199,7 @@ export class Daemon {
           },
         },
         ...(clusterSecrets ? { clusterSecrets } : {}),
+        ...(config.suites !== null ? { suites: config.suites } : {}),
         autoConnect: config.autoConnect,
         reconnect: config.reconnect,
         tags,
@@ -260,6 +261,8 @@ export class Daemon {
           startedAt: new Date(startedAt).toISOString(),
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
           stateDir: config.stateDir,
+          // Noise suites accepted, in order of preference (what a link this node dials proposes first).
+          suites: config.suites ?? defaultSuites(),
         }),
       });
       cleanup.unshift(() => control.close());

@@ -128,6 +128,24 @@ export class NoiseCipherState implements CipherState {
     return this.decryptWithAd(ad, ciphertext);
   }
 
+  /** decrypt() of a message given in consecutive parts (as a stream delivered it): the plaintext in parts. */
+  decryptParts(parts: readonly Uint8Array[]): Uint8Array[] {
+    if (parts.length === 1) return [this.decrypt(parts[0]!)];
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total > MAX_MESSAGE_BYTES) {
+      throw new HandshakeError('BAD_MESSAGE_LENGTH', `message of ${total} bytes exceeds Noise's ${MAX_MESSAGE_BYTES}`);
+    }
+    if (this.#key === null) throw new HandshakeError('UNEXPECTED_MESSAGE', 'cipher state has no key');
+    if (!this.#aead.decryptParts) return [this.decrypt(joinParts(parts, total))];
+    if (this.#n >= MAX_NONCE) throw new HandshakeError('NONCE_EXHAUSTED', 'cipher state used every nonce; start a new session');
+    if (total < TAG_BYTES) throw new HandshakeError('BAD_MESSAGE_LENGTH', `ciphertext of ${total} bytes is shorter than its ${TAG_BYTES}-byte tag`);
+    const out = this.#aead.decryptParts(this.#key, this.#nonceBytes(this.#n), EMPTY, parts);
+    if (out === null) throw new HandshakeError('DECRYPT_FAILED', 'authentication tag did not verify');
+    this.#n++;
+    return out;
+  }
+
   rekey(): void {
     if (this.#key === null) throw new HandshakeError('UNEXPECTED_MESSAGE', 'cipher state has no key');
     // REKEY(k) = first 32 bytes of ENCRYPT(k, maxnonce = 2^64 - 1, zerolen, zeros) (Noise §4.2).
@@ -144,6 +162,16 @@ export class NoiseCipherState implements CipherState {
     this.#key = s.key;
     this.#n = s.n;
   }
+}
+
+function joinParts(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export class SymmetricState {

@@ -9,6 +9,14 @@ describe('cacophony conformance, 25519 suites', () => {
     expect(vectors.filter((v) => v.protocol_name.includes('_25519_'))).toHaveLength(472);
   });
 
+  it('the suites links use have vectors for every link pattern (all run below, on both providers)', () => {
+    for (const suite of ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256']) {
+      for (const pattern of ['XX', 'IK', 'XXpsk3', 'IKpsk2']) {
+        expect(vectors.filter((v) => v.protocol_name === `Noise_${pattern}_${suite}`).length, `${pattern} ${suite}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('native: every supported vector reproduces byte for byte', () => {
     checkProvider(nativeProvider, '25519');
   });

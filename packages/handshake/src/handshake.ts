@@ -67,6 +67,7 @@ export interface Handshake {
 }
 
 const EMPTY = new Uint8Array(0);
+const NO_PSK: readonly number[] = [];
 
 /** Creates one side of a Noise handshake. Throws HandshakeError for bad options. */
 export function createHandshake(options: HandshakeOptions): Handshake {
@@ -302,6 +303,11 @@ class NoiseHandshake implements Handshake {
       if (!(message instanceof Uint8Array)) throw new HandshakeError('BAD_MESSAGE_LENGTH', 'message must be a Uint8Array');
       if (message.length > MAX_MESSAGE_BYTES) {
         throw new HandshakeError('BAD_MESSAGE_LENGTH', `handshake message of ${message.length} bytes exceeds Noise's ${MAX_MESSAGE_BYTES}`);
+      }
+      if (!tokens.includes('psk')) {
+        const payload = this.#read(tokens, message, NO_PSK);
+        this.#advance();
+        return payload;
       }
       // With a keyring in a psk slot read here, try each candidate from the same starting state.
       const slots = tokens.filter((t) => t === 'psk').map((_, i) => this.#pskSlot + i);

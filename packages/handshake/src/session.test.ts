@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  CHUNK_BYTES, FrameDecoder, createDistkitHandshake, createSession, frameMessage, generateClusterSecret, generateIdentity,
+  CHUNK_BYTES, FrameDecoder, createDistkitHandshake, createHandshake, createSession, frameMessage, generateClusterSecret, generateIdentity,
   nativeProvider, nobleProvider, type CryptoProvider, type Session,
 } from './index.ts';
 import { hex, seeded, thrown } from './bytes.test-support.ts';
@@ -203,5 +203,75 @@ describe('session', () => {
 
   it('sessions only accept cipher states from split()', () => {
     expect(thrown(() => createSession({ send: {} as never, receive: {} as never })).code).toBe('INVALID_CONFIG');
+  });
+});
+
+describe('sessions in both suites the links use', () => {
+  for (const provider of [nativeProvider, nobleProvider]) {
+    for (const suite of ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256']) {
+      it(`${provider.name}, ${suite}: small and large payloads, records too`, () => {
+        const [s1, s2] = [generateIdentity(provider), generateIdentity(provider)];
+        const i = createHandshake({ protocolName: `Noise_XX_${suite}`, initiator: true, staticKeyPair: s1, provider });
+        const r = createHandshake({ protocolName: `Noise_XX_${suite}`, initiator: false, staticKeyPair: s2, provider });
+        r.readMessage(i.writeMessage());
+        i.readMessage(r.writeMessage());
+        r.readMessage(i.writeMessage());
+        const a = createSession(i.split());
+        const b = createSession(r.split());
+        for (const n of [0, 64, 5000, 70_000]) {
+          const payload = new Uint8Array(n).fill(n & 0xff);
+          expect(hex(concat(send(a, b, payload)))).toBe(hex(payload));
+        }
+        const record = new Uint8Array(100).fill(9);
+        const [framed] = a.sealRecord(record);
+        expect(hex(b.openRecord(framed!.subarray(2)))).toBe(hex(record));
+      });
+    }
+  }
+});
+
+describe('session records (the kernel\'s links)', () => {
+  for (const provider of [nativeProvider, nobleProvider]) {
+    it(`${provider.name}: one record is one Noise message, opened whole or from the parts a stream cut it into`, () => {
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 0, max: CHUNK_BYTES }), { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (sizes, points) => {
+          const { a, b } = sessions(provider, { rekeyInterval: 3 }); // rekeys on the way, in step
+          const records = sizes.map((n, k) => new Uint8Array(n).fill(k + 1));
+          const stream = concat(records.flatMap((r) => a.sealRecord(r)));
+          const d = new FrameDecoder();
+          const got: string[] = [];
+          for (const chunk of cut(stream, points)) {
+            d.feed(chunk);
+            for (let parts = d.nextParts(); parts; parts = d.nextParts()) got.push(hex(concat(b.openRecordParts(parts))));
+          }
+          expect(got).toEqual(records.map(hex));
+          expect(a.messagesSent).toBe(records.length);
+        }),
+        seeded(`records ${provider.name}`, provider.name === 'noble' ? 20 : 60),
+      );
+    });
+  }
+
+  it('a record over 65519 bytes is refused; a tampered one kills the session, parts or not', () => {
+    const { a, b } = sessions();
+    expect(thrown(() => a.sealRecord(new Uint8Array(CHUNK_BYTES + 1))).code).toBe('FRAME_TOO_LARGE');
+    const [framed] = a.sealRecord(new Uint8Array(100));
+    const message = framed!.slice(2);
+    message[50] ^= 1;
+    expect(thrown(() => b.openRecordParts([message.subarray(0, 60), message.subarray(60)])).code).toBe('DECRYPT_FAILED');
+    expect(thrown(() => b.openRecord(message)).code).toBe('DECRYPT_FAILED');
+  });
+
+  it('nextParts gives views of the fed chunks, never a copy', () => {
+    const d = new FrameDecoder();
+    const stream = frameMessage(new Uint8Array(10).fill(3));
+    const first = stream.slice(0, 5);
+    const second = stream.slice(5);
+    d.feed(first);
+    expect(d.nextParts()).toBeNull();
+    d.feed(second);
+    const parts = d.nextParts()!;
+    expect(parts.map((p) => p.buffer)).toEqual([first.buffer, second.buffer]);
+    expect(hex(concat(parts))).toBe(hex(new Uint8Array(10).fill(3)));
   });
 });

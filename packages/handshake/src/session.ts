@@ -38,6 +38,19 @@ export interface Session {
   open(chunk: Uint8Array): Uint8Array[];
   /** Feeds one Noise message (already unframed); returns the payload if it completes one. */
   openMessage(message: Uint8Array): Uint8Array | null;
+  /**
+   * Record mode, for a caller that frames its own data in units of one Noise message (the kernel's
+   * links): seals `plaintext` (at most CHUNK_BYTES) as exactly one framed message, with no
+   * continuation rule, as arrays to write in order. Not to be mixed with `seal` on one session.
+   */
+  sealRecord(plaintext: Uint8Array): Uint8Array[];
+  /** Opens one Noise message (already unframed) sealed by `sealRecord`: its plaintext. */
+  openRecord(message: Uint8Array): Uint8Array;
+  /**
+   * openRecord() of a message given in consecutive parts (FrameDecoder.nextParts): the plaintext
+   * in parts, with no copy to join them.
+   */
+  openRecordParts(parts: readonly Uint8Array[]): Uint8Array[];
   /** Messages sent and received so far (each payload is one or more messages). */
   readonly messagesSent: number;
   readonly messagesReceived: number;
@@ -105,29 +118,67 @@ class NoiseSession implements Session {
       const frames: Uint8Array[] = [];
       for (let at = 0; ; at += CHUNK_BYTES) {
         const chunk = payload.subarray(at, at + CHUNK_BYTES);
-        if (this.#sent > 0 && this.#sent % this.#rekeyInterval === 0) this.#send.rekey();
-        if (chunk.length < DETACH_FROM) {
-          const frame = this.#send.encryptFramed(chunk, EMPTY, FRAME_HEADER_BYTES);
-          frame[0] = (chunk.length + TAG_BYTES) >>> 8;
-          frame[1] = (chunk.length + TAG_BYTES) & 0xff;
-          frames.push(frame);
-        } else {
-          // Large chunk: header, ciphertext and tag as three arrays, so the payload is not copied.
-          const [ciphertext, tag] = this.#send.encryptDetached(chunk);
-          const length = chunk.length + TAG_BYTES;
-          frames.push(new Uint8Array([length >>> 8, length & 0xff]), ciphertext, tag);
-        }
-        this.#sent++;
+        this.#sealChunk(chunk, frames);
         if (chunk.length < CHUNK_BYTES) return frames;
       }
     });
   }
 
+  sealRecord(plaintext: Uint8Array): Uint8Array[] {
+    if (this.#failure) throw this.#failure;
+    if (plaintext.length > CHUNK_BYTES) throw new HandshakeError('FRAME_TOO_LARGE', `record of ${plaintext.length} bytes exceeds ${CHUNK_BYTES}`);
+    return this.#guard(() => {
+      const frames: Uint8Array[] = [];
+      this.#sealChunk(plaintext, frames);
+      return frames;
+    });
+  }
+
+  openRecord(message: Uint8Array): Uint8Array {
+    if (this.#failure) throw this.#failure;
+    return this.#guard(() => {
+      if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
+      const plain = this.#receive.decrypt(message);
+      this.#received++;
+      return plain;
+    });
+  }
+
+  openRecordParts(parts: readonly Uint8Array[]): Uint8Array[] {
+    if (this.#failure) throw this.#failure;
+    return this.#guard(() => {
+      if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
+      const plain = this.#receive.decryptParts(parts);
+      this.#received++;
+      return plain;
+    });
+  }
+
+  /** One Noise message for `chunk`, appended to `frames` (one array, or three for a large chunk). */
+  #sealChunk(chunk: Uint8Array, frames: Uint8Array[]): void {
+    if (this.#sent > 0 && this.#sent % this.#rekeyInterval === 0) this.#send.rekey();
+    if (chunk.length < DETACH_FROM) {
+      const frame = this.#send.encryptFramed(chunk, EMPTY, FRAME_HEADER_BYTES);
+      frame[0] = (chunk.length + TAG_BYTES) >>> 8;
+      frame[1] = (chunk.length + TAG_BYTES) & 0xff;
+      frames.push(frame);
+    } else {
+      // Large chunk: header, ciphertext and tag as three arrays, so the payload is not copied.
+      const [ciphertext, tag] = this.#send.encryptDetached(chunk);
+      const length = chunk.length + TAG_BYTES;
+      frames.push(new Uint8Array([length >>> 8, length & 0xff]), ciphertext, tag);
+    }
+    this.#sent++;
+  }
+
   open(chunk: Uint8Array): Uint8Array[] {
     return this.#guard(() => {
       const out: Uint8Array[] = [];
-      for (const message of this.#decoder.push(chunk)) {
-        const payload = this.#openMessage(message);
+      const decoder = this.#decoder;
+      decoder.feed(chunk);
+      // Messages as the chunks hold them: no copy to join one that spans two chunks.
+      for (let parts = decoder.nextParts(); parts; parts = decoder.nextParts()) {
+        const payload = this.#openParts(parts);
         if (payload) out.push(payload);
       }
       return out;
@@ -139,26 +190,34 @@ class NoiseSession implements Session {
   }
 
   #openMessage(message: Uint8Array): Uint8Array | null {
+    return this.#openParts([message]);
+  }
+
+  /** One Noise message, in consecutive parts: the payload, if it is the last of one. */
+  #openParts(message: readonly Uint8Array[]): Uint8Array | null {
     if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
-    const plain = this.#receive.decrypt(message);
+    const plain = this.#receive.decryptParts(message);
     this.#received++;
-    if (this.#pendingBytes + plain.length > this.#maxPayload) {
+    let length = 0;
+    for (const p of plain) length += p.length;
+    if (this.#pendingBytes + length > this.#maxPayload) {
       throw new HandshakeError('FRAME_TOO_LARGE', `peer's payload exceeds maxPayloadBytes ${this.#maxPayload}`);
     }
-    if (plain.length === CHUNK_BYTES) {
-      this.#pending.push(plain);
-      this.#pendingBytes += plain.length;
-      return null;
-    }
-    if (this.#pending.length === 0) return plain;
-    const whole = new Uint8Array(this.#pendingBytes + plain.length);
+    for (const p of plain) this.#pending.push(p);
+    this.#pendingBytes += length;
+    if (length === CHUNK_BYTES) return null;
+    const pending = this.#pending;
+    const total = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (pending.length === 1) return pending[0]!;
+    if (pending.length === 0) return new Uint8Array(0);
+    const whole = new Uint8Array(total);
     let at = 0;
-    for (const part of [...this.#pending, plain]) {
+    for (const part of pending) {
       whole.set(part, at);
       at += part.length;
     }
-    this.#pending = [];
-    this.#pendingBytes = 0;
     return whole;
   }
 }

@@ -6,6 +6,8 @@ import type { Trust } from '@distkit/handshake';
 import type { BackoffConfig, Limits, Mode, Reconnect } from '@distkit/policy';
 import type { Address, DisconnectReason, LinkPattern, LinkSuite, Transport, ViewSummary } from '@distkit/wire';
 
+export type { LinkSuite };
+
 /** Erlang's `dist_auto_connect` values; the policy package owns the list (`MODES`). */
 export type AutoConnect = Mode;
 export type { DisconnectReason, Mode, Reconnect, StrategyName, Verdict };
@@ -83,6 +85,17 @@ export type KernelEvent =
 export interface IncomingMessage {
   readonly from: string;
   readonly value: unknown;
+  /** The named channel it came on; absent for the default channel. */
+  readonly channel?: string;
+}
+
+export interface SendOptions {
+  /**
+   * A named channel (1 to 64 UTF-8 bytes; `'default'` is the default one). Messages on different
+   * channels of a link do not wait for each other: a large one is cut into pieces that interleave
+   * with the others'. Order is kept within a channel, not across channels.
+   */
+  readonly channel?: string;
 }
 
 export interface NodeInfo {
@@ -176,8 +189,13 @@ export interface DistkitNode {
    * within the setup time.
    */
   remoteNodes(name: string): Promise<string[]>;
-  /** Sends a value (auto-connecting per policy). Rejects with a KernelError when it cannot. */
-  send(name: string, value: unknown): Promise<void>;
+  /**
+   * Sends a value (auto-connecting per policy), on the default channel or `options.channel`.
+   * Resolves once it is queued under its channel's high-water mark (1 MiB) on a stream that is
+   * not congested, else once its last byte is handed to the stream. Rejects with a KernelError
+   * when it cannot be sent (or its link fails before it left).
+   */
+  send(name: string, value: unknown, options?: SendOptions): Promise<void>;
   messages(): AsyncIterable<IncomingMessage>;
   events(): AsyncIterable<KernelEvent>;
   /** Adds or updates a peer (discovery, reload); the policy sees it at once (a dial, per its mode). */
@@ -245,6 +263,20 @@ export interface NodeOptions {
   };
   /** Cluster secrets, newest first (the first is used to dial; all are tried when accepting). */
   readonly clusterSecrets?: readonly Uint8Array[];
+  /**
+   * Noise cipher suites this node accepts, in order of preference: a link this node dials uses the
+   * first; one it accepts must use one of these (else it is refused, with a `refused` event).
+   * Default: both, `25519_AESGCM_SHA256` first where the CPU has AES instructions, else
+   * `25519_ChaChaPoly_SHA256` first.
+   */
+  readonly suites?: readonly LinkSuite[];
+  /**
+   * Flow control per link (default 512 KiB): user data written and not yet acknowledged by the
+   * peer stays under this. It bounds how long a small message waits behind a large one (about
+   * this much at the reader's speed) and a link's throughput (this much per round trip): raise it
+   * for long fat paths (4 MiB at 20 ms is 200 MB/s).
+   */
+  readonly flowWindowBytes?: number;
   readonly autoConnect?: AutoConnect;
   /**
    * When a lost link is made again under `always`: `on-demand` (default, as OTP: on the next send

@@ -13,7 +13,11 @@ export type KernelErrorCode =
   | 'AUTO_CONNECT_REFUSED'
   | 'UNKNOWN_NODE'
   | 'SETUP_FAILED'
-  | 'SEND_FAILED';
+  | 'SEND_FAILED'
+  /** A channel name that is not a string of 1 to 64 UTF-8 bytes. */
+  | 'BAD_CHANNEL'
+  /** A link carries at most 253 named channels in each direction. */
+  | 'TOO_MANY_CHANNELS';
 
 /** Every error the kernel throws or rejects with on purpose. */
 export class KernelError extends DistkitError {

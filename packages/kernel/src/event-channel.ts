@@ -20,6 +20,8 @@ interface Sub<T> {
 
 export class EventChannel<T> {
   readonly #subscribers = new Set<Sub<T>>();
+  /** The same subscribers as an array: publish runs once per message, and walks this. */
+  #list: Sub<T>[] = [];
   readonly #limit: number;
   readonly #lost: ((count: number) => T) | undefined;
   readonly #onLost: ((count: number) => void) | undefined;
@@ -36,14 +38,21 @@ export class EventChannel<T> {
   }
 
   publish(value: T): void {
-    for (const s of this.#subscribers) {
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
       if (s.queue.length - s.head >= this.#limit) {
         s.head++;
         s.dropped++;
         s.unreported++;
       }
       s.queue.push(value);
-      s.wake?.();
+      const wake = s.wake;
+      if (wake) {
+        // Once: the reader resumes after this turn and takes everything queued by then.
+        s.wake = undefined;
+        wake();
+      }
     }
   }
 
@@ -59,7 +68,10 @@ export class EventChannel<T> {
   subscribe(): Subscription<T> {
     const sub: Sub<T> = { queue: [], head: 0, wake: undefined, dropped: 0, unreported: 0, done: this.#closed };
     this.#subscribers.add(sub);
-    const subscribers = this.#subscribers;
+    this.#list = [...this.#subscribers];
+    const leave = (): void => {
+      if (this.#subscribers.delete(sub)) this.#list = [...this.#subscribers];
+    };
     const lost = this.#lost;
     const onLost = this.#onLost;
     const take = (): T => {
@@ -85,7 +97,7 @@ export class EventChannel<T> {
           }
           if (sub.head < sub.queue.length) return { value: take(), done: false };
           if (sub.done) {
-            subscribers.delete(sub);
+            leave();
             return { value: undefined, done: true };
           }
           await new Promise<void>((resolve) => (sub.wake = resolve));
@@ -96,7 +108,7 @@ export class EventChannel<T> {
         sub.done = true;
         sub.queue = [];
         sub.head = 0;
-        subscribers.delete(sub);
+        leave();
         sub.wake?.();
         return { value: undefined, done: true };
       },

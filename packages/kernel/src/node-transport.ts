@@ -1,5 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect as netConnect, isIPv6, type Socket } from 'node:net';
+import { setImmediate } from 'node:timers';
 import type {
   Address, DatagramSocket, Stream, StreamHandlers, StreamListener, TimerHandle, Transport,
 } from './transport.ts';
@@ -88,6 +89,7 @@ export function createNodeTransport(options: { random?: () => number } = {}): Tr
     wallTime: () => Date.now(),
     random,
     defer: (fn: () => void) => queueMicrotask(fn),
+    afterIo: (fn: () => void) => void setImmediate(fn),
     setTimer(delayMs: number, fn: () => void): TimerHandle {
       const t = setTimeout(fn, Math.max(0, delayMs));
       // A pending timer must never keep a stopped node's process alive.

@@ -4,7 +4,10 @@
 // promises and events into async iterables.
 import type { Trust } from '@distkit/handshake';
 import type { Address } from '@distkit/wire';
-import type { DistkitNode, IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeOptions, NodeUpdate, NodesKind, PeerConfig } from './api.ts';
+import { MAX_CHANNEL_NAME_BYTES } from '@distkit/wire';
+import type {
+  DistkitNode, IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeOptions, NodeUpdate, NodesKind, PeerConfig, SendOptions,
+} from './api.ts';
 import { KernelError } from './errors.ts';
 import { EventChannel } from './event-channel.ts';
 import { NodeMachine } from './machine/node-machine.ts';
@@ -20,6 +23,13 @@ class KernelNode implements DistkitNode {
   readonly #t: Transport;
   readonly #streams = new Map<number, Stream>();
   readonly #calls = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  /**
+   * The API call being started (its token), and the ones it interrupted (a call made from an
+   * event handler): a settle for one of them is kept in `#early`.
+   */
+  #startingToken = 0;
+  readonly #starting = new Set<number>();
+  readonly #early = new Map<number, { error: Error | null; value: unknown }>();
   readonly #events: EventChannel<KernelEvent>;
   readonly #messages: EventChannel<IncomingMessage>;
   readonly #hidden: boolean;
@@ -32,6 +42,7 @@ class KernelNode implements DistkitNode {
   #wakeup: TimerHandle | null = null;
   #wakeupAt = Number.POSITIVE_INFINITY;
   #flushQueued = false;
+  #resumeQueued = false;
   #phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
 
   constructor(options: NodeOptions) {
@@ -82,11 +93,15 @@ class KernelNode implements DistkitNode {
 
   // ---- driving the machine ---------------------------------------------------------------------
 
-  /** Carries out what the machine asked for, then re-arms the timer and the flush. */
-  #pump(): void {
+  /**
+   * Carries out what the machine asked for, then re-arms the flush and the timer (`timers`: false
+   * after an input that cannot have moved a deadline, a send queued on a link that is up).
+   */
+  #pump(timers = true): void {
     for (;;) {
       const out = this.#m.drain();
       if (out.length === 0) break;
+      timers = true;
       for (const o of out) this.#do(o);
     }
     if (this.#m.wantsFlush && !this.#flushQueued) {
@@ -96,10 +111,23 @@ class KernelNode implements DistkitNode {
         this.#m.flush(this.#t.now());
         this.#pump();
       };
-      // Frames of one turn travel as one batch (one seal, one write), as TLS coalesces records.
+      // Frames of one turn travel together (records sealed at once, one write), as TLS coalesces records.
       if (this.#t.defer) this.#t.defer(flush);
       else this.#t.setTimer(0, flush);
     }
+    if (this.#m.wantsResume && !this.#resumeQueued) {
+      this.#resumeQueued = true;
+      const resume = () => {
+        this.#resumeQueued = false;
+        if (this.#phase === 'stopped') return;
+        this.#m.resume(this.#t.now());
+        this.#pump();
+      };
+      // A large message goes out a slice per turn of the event loop: reads and other sends run between.
+      if (this.#t.afterIo) this.#t.afterIo(resume);
+      else this.#t.setTimer(0, resume);
+    }
+    if (!timers) return;
     const at = this.#m.nextWakeup();
     if (at === this.#wakeupAt) return;
     this.#wakeup?.cancel();
@@ -146,7 +174,10 @@ class KernelNode implements DistkitNode {
         return;
       case 'settle': {
         const call = this.#calls.get(o.token);
-        if (!call) return;
+        if (!call) {
+          if (o.token === this.#startingToken || this.#starting.has(o.token)) this.#early.set(o.token, { error: o.error, value: o.value });
+          return;
+        }
         this.#calls.delete(o.token);
         if (o.error) call.reject(o.error);
         else call.resolve(o.value as never);
@@ -221,24 +252,24 @@ class KernelNode implements DistkitNode {
   }
 
   /**
-   * An API call: done at once when `start` returns true, else when the machine settles its token
-   * (which may happen within the same input, so the promise is registered before it runs).
+   * An API call: done at once when `start` returns true, else when the machine settles its token.
+   * A settle that comes within the same input is kept aside, so no promise is made for a call
+   * that completes at once (most sends).
    */
   #call<T = void>(start: (now: number, token: number) => boolean): Promise<T> {
     const token = this.#m.token();
-    let call!: { resolve: (v: never) => void; reject: (e: Error) => void };
-    const promise = new Promise<T>((resolve, reject) => (call = { resolve: resolve as (v: never) => void, reject }));
-    this.#calls.set(token, call);
+    const outer = this.#begin(token);
+    let done: boolean;
     try {
-      if (this.#input((now) => start(now, token))) {
-        this.#calls.delete(token);
-        return RESOLVED as Promise<T>;
-      }
+      done = this.#input((now) => start(now, token));
     } catch (err) {
-      this.#calls.delete(token);
+      this.#early.delete(token);
       return Promise.reject(err);
+    } finally {
+      this.#end(outer);
     }
-    return promise;
+    if (done) return RESOLVED as Promise<T>;
+    return this.#later<T>(token);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -311,8 +342,78 @@ class KernelNode implements DistkitNode {
     this.#input((now) => this.#m.disconnect(now, name));
   }
 
-  send(name: string, value: unknown): Promise<void> {
-    return this.#call((now, token) => this.#m.send(now, name, value, token));
+  send(name: string, value: unknown, options?: SendOptions): Promise<void> {
+    let channel: string | undefined;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) return Promise.reject(new KernelError('BAD_OPTION', 'send options must be { channel? }'));
+      channel = options.channel;
+      if (channel !== undefined && !validChannel(channel)) {
+        return Promise.reject(new KernelError('BAD_CHANNEL', `channel must be a string of 1 to ${MAX_CHANNEL_NAME_BYTES} UTF-8 bytes, got ${JSON.stringify(channel)}`));
+      }
+      if (channel === 'default') channel = undefined;
+    }
+    // The common case without a promise of its own: queued on a link that is up, under its mark.
+    const token = this.#m.token();
+    const outer = this.#begin(token);
+    let done: boolean;
+    try {
+      done = this.#m.send(this.#sendTime(), name, value, token, channel);
+    } catch (err) {
+      try {
+        this.#pump();
+      } finally {
+        this.#end(outer);
+      }
+      this.#early.delete(token);
+      return Promise.reject(err);
+    }
+    try {
+      // Nothing else but a flush to schedule when it went straight onto an up link.
+      this.#pump(!done);
+    } finally {
+      this.#end(outer);
+    }
+    if (done) return RESOLVED;
+    return this.#later(token);
+  }
+
+  /**
+   * The clock for a send: read once per run of synchronous sends (a loop sending thousands of
+   * messages reads it once, not once each; reading it cost 5% of a small send).
+   */
+  #sendTime(): number {
+    if (this.#sendClock < 0) {
+      this.#sendClock = this.#t.now();
+      const stale = () => (this.#sendClock = -1);
+      if (this.#t.defer) this.#t.defer(stale);
+      else this.#t.setTimer(0, stale);
+    }
+    return this.#sendClock;
+  }
+
+  #sendClock = -1;
+
+  /** Marks `token` as being started; returns the call it interrupts (0: none), for `#end`. */
+  #begin(token: number): number {
+    const outer = this.#startingToken;
+    if (outer !== 0) this.#starting.add(outer);
+    this.#startingToken = token;
+    return outer;
+  }
+
+  #end(outer: number): void {
+    this.#startingToken = outer;
+    if (outer !== 0) this.#starting.delete(outer);
+  }
+
+  /** The promise of a call that did not finish at once (settled within its input, or later). */
+  #later<T>(token: number): Promise<T> {
+    const early = this.#early.get(token);
+    if (early) {
+      this.#early.delete(token);
+      return early.error ? Promise.reject(early.error) : Promise.resolve(early.value as T);
+    }
+    return new Promise<T>((resolve, reject) => this.#calls.set(token, { resolve: resolve as (v: never) => void, reject }));
   }
 
   remoteNodes(name: string): Promise<string[]> {
@@ -365,6 +466,11 @@ class KernelNode implements DistkitNode {
   stats(): KernelStats {
     return this.#m.stats();
   }
+}
+
+const utf8 = new TextEncoder();
+function validChannel(name: unknown): name is string {
+  return typeof name === 'string' && name.length > 0 && name.length <= MAX_CHANNEL_NAME_BYTES && utf8.encode(name).length <= MAX_CHANNEL_NAME_BYTES;
 }
 
 /** Creates an embedded distkit node. Throws KernelError BAD_OPTION naming a bad option. */

@@ -1,9 +1,12 @@
-import { TrustStore, type Trust } from '@distkit/handshake';
+import { TrustStore, defaultProvider, parseProtocolName, type Trust } from '@distkit/handshake';
+import { LINK_SUITES, type LinkSuite } from '@distkit/wire';
 import { MODES } from '@distkit/policy';
 import { STRATEGIES } from '@distkit/detector';
 import { checkTags } from '@distkit/wire';
 import type { AutoConnect, KernelPolicyOptions, NodeOptions, PeerConfig } from './api.ts';
 import { KernelError } from './errors.ts';
+import { hasHardwareAes } from './hardware-aes.ts';
+import { DEFAULT_WINDOW_BYTES } from './machine/flow-window.ts';
 import type { Address } from './transport.ts';
 
 /** NodeOptions with every default filled in and every value checked. */
@@ -17,6 +20,9 @@ export interface ResolvedOptions {
   readonly peers: readonly PeerConfig[];
   readonly trust: NonNullable<NodeOptions['trust']>;
   readonly clusterSecrets: readonly Uint8Array[];
+  /** In order of preference; every one is supported by the crypto provider. */
+  readonly suites: readonly LinkSuite[];
+  readonly flowWindowBytes: number;
   readonly autoConnect: AutoConnect;
   readonly reconnect: 'on-demand' | 'eager';
   readonly preventOverlappingPartitions: boolean;
@@ -121,6 +127,41 @@ export function checkTrust(v: unknown, option: string): Trust {
   return t as Trust;
 }
 
+const SUITE_NAMES = Object.keys(LINK_SUITES) as LinkSuite[];
+
+/** Whether the crypto provider in use runs this suite (Node and Deno 2 run both). */
+function supported(suite: LinkSuite): boolean {
+  const spec = parseProtocolName(`Noise_XX_${suite}`);
+  const p = defaultProvider();
+  return Boolean(p.dh(spec.dh) && p.cipher(spec.cipher) && p.hash(spec.hash));
+}
+
+/** The default preference: AES-GCM first where the CPU has AES instructions (see hardware-aes.ts). */
+export function defaultSuites(hardwareAes: boolean = hasHardwareAes()): LinkSuite[] {
+  const order: LinkSuite[] = hardwareAes
+    ? ['25519_AESGCM_SHA256', '25519_ChaChaPoly_SHA256']
+    : ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256'];
+  return order.filter(supported);
+}
+
+function suites(v: unknown): LinkSuite[] {
+  if (v === undefined) return defaultSuites();
+  if (!Array.isArray(v) || v.length === 0) bad('suites', `must be a non-empty list of suites, in order of preference (known: ${SUITE_NAMES.join(', ')})`);
+  const seen = new Set<string>();
+  for (const [i, s] of v.entries()) {
+    if (!(SUITE_NAMES as unknown[]).includes(s)) bad(`suites[${i}]`, `unknown suite ${JSON.stringify(s)} (known: ${SUITE_NAMES.join(', ')})`);
+    if (seen.has(s)) bad(`suites[${i}]`, `${s} is listed twice`);
+    if (!supported(s as LinkSuite)) bad(`suites[${i}]`, `${s} is not available from the crypto provider on this runtime`);
+    seen.add(s);
+  }
+  return v as LinkSuite[];
+}
+
+function windowBytes(v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 64 * 1024 || (v as number) > 1024 * 1024 * 1024) bad('flowWindowBytes', `must be an integer from 65536 to 1 GiB, got ${String(v)}`);
+  return v as number;
+}
+
 function tags(v: unknown): Readonly<Record<string, string>> {
   if (v === undefined) return {};
   try {
@@ -176,6 +217,8 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     peers,
     trust,
     clusterSecrets: secrets,
+    suites: suites(o.suites),
+    flowWindowBytes: o.flowWindowBytes === undefined ? DEFAULT_WINDOW_BYTES : windowBytes(o.flowWindowBytes),
     autoConnect: o.autoConnect ?? 'always',
     reconnect: o.reconnect === undefined ? 'on-demand' : reconnect(o.reconnect, 'reconnect'),
     preventOverlappingPartitions: o.preventOverlappingPartitions ?? true,

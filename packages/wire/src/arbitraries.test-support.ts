@@ -39,7 +39,7 @@ export const helloArb: fc.Arbitrary<Hello> = fc.record({
 
 // User values: what JSON-like data plus binary can express. No -0 (msgpack has no negative zero
 // integer; msgpackr encodes -0 as 0) and no undefined (encoded as nil).
-const userValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+export const userValueArb: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     fc.constant(null),
@@ -55,7 +55,7 @@ const userValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
 })).v;
 
 export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ kind: fc.constant('message' as const), counter: uint, value: userValue }),
+  fc.record({ kind: fc.constant('message' as const), counter: uint, value: userValueArb }),
   fc.record({ kind: fc.constant('tick' as const), counter: uint }),
   fc.record({ kind: fc.constant('control' as const), counter: uint, op: fc.constantFrom('welcome' as const, 'ready' as const) }),
   fc.record({
@@ -64,6 +64,14 @@ export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     op: fc.constant('disconnect' as const),
     reason: fc.constantFrom('disconnect' as const, 'shutdown' as const, 'leave' as const),
   }),
+  fc.record({
+    kind: fc.constant('control' as const),
+    counter: uint,
+    op: fc.constant('open' as const),
+    channel: fc.integer({ min: 3, max: 255 }),
+    name: fc.string({ minLength: 1, maxLength: 21 }),
+  }),
+  fc.record({ kind: fc.constant('control' as const), counter: uint, op: fc.constant('ack' as const), bytes: uint }),
   fc.record({ kind: fc.constant('system' as const), counter: uint, message: systemArb() }),
 );
 

@@ -1,4 +1,4 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { WireError } from './errors.ts';
 import type { WireLimits } from './limits.ts';
 import { scanMsgpack } from './scan.ts';
@@ -33,11 +33,29 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 /** Packs an envelope `[type, major, minor, ...fields]` and checks it against the decoder's limits. */
 export function packEnvelope(type: MessageType, fields: unknown[], limits: WireLimits): Uint8Array {
+  return packChecked([type, WIRE_MAJOR, WIRE_MINOR, ...fields], limits, false);
+}
+
+/**
+ * Whether a value packs to plain msgpack of a single level whatever it holds: a primitive or a
+ * byte array (msgpackr writes nil, a boolean, a number, a string or bin for these, never an
+ * extension). An envelope holding only such values needs no structural scan, only a size check.
+ */
+export function isFlatValue(v: unknown): boolean {
+  return v === null || v === undefined || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v instanceof Uint8Array;
+}
+
+/** Packs `array` (a whole envelope); `flat`: every element is `isFlatValue`, so only the size is checked. */
+export function packChecked(array: unknown[], limits: WireLimits, flat: boolean): Uint8Array {
   let bytes: Uint8Array;
   try {
-    bytes = packr.pack([type, WIRE_MAJOR, WIRE_MINOR, ...fields]);
+    bytes = packr.pack(array);
   } catch (cause) {
     throw new WireError('INVALID_VALUE', `cannot encode value: ${(cause as Error).message}`, { cause });
+  }
+  if (flat) {
+    if (bytes.length > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${bytes.length} bytes, limit is ${limits.maxBytes}`);
+    return bytes;
   }
   try {
     scanMsgpack(bytes, limits);
@@ -53,6 +71,11 @@ export function packEnvelope(type: MessageType, fields: unknown[], limits: WireL
  * newer minor version the extra trailing fields are kept (callers ignore what they do not know).
  */
 export function unpackEnvelope(bytes: Uint8Array, expected: MessageType, minFields: number, limits: WireLimits): unknown[] {
+  return unpackWhole(bytes, expected, minFields, limits).slice(3);
+}
+
+/** unpackEnvelope without dropping the header: the fields start at index 3 (one array less per frame). */
+export function unpackWhole(bytes: Uint8Array, expected: MessageType, minFields: number, limits: WireLimits): unknown[] {
   if (!(bytes instanceof Uint8Array)) throw new WireError('MALFORMED', 'input is not a Uint8Array');
   scanMsgpack(bytes, limits);
   let value: unknown;
@@ -74,7 +97,50 @@ export function unpackEnvelope(bytes: Uint8Array, expected: MessageType, minFiel
   if (value.length < 3 + minFields || (minor === WIRE_MINOR && value.length !== 3 + minFields)) {
     throw new WireError('MALFORMED', `expected ${minFields} fields, got ${value.length - 3}`);
   }
-  return value.slice(3);
+  return value;
+}
+
+/**
+ * Packs `value` behind `headerLength` bytes left for the caller to fill with the envelope up to
+ * its last field (at most 255), without packing the envelope itself: msgpackr leaves the room in
+ * front. Checked as `packChecked` would check the whole envelope, whose other elements are
+ * `envelopeItems` - 1 unsigned integers.
+ */
+export function packAfter(headerLength: number, value: unknown, limits: WireLimits, envelopeItems: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = packr.pack(value, RESERVE_START_SPACE | headerLength);
+  } catch (cause) {
+    throw new WireError('INVALID_VALUE', `cannot encode value: ${(cause as Error).message}`, { cause });
+  }
+  if (bytes.length > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${bytes.length} bytes, limit is ${limits.maxBytes}`);
+  if (!isFlatValue(value)) {
+    try {
+      scanMsgpack(bytes.subarray(headerLength), inside(limits, envelopeItems));
+    } catch (cause) {
+      const err = cause as WireError;
+      throw new WireError(err.code === 'TOO_LARGE' ? 'TOO_LARGE' : 'INVALID_VALUE', `value would be refused by the decoder: ${err.message}`, { cause });
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Scans and unpacks the last field of an envelope on its own (`bytes` from where it starts to
+ * the end of the envelope), with the limits the whole envelope is held to: one level and
+ * `envelopeItems` items are the envelope's.
+ */
+export function unpackLast(bytes: Uint8Array, limits: WireLimits, envelopeItems: number): unknown {
+  scanMsgpack(bytes, inside(limits, envelopeItems));
+  try {
+    return unpackr.unpack(bytes);
+  } catch (cause) {
+    throw new WireError('MALFORMED', `undecodable msgpack: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function inside(limits: WireLimits, envelopeItems: number): WireLimits {
+  return { maxBytes: limits.maxBytes, maxDepth: limits.maxDepth - 1, maxItems: limits.maxItems - envelopeItems };
 }
 
 /** Peeks at the message type without decoding the rest (for dispatch). */

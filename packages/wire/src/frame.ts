@@ -1,6 +1,10 @@
-import { MessageType, checkString, checkUint, packEnvelope, readString, readUint, unpackEnvelope } from './codec.ts';
+import {
+  MessageType, WIRE_MAJOR, WIRE_MINOR, checkString, checkUint, packAfter, packEnvelope, readString, readUint, unpackLast, unpackWhole,
+} from './codec.ts';
+import { allocUnsafe } from './alloc.ts';
 import { WireError } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, type WireLimits } from './limits.ts';
+import { FIRST_NAMED_CHANNEL, MAX_CHANNELS, MAX_CHANNEL_NAME_BYTES } from './record.ts';
 import { decodeSystem, encodeSystem, type SystemMessage } from './system.ts';
 
 /** Why a link is closed on purpose, as told to the peer in the closing `disconnect` frame. */
@@ -10,12 +14,16 @@ export const DISCONNECT_REASONS: readonly DisconnectReason[] = Object.freeze(['d
 /**
  * Link control: `welcome` confirms the session keys; `ready` says the sender's trust decision is
  * durable (a key learned on first use is on disk), so the link may come up; `disconnect` closes the
- * link on purpose.
+ * link on purpose; `open` names a user channel the sender is about to use (its number,
+ * FIRST_NAMED_CHANNEL up, is the sender's own: each direction numbers its channels); `ack` tells
+ * the sender how many record bytes the receiver has read so far (its flow-control window).
  */
 export type ControlFrame =
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'welcome' }
   | { readonly kind: 'control'; readonly counter: number; readonly op: 'ready' }
-  | { readonly kind: 'control'; readonly counter: number; readonly op: 'disconnect'; readonly reason: DisconnectReason };
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'disconnect'; readonly reason: DisconnectReason }
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'open'; readonly channel: number; readonly name: string }
+  | { readonly kind: 'control'; readonly counter: number; readonly op: 'ack'; readonly bytes: number };
 
 /** What a session frame carries, after decryption. */
 export type Frame =
@@ -33,14 +41,15 @@ export type FrameKind = Frame['kind'];
 const KIND_CODE = { message: 0, tick: 1, control: 2, system: 3 } as const;
 
 /**
- * Encodes a frame. `counter` is the per-session frame number (it lets the receiver see a gap or
- * a replay even before the cipher's nonce would). Limits default to a 64 KiB frame.
+ * Encodes a frame. `counter` numbers the frames of one channel of a link (the receiver checks that
+ * each is the next: a frame lost or reordered by a bug is a protocol error, not a silent gap).
+ * Limits default to a 64 KiB frame.
  */
 export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
   checkUint(frame.counter, 'counter');
   switch (frame.kind) {
     case 'message':
-      return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.message, frame.value], limits);
+      return encodeMessageFrame(frame.counter, frame.value, limits);
     case 'tick':
       return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.tick, null], limits);
     case 'control':
@@ -50,6 +59,15 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
         checkString(frame.reason, 'reason', 32);
         return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['disconnect', frame.reason]], limits);
       }
+      if (frame.op === 'open') {
+        checkChannel(frame.channel);
+        checkString(frame.name, 'channel name', MAX_CHANNEL_NAME_BYTES);
+        return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['open', [frame.channel, frame.name]]], limits);
+      }
+      if (frame.op === 'ack') {
+        checkUint(frame.bytes, 'bytes');
+        return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, ['ack', frame.bytes]], limits);
+      }
       throw new WireError('INVALID_VALUE', `unknown control op ${String((frame as { op: unknown }).op)}`);
     case 'system':
       return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.system, encodeSystem(frame.message)], limits);
@@ -58,11 +76,126 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
   }
 }
 
+/**
+ * `encodeFrame({ kind: 'message', counter, value })` without building the frame: the per-message
+ * path, with no structural scan for a flat value (a primitive or bytes), only the size check.
+ */
+export function encodeMessageFrame(counter: number, value: unknown, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
+  checkUint(counter, 'counter');
+  const head = headerLength(counter);
+  if (value instanceof Uint8Array) return encodeBytes(counter, head, value, limits);
+  const out = packAfter(head, value, limits, 6);
+  writeHeader(out, counter);
+  return out;
+}
+
+const COUNTER_BYTES = (counter: number): number => (counter <= 0x7f ? 1 : counter <= 0xff ? 2 : counter <= 0xffff ? 3 : counter <= 0xffffffff ? 5 : 9);
+/** Bytes of a message frame's envelope before its value. */
+const headerLength = (counter: number): number => 5 + COUNTER_BYTES(counter);
+const F64 = new DataView(new ArrayBuffer(8));
+
+/**
+ * Writes the envelope of a message frame up to its value at the start of `out`: what msgpackr
+ * writes for `[3, 1, 0, counter, 0, ...]` (integers past 2^32 as float64, as msgpackr does).
+ */
+function writeHeader(out: Uint8Array, counter: number): void {
+  out[0] = 0x96; // fixarray of 6
+  out[1] = MessageType.frame;
+  out[2] = WIRE_MAJOR;
+  out[3] = WIRE_MINOR;
+  const n = COUNTER_BYTES(counter);
+  if (n === 1) out[4] = counter;
+  else if (n === 2) { out[4] = 0xcc; out[5] = counter; }
+  else if (n === 3) { out[4] = 0xcd; out[5] = counter >>> 8; out[6] = counter & 0xff; }
+  else if (n === 5) { out[4] = 0xce; out[5] = counter >>> 24; out[6] = (counter >>> 16) & 0xff; out[7] = (counter >>> 8) & 0xff; out[8] = counter & 0xff; }
+  else {
+    out[4] = 0xcb;
+    F64.setFloat64(0, counter);
+    for (let i = 0; i < 8; i++) out[5 + i] = F64.getUint8(i);
+  }
+  out[4 + n] = KIND_CODE.message;
+}
+
+/**
+ * A message whose value is bytes, in one buffer of exactly the right size, byte for byte what
+ * msgpackr writes: msgpackr would first grow its own buffer to twice a large value and copy it
+ * there (a 32 MiB allocation for a 16 MiB message, which stalls the event loop and the collector).
+ */
+function encodeBytes(counter: number, head: number, value: Uint8Array, limits: WireLimits): Uint8Array {
+  const out = bytesFrameHead(counter, head, value.length, limits, value.length);
+  out.set(value, out.length - value.length);
+  return out;
+}
+
+/**
+ * The start of a message frame whose value is `length` bytes, up to the value itself (envelope and
+ * bin header), with `room` spare bytes after it; throws as encodeMessageFrame would.
+ */
+function bytesFrameHead(counter: number, head: number, length: number, limits: WireLimits, room: number): Uint8Array {
+  const binHeader = length <= 0xff ? 2 : length <= 0xffff ? 3 : 5;
+  const size = head + binHeader + length;
+  if (size > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${size} bytes, limit is ${limits.maxBytes}`);
+  const out = allocUnsafe(head + binHeader + room);
+  writeHeader(out, counter);
+  let at = head;
+  const n = length;
+  if (binHeader === 2) { out[at++] = 0xc4; out[at++] = n; }
+  else if (binHeader === 3) { out[at++] = 0xc5; out[at++] = n >>> 8; out[at++] = n & 0xff; }
+  else { out[at++] = 0xc6; out[at++] = n >>> 24; out[at++] = (n >>> 16) & 0xff; out[at++] = (n >>> 8) & 0xff; out[at++] = n & 0xff; }
+  return out;
+}
+
+/**
+ * encodeMessageFrame for a byte value, as two parts: the frame is `head` followed by `value`
+ * itself (not copied), byte for byte what encodeMessageFrame writes. For a sender that reads the
+ * value as it goes out (a large message is not copied at send).
+ */
+export function encodeMessageFrameHead(counter: number, value: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Uint8Array {
+  checkUint(counter, 'counter');
+  return bytesFrameHead(counter, headerLength(counter), value.length, limits, 0);
+}
+
+/**
+ * decodeFrame for a message frame in the form our encoder writes (fixarray envelope, canonical
+ * counter): its value is decoded alone, and a byte value is a view of `bytes` with no msgpack
+ * decoding at all. Null for anything else, which the general decoder then judges: both accept
+ * and refuse exactly the same inputs, with the same limits.
+ */
+function decodeMessageFast(bytes: Uint8Array, limits: WireLimits): Frame | null {
+  const end = bytes.length;
+  if (end < 7 || bytes[0] !== 0x96 || bytes[1] !== MessageType.frame || bytes[2] !== WIRE_MAJOR || bytes[3] !== WIRE_MINOR) return null;
+  if (end > limits.maxBytes) return null;
+  let at = 4;
+  const c = bytes[at]!;
+  let counter: number;
+  if (c <= 0x7f) { counter = c; at += 1; }
+  else if (c === 0xcc) { counter = bytes[5]!; at += 2; }
+  else if (c === 0xcd) { counter = (bytes[5]! << 8) | bytes[6]!; at += 3; }
+  else if (c === 0xce && end > 9) { counter = ((bytes[5]! << 24) >>> 0) + ((bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!); at += 5; }
+  else return null;
+  if (at >= end || bytes[at] !== KIND_CODE.message || limits.maxDepth < 1 || limits.maxItems < 6) return null;
+  at++;
+  if (at >= end) return null;
+  const t = bytes[at]!;
+  // A byte value filling the rest exactly: a view, as msgpackr would hand back.
+  let n = -1;
+  let from = 0;
+  if (t === 0xc4 && end - at >= 2) { n = bytes[at + 1]!; from = at + 2; }
+  else if (t === 0xc5 && end - at >= 3) { n = (bytes[at + 1]! << 8) | bytes[at + 2]!; from = at + 3; }
+  else if (t === 0xc6 && end - at >= 5) { n = ((bytes[at + 1]! << 24) >>> 0) + ((bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!); from = at + 5; }
+  if (n >= 0 && from + n === end) return { kind: 'message', counter, value: bytes.subarray(from, end) };
+  return { kind: 'message', counter, value: unpackLast(bytes.subarray(at), limits, 6) };
+}
+
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
-  const f = unpackEnvelope(bytes, MessageType.frame, 3, limits);
-  const counter = readUint(f[0], 'counter');
-  const kind = readUint(f[1], 'kind');
-  const body = f[2];
+  if (bytes instanceof Uint8Array) {
+    const fast = decodeMessageFast(bytes, limits);
+    if (fast) return fast;
+  }
+  const f = unpackWhole(bytes, MessageType.frame, 3, limits);
+  const counter = readUint(f[3], 'counter');
+  const kind = readUint(f[4], 'kind');
+  const body = f[5];
   switch (kind) {
     case KIND_CODE.message:
       return { kind: 'message', counter, value: body };
@@ -70,7 +203,7 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
       if (body !== null) throw new WireError('MALFORMED', 'tick frame must have an empty body');
       return { kind: 'tick', counter };
     case KIND_CODE.control: {
-      if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'control body must be [op, reason]');
+      if (!Array.isArray(body) || body.length !== 2) throw new WireError('MALFORMED', 'control body must be [op, argument]');
       const op = readString(body[0], 'op', 32);
       if (op === 'welcome' || op === 'ready') {
         if (body[1] !== null) throw new WireError('MALFORMED', `${op} takes no reason`);
@@ -81,6 +214,14 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
         if (!(DISCONNECT_REASONS as readonly string[]).includes(reason)) throw new WireError('MALFORMED', `unknown disconnect reason ${JSON.stringify(reason)}`);
         return { kind: 'control', counter, op, reason: reason as DisconnectReason };
       }
+      if (op === 'open') {
+        const arg = body[1];
+        if (!Array.isArray(arg) || arg.length !== 2) throw new WireError('MALFORMED', 'open takes [channel, name]');
+        const channel = readUint(arg[0], 'channel');
+        if (channel < FIRST_NAMED_CHANNEL || channel >= MAX_CHANNELS) throw new WireError('MALFORMED', `channel ${channel} cannot be opened by name`);
+        return { kind: 'control', counter, op, channel, name: readString(arg[1], 'channel name', MAX_CHANNEL_NAME_BYTES) };
+      }
+      if (op === 'ack') return { kind: 'control', counter, op, bytes: readUint(body[1], 'bytes') };
       throw new WireError('UNKNOWN_TYPE', `unknown control op ${JSON.stringify(op)}`);
     }
     case KIND_CODE.system:
@@ -90,37 +231,8 @@ export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAM
   }
 }
 
-/** Bytes of the length in front of each frame of a batch. */
-const BATCH_LENGTH_BYTES = 4;
-
-/** Frames sent together in one session payload, each behind a 4-byte big-endian length. */
-export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const f of frames) total += BATCH_LENGTH_BYTES + f.length;
-  const batch = new Uint8Array(total);
-  const view = new DataView(batch.buffer);
-  let at = 0;
-  for (const f of frames) {
-    view.setUint32(at, f.length);
-    batch.set(f, at + BATCH_LENGTH_BYTES);
-    at += BATCH_LENGTH_BYTES + f.length;
+function checkChannel(channel: number): void {
+  if (!Number.isInteger(channel) || channel < FIRST_NAMED_CHANNEL || channel >= MAX_CHANNELS) {
+    throw new WireError('INVALID_VALUE', `a named channel's number must be ${FIRST_NAMED_CHANNEL}..${MAX_CHANNELS - 1}, got ${String(channel)}`);
   }
-  return batch;
-}
-
-/** The frames of a batch, as views into it. Throws MALFORMED on a truncated or empty batch. */
-export function decodeBatch(batch: Uint8Array): Uint8Array[] {
-  if (batch.length === 0) throw new WireError('MALFORMED', 'empty batch');
-  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  while (at < batch.length) {
-    if (at + BATCH_LENGTH_BYTES > batch.length) throw new WireError('MALFORMED', 'truncated frame length in a batch');
-    const length = view.getUint32(at);
-    const start = at + BATCH_LENGTH_BYTES;
-    if (start + length > batch.length) throw new WireError('MALFORMED', 'truncated frame in a batch');
-    out.push(batch.subarray(start, start + length));
-    at = start + length;
-  }
-  return out;
 }

@@ -142,4 +142,15 @@ describe('encoders refuse what a decoder would refuse', () => {
     expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, listenPort: 0, time: 0, tags: {} }))).toBe('INVALID_VALUE');
     expect(code(() => encodeFrame({ kind: 'message', counter: 0, value: 'x'.repeat(70_000) }))).toBe('TOO_LARGE');
   });
+
+  it('MALFORMED: a string that is not valid UTF-8 (overlong, surrogate, truncated, past U+10FFFF), as a value or a key', () => {
+    const limits = { maxBytes: 100, maxDepth: 4, maxItems: 10 };
+    for (const bad of [[0xa2, 0xc0, 0x80], [0xa2, 0xe0, 0x20], [0xa1, 0xe2], [0xa3, 0xed, 0xa0, 0x80], [0xa4, 0xf4, 0x90, 0x80, 0x80], [0xa1, 0x80]]) {
+      expect(code(() => scanMsgpack(Uint8Array.from(bad), limits))).toBe('MALFORMED');
+      expect(code(() => scanMsgpack(Uint8Array.from([0x81, ...bad, 0xc0]), limits))).toBe('MALFORMED');
+    }
+    expect(() => scanMsgpack(raw.pack({ 'ключ': 'värde ✓ 😀' }), limits)).not.toThrow();
+    // A JavaScript string with a lone surrogate cannot be sent (msgpackr would write it as CESU-8).
+    expect(code(() => encodeFrame({ kind: 'message', counter: 0, value: { s: '\ud800' } }))).toBe('INVALID_VALUE');
+  });
 });

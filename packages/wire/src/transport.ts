@@ -68,6 +68,12 @@ export interface Clock {
    * same instant in a simulator.
    */
   defer?(fn: () => void): void;
+  /**
+   * Optional: calls `fn` once, after the I/O that is already pending has been handled (setImmediate
+   * on a real runtime). A large message is written a slice per call, so that reads and other sends
+   * go on meanwhile. Without it the kernel uses `setTimer(0, fn)`.
+   */
+  afterIo?(fn: () => void): void;
 }
 
 export interface Transport extends Clock {

@@ -96,6 +96,7 @@ export const statusCommand: Command = {
         ['connected', s['connected']],
         ['tags', formatTags(s['tags'] as Tags | undefined)],
         ['cluster secrets', Array.isArray(s['clusterSecrets']) && s['clusterSecrets'].length > 0 ? (s['clusterSecrets'] as string[]).join(', ') + ' (dials with the first)' : 'none'],
+        ['suites', Array.isArray(s['suites']) ? (s['suites'] as string[]).join(', ') : undefined],
         ['uptime', s['uptimeSeconds'] === undefined ? '-' : `${s['uptimeSeconds']} s`],
         ['heartbeats', `${stats['heartbeatsSent'] ?? 0} sent, ${stats['heartbeatsReceived'] ?? 0} received`],
         ['messages', `${stats['messagesSent'] ?? 0} sent, ${stats['messagesReceived'] ?? 0} received`],
@@ -111,7 +112,7 @@ export const statusCommand: Command = {
 
 export const nodesCommand: Command = {
   name: 'nodes',
-  summary: 'list known nodes: connected or not, verdict, incarnation, address, tags, fingerprint',
+  summary: 'list known nodes: connected or not, verdict, incarnation, address, tags, fingerprint, the suite of the link',
   usage: 'nodes [--tag KEY=VALUE]... [--json]',
   description:
     'Asks the running daemon (GET /v1/nodes). --tag keeps the nodes whose tags match: KEY=VALUE\n' +
@@ -133,7 +134,7 @@ export const nodesCommand: Command = {
     }
     ctx.io.out(
       `${formatTable(
-        ['NAME', 'LINK', 'VERDICT', 'INCARNATION', 'DIRECTION', 'ADDRESS', 'TAGS', 'FINGERPRINT'],
+        ['NAME', 'LINK', 'VERDICT', 'INCARNATION', 'DIRECTION', 'ADDRESS', 'TAGS', 'FINGERPRINT', 'SUITE'],
         nodes.map((n) => [
           `${n.name}${n.hidden ? ' (hidden)' : ''}`,
           n.connected ? 'up' : 'down',
@@ -143,6 +144,7 @@ export const nodesCommand: Command = {
           n.address ? `${n.address.host}:${n.address.port}` : '-',
           formatTags(n.tags),
           n.fingerprint ?? '-',
+          n.suite ?? '-',
         ]),
       )}\n`,
     );

@@ -1,10 +1,11 @@
 // The native provider: node:crypto (OpenSSL on Node; Deno 2 implements the same module). The only
 // core file allowed to import node:crypto (tooling/scripts/check-sans-io.mjs).
+import * as nodeCrypto from 'node:crypto';
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman,
   randomFillSync, type KeyObject,
 } from 'node:crypto';
-import { encodeBase64 } from '../base64.ts';
+import { decodeBase64 } from '../base64.ts';
 import type {
   AeadFunction, CipherName, CryptoProvider, DhFunction, DhName, HashFunction, HashName, KeyPair,
 } from './provider.ts';
@@ -50,27 +51,74 @@ function withPrefix(prefix: Uint8Array, raw: Uint8Array): Uint8Array {
 
 // Raw keys travel as JWK (RFC 8037 OKP): OpenSSL 3 imports a JWK public key about 30x faster than
 // the same key wrapped in DER (its DER decoders are slow; measured 64k/s vs 2k/s).
-const toBase64url = (b: Uint8Array): string => encodeBase64(b, false).replace(/\+/g, '-').replace(/\//g, '_');
+const URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** RFC 4648 §5 without padding, as JWK members are written (one per key import: kept tight). */
+function toBase64url(b: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < b.length; i += 3) {
+    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    out += URL_ALPHABET[n >>> 18]! + URL_ALPHABET[(n >>> 12) & 63]! + URL_ALPHABET[(n >>> 6) & 63]! + URL_ALPHABET[n & 63]!;
+  }
+  const rest = b.length - i;
+  if (rest > 0) {
+    const n = (b[i]! << 16) | ((rest > 1 ? b[i + 1]! : 0) << 8);
+    out += URL_ALPHABET[n >>> 18]! + URL_ALPHABET[(n >>> 12) & 63]! + (rest > 1 ? URL_ALPHABET[(n >>> 6) & 63]! : '');
+  }
+  return out;
+}
+
+/**
+ * Small random draws (ephemeral keys, nonces) come from a pool refilled 4 KiB at a time: one
+ * randomFillSync call costs several microseconds whatever its size. Each draw is a copy, so no
+ * caller shares (or keeps alive) the pool's memory, and no byte is handed out twice.
+ */
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let poolAt = 0;
+function secureRandom(n: number): Uint8Array {
+  if (n > 256) return randomFillSync(new Uint8Array(n));
+  if (poolAt + n > pool.length) {
+    pool = randomFillSync(new Uint8Array(POOL_BYTES));
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + n);
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
 
 // The base point of each curve (RFC 7748 §4.1, §4.2: u = 9 and u = 5): X25519(k, base) is k's
-// public key. Public keys are computed this way, with a DH, because exporting a freshly generated
-// KeyObject can deadlock Node 20 (generateKeyPairSync followed by .export() hangs for good when a GC
-// runs between them; a tight loop of the two hangs within a few thousand iterations).
+// public key. A freshly *generated* KeyObject is never exported: generateKeyPairSync followed by
+// .export() can deadlock Node 20 for good when a GC runs between them (a tight loop of the two hangs
+// within a few thousand iterations). Private keys are drawn as random bytes and imported instead.
 const BASE_U = { '25519': 9, '448': 5 } as const;
+
+/** Public keys seen recently, by their base64url text: peers' static keys come back on every link. */
+const PUBLIC_CACHE_SIZE = 64;
 
 function nativeDh(name: DhName): DhFunction {
   const spec = DER[name];
   const crv = name === '25519' ? 'X25519' : 'X448';
   // KeyObjects are costly to build; a key pair or a received public key is often used for more than
-  // one DH (XX uses the remote ephemeral twice), so they are cached per byte array.
+  // one DH (XX uses the remote ephemeral twice), so they are cached per byte array, and public keys
+  // also by value (a peer's static key arrives in a new array on every handshake).
   const privates = new WeakMap<Uint8Array, KeyObject>();
   const publics = new WeakMap<Uint8Array, KeyObject>();
+  const recent = new Map<string, KeyObject>();
   const publicObject = (raw: Uint8Array): KeyObject => {
     let key = publics.get(raw);
-    if (!key) {
-      key = createPublicKey({ key: { kty: 'OKP', crv, x: toBase64url(raw) }, format: 'jwk' });
-      publics.set(raw, key);
+    if (key) return key;
+    const x = toBase64url(raw);
+    key = recent.get(x);
+    if (key) {
+      recent.delete(x); // most recently used last
+    } else {
+      key = createPublicKey({ key: { kty: 'OKP', crv, x }, format: 'jwk' });
+      if (recent.size >= PUBLIC_CACHE_SIZE) recent.delete(recent.keys().next().value!);
     }
+    recent.set(x, key);
+    publics.set(raw, key);
     return key;
   };
   const base = new Uint8Array(spec.len);
@@ -85,14 +133,26 @@ function nativeDh(name: DhName): DhFunction {
     createPrivateKey({ key: { kty: 'OKP', crv, d: toBase64url(raw), x: placeholderX }, format: 'jwk' });
   const importDer = (raw: Uint8Array): KeyObject =>
     importPrivate({ key: withPrefix(spec.pkcs8, raw), format: 'der', type: 'pkcs8' });
+  // OpenSSL derives the public key when it imports a private one (a scalar multiplication), so
+  // reading it back from the imported key saves the second one a DH with the base point costs
+  // (measured: 1 µs against 35 µs for X25519). Only imported keys are exported, never generated
+  // ones (see above); keygen-liveness.node.test.ts runs this path under constant GC pressure.
+  const viaExport = (key: KeyObject): Uint8Array | null => {
+    const x = (key as unknown as { export(o: { format: 'jwk' }): { x?: string } }).export({ format: 'jwk' }).x;
+    return typeof x === 'string' ? fromBase64url(x) : null;
+  };
+  const viaBase = (key: KeyObject): Uint8Array => plain(diffieHellman({ privateKey: key, publicKey: baseObject }));
   let importRaw = importJwk;
+  let publicOf: (key: KeyObject) => Uint8Array | null = viaExport;
   try {
     const probeKey = new Uint8Array(spec.len).fill(3);
-    const viaJwk = diffieHellman({ privateKey: importJwk(probeKey), publicKey: baseObject });
-    const viaDer = diffieHellman({ privateKey: importDer(probeKey), publicKey: baseObject });
-    if (!equalBytes(viaJwk, viaDer)) importRaw = importDer;
+    const expected = viaBase(importDer(probeKey));
+    if (!equalBytes(viaBase(importJwk(probeKey)), expected)) importRaw = importDer;
+    const exported = viaExport(importRaw(probeKey));
+    if (!exported || !equalBytes(exported, expected)) publicOf = viaBase;
   } catch {
     importRaw = importDer;
+    publicOf = viaBase;
   }
   const privateObject = (raw: Uint8Array): KeyObject => {
     let key = privates.get(raw);
@@ -104,20 +164,27 @@ function nativeDh(name: DhName): DhFunction {
   };
   const keyPairFromPrivate = (privateKey: Uint8Array): KeyPair => {
     if (privateKey.length !== spec.len) throw new RangeError(`private key must be ${spec.len} bytes`);
-    const publicKey = plain(diffieHellman({ privateKey: privateObject(privateKey), publicKey: baseObject }));
+    const key = privateObject(privateKey);
+    const publicKey = publicOf(key) ?? viaBase(key);
     return { publicKey, privateKey };
   };
   return {
     name,
     dhLen: spec.len,
-    // OpenSSL's CSPRNG, the same source as randomBytes below; no KeyObject is ever exported.
-    generateKeyPair: () => keyPairFromPrivate(randomFillSync(new Uint8Array(spec.len))),
+    // OpenSSL's CSPRNG, the same source as randomBytes below; no generated KeyObject is exported.
+    generateKeyPair: () => keyPairFromPrivate(secureRandom(spec.len)),
     keyPairFromPrivate,
     dh: (keyPair, publicKey) => {
       if (publicKey.length !== spec.len) throw new RangeError(`public key must be ${spec.len} bytes`);
       return plain(diffieHellman({ privateKey: privateObject(keyPair.privateKey), publicKey: publicObject(publicKey) }));
     },
   };
+}
+
+/** RFC 4648 §5 text (as a JWK carries keys) to bytes; null when it is not canonical. */
+function fromBase64url(text: string): Uint8Array | null {
+  const std = text.replace(/-/g, '+').replace(/_/g, '/');
+  return decodeBase64(std.padEnd(Math.ceil(std.length / 4) * 4, '='));
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -173,18 +240,87 @@ function nativeAead(name: CipherName, algorithm: string): AeadFunction {
       }
       return plain(body);
     },
+    decryptParts(key, nonce, ad, parts) {
+      let total = 0;
+      for (const p of parts) total += p.length;
+      if (total < 16) return null;
+      const bodyLength = total - 16;
+      const d = aeadDecipher(algorithm, key, nonce);
+      d.setAuthTag(lastBytes(parts, 16));
+      if (ad.length) d.setAAD(ad);
+      const out: Uint8Array[] = [];
+      let left = bodyLength;
+      for (const p of parts) {
+        if (left === 0) break;
+        const n = Math.min(p.length, left);
+        if (n > 0) out.push(plain(d.update(n === p.length ? p : p.subarray(0, n))));
+        left -= n;
+      }
+      try {
+        d.final();
+      } catch {
+        return null;
+      }
+      return out;
+    },
   };
 }
 
+/** The last `n` bytes of consecutive parts: a view when they lie in the last part, else a copy. */
+function lastBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
+  const last = parts[parts.length - 1]!;
+  if (last.length >= n) return last.subarray(last.length - n);
+  const out = new Uint8Array(n);
+  let at = n;
+  for (let i = parts.length - 1; i >= 0 && at > 0; i--) {
+    const p = parts[i]!;
+    const k = Math.min(at, p.length);
+    out.set(p.subarray(p.length - k), at - k);
+    at -= k;
+  }
+  return out;
+}
+
+/** node:crypto's one-shot digest (Node >= 20.12; absent on older runtimes): no Hash object per call. */
+const oneShot = (nodeCrypto as unknown as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array }).hash;
+
+/** Whether the one-shot digest exists here and agrees with the streaming one (Deno's may differ). */
+function oneShotWorks(algorithm: string, streaming: (parts: readonly Uint8Array[]) => Uint8Array): boolean {
+  try {
+    const got = oneShot!(algorithm, KEY, 'buffer');
+    return got instanceof Uint8Array && equalBytes(got, streaming([KEY]));
+  } catch {
+    return false;
+  }
+}
+
 function nativeHash(name: HashName, algorithm: string, hashLen: number): HashFunction {
+  const streaming = (parts: readonly Uint8Array[]): Uint8Array => {
+    const h = createHash(algorithm);
+    for (const p of parts) h.update(p);
+    return plain(h.digest());
+  };
+  // Noise hashes short inputs (h || data, a few dozen bytes): joining them and hashing once costs
+  // less than building a Hash object (0.8 µs against 1.3 µs for SHA-256).
+  const hash = oneShot && oneShotWorks(algorithm, streaming)
+    ? (...parts: Uint8Array[]): Uint8Array => {
+      if (parts.length === 1) return plain(oneShot(algorithm, parts[0]!, 'buffer'));
+      let length = 0;
+      for (const p of parts) length += p.length;
+      if (length > 4096) return streaming(parts);
+      const joined = new Uint8Array(length);
+      let at = 0;
+      for (const p of parts) {
+        joined.set(p, at);
+        at += p.length;
+      }
+      return plain(oneShot(algorithm, joined, 'buffer'));
+    }
+    : (...parts: Uint8Array[]): Uint8Array => streaming(parts);
   return {
     name,
     hashLen,
-    hash(...parts) {
-      const h = createHash(algorithm);
-      for (const p of parts) h.update(p);
-      return plain(h.digest());
-    },
+    hash,
     hmac(key, ...parts) {
       const h = createHmac(algorithm, key);
       for (const p of parts) h.update(p);
@@ -237,7 +373,7 @@ function createNativeProvider(): CryptoProvider {
           if (f.hash(ONE).length !== spec[1] || f.hmac(KEY, ONE).length !== spec[1]) throw new Error('wrong length');
         });
       }),
-    randomBytes: (n) => randomFillSync(new Uint8Array(n)),
+    randomBytes: (n) => secureRandom(n),
   };
 }
 

@@ -65,7 +65,9 @@ function nobleAead(
     encrypt(key, nonce, ad, plaintext, headroom = 0) {
       if (!headroom) return make(key, nonce, ad).encrypt(plaintext);
       const out = new Uint8Array(headroom + plaintext.length + 16);
-      make(key, nonce, ad).encrypt(plaintext, out.subarray(headroom));
+      // noble's GCM takes no output buffer ("cipher output not supported"); ChaCha20-Poly1305 does.
+      if (name === 'AESGCM') out.set(make(key, nonce, ad).encrypt(plaintext), headroom);
+      else make(key, nonce, ad).encrypt(plaintext, out.subarray(headroom));
       return out;
     },
     encryptDetached(key, nonce, ad, plaintext) {

@@ -44,6 +44,12 @@ export interface AeadFunction {
   encryptDetached(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array };
   /** The plaintext, or null when the tag does not verify. */
   decrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  /**
+   * Optional: decrypt() of a ciphertext (tag last) given in consecutive parts, as they came off a
+   * stream, without joining them first: the plaintext in parts, or null when the tag does not
+   * verify (nothing is returned before it has).
+   */
+  decryptParts?(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] | null;
 }
 
 export interface HashFunction {

@@ -4,7 +4,8 @@ import { defaultProvider, type KeyPair } from '@distkit/handshake';
 import { DEFAULT_FRAME_LIMITS, type Frame, type Hello } from '@distkit/wire';
 import { describe, expect, it } from 'vitest';
 import type { NodedownReason } from '../api.ts';
-import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
+import { FlowWindow } from './flow-window.ts';
+import { LinkMachine, SMALL_SLACK_BYTES, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
 
 const dh = defaultProvider().dh('25519')!;
 
@@ -14,6 +15,7 @@ function config(name: string, identity: KeyPair, over: Partial<LinkConfig> = {})
   return {
     identity, cluster: 'test', hello: () => hello, clusterSecrets: () => [], setupTimeMs: 2000, firstRecordMs: 1000, tickTimeMs: 8000, tickIntensity: 4,
     frameLimits: { ...DEFAULT_FRAME_LIMITS, maxBytes: 4 << 20 }, maxMessageBytes: 4 << 20,
+    suites: ['25519_ChaChaPoly_SHA256', '25519_AESGCM_SHA256'], flowWindowBytes: 512 * 1024,
     // Deterministic ephemeral keys: the machine takes its randomness as an input.
     randomBytes: (n) => Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0xff)),
     ...over,
@@ -25,19 +27,31 @@ interface Side {
   peer: Hello | null;
   confirmed: boolean;
   frames: Frame[];
+  /** The channel name of each frame in `frames` (undefined: default or the link's own). */
+  channels: (string | undefined)[];
+  /** Tickets settled, in order, with their error message (null: sent). */
+  settled: [number, string | null][];
   down: { reason: NodedownReason; detail: string; deliberate: string | null } | null;
   ended: boolean | null;
   /** Bytes written and not yet delivered to the other side. */
   wire: Uint8Array[];
 }
 
-function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, now: () => number, learn?: { settled: () => boolean }): LinkHost {
+/** Flushes the shell runs at the end of the turn, and resumes it runs after pending I/O. */
+interface Later {
+  flushes: Set<LinkMachine>;
+  resumes: Set<LinkMachine>;
+}
+
+function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, later: Later, now: () => number, learn?: { settled: () => boolean }): LinkHost {
   return {
     onPreamble: () => ({ accept: true }),
     onReady: (l) => l.goUp(now()),
     write: (_l, data) => side().wire.push(...data.map((d) => d.slice())),
     end: (_l, graceful) => (side().ended = graceful),
-    flushLater: (l) => l.flush(now()),
+    flushLater: (l) => later.flushes.add(l),
+    resumeLater: (l) => later.resumes.add(l),
+    sendSettled: (_l, ticket, error) => side().settled.push([ticket, error ? error.message : null]),
     deadlineMoved: () => {},
     onPeer: (_l, hello) => {
       side().peer = hello;
@@ -48,7 +62,10 @@ function host(side: () => Side, verdict: (h: Hello) => PeerVerdict, now: () => n
       // A key to learn is "persisted" when the test says so.
       if (l.learning && (!learn || learn.settled())) l.trustSettled(now());
     },
-    onFrame: (_l, f) => side().frames.push(f),
+    onFrame: (_l, f, channel) => {
+      side().frames.push(f);
+      side().channels.push(channel);
+    },
     onClosed: (_l, reason, detail, deliberate) => (side().down = { reason, detail, deliberate }),
   };
 }
@@ -59,30 +76,44 @@ function pair(o: { a?: Partial<LinkConfig>; b?: Partial<LinkConfig>; pin?: 'righ
   let t = 0;
   const now = () => t;
   const sides: { a?: Side; b?: Side } = {};
-  const blank = (): Omit<Side, 'link'> => ({ peer: null, confirmed: false, frames: [], down: null, ended: null, wire: [] });
+  const blank = (): Omit<Side, 'link'> => ({ peer: null, confirmed: false, frames: [], channels: [], settled: [], down: null, ended: null, wire: [] });
+  const later: Later = { flushes: new Set(), resumes: new Set() };
   const bPending = blank();
-  const b = new LinkMachine(config('b', kb, o.b), host(() => sides.b ?? (bPending as Side), o.bVerdict ?? (() => ({ accept: true })), now, o.bLearn), {
+  const b = new LinkMachine(config('b', kb, o.b), host(() => sides.b ?? (bPending as Side), o.bVerdict ?? (() => ({ accept: true })), later, now, o.bLearn), {
     conn: 2, role: 'responder', now: 0, remote: { host: 'a', port: 1 },
   });
   sides.b = Object.assign(bPending, { link: b });
   const aPending = blank();
   const remoteKey = o.pin === 'right' ? kb.publicKey : o.pin === 'wrong' ? dh.generateKeyPair().publicKey : null;
-  const a = new LinkMachine(config('a', ka, o.a), host(() => sides.a ?? (aPending as Side), () => ({ accept: true }), now), {
+  const a = new LinkMachine(config('a', ka, o.a), host(() => sides.a ?? (aPending as Side), () => ({ accept: true }), later, now), {
     conn: 1, role: 'initiator', now: 0, remote: { host: 'b', port: 2 }, remoteKey,
   });
   sides.a = Object.assign(aPending, { link: a });
   const A = sides.a;
   const B = sides.b;
-  /** Delivers bytes both ways until nothing moves. */
-  const pump = () => {
-    for (let moved = true; moved;) {
-      moved = false;
-      for (const [from, to] of [[A, B], [B, A]] as const) {
-        const chunks = from.wire.splice(0);
-        for (const c of chunks) to.link.receive(c, t);
-        if (chunks.length) moved = true;
-      }
+  /**
+   * One turn: the links flush what was queued, bytes are delivered both ways, and when nothing is
+   * in flight the links write what they held back for the next turn (as the shell's afterIo does).
+   */
+  const run = (set: Set<LinkMachine>) => {
+    const links = [...set];
+    set.clear();
+    for (const l of links) l.flush(t);
+    return links.length > 0;
+  };
+  /** `back`: false holds what B writes (its acks) instead of delivering it. */
+  const step = (back = true): boolean => {
+    let moved = run(later.flushes);
+    for (const [from, to] of (back ? [[A, B], [B, A]] : [[A, B]]) as [Side, Side][]) {
+      const chunks = from.wire.splice(0);
+      for (const c of chunks) to.link.receive(c, t);
+      if (chunks.length) moved = true;
     }
+    if (!moved) moved = run(later.resumes);
+    return moved;
+  };
+  const pump = () => {
+    while (step());
   };
   const advance = (ms: number) => {
     t += ms;
@@ -90,8 +121,9 @@ function pair(o: { a?: Partial<LinkConfig>; b?: Partial<LinkConfig>; pin?: 'righ
     B.link.timeout(t);
     pump();
   };
+  void now;
   pump();
-  return { A, B, ka, kb, pump, advance };
+  return { A, B, ka, kb, pump, step, advance };
 }
 
 describe('link machine (sans-I/O)', () => {
@@ -201,9 +233,9 @@ describe('link machine (sans-I/O)', () => {
 
   it('a connection that sends nothing is closed at the first-record deadline, well before the setup time', () => {
     const seen: { down: { reason: NodedownReason; detail: string; deliberate: string | null } | null } = { down: null };
-    const side = { link: null as unknown as LinkMachine, peer: null, confirmed: false, frames: [], down: null, ended: null, wire: [] } as Side;
+    const side: Side = { link: null as unknown as LinkMachine, peer: null, confirmed: false, frames: [], channels: [], settled: [], down: null, ended: null, wire: [] };
     const silent = new LinkMachine(config('b', dh.generateKeyPair()), {
-      ...host(() => side, () => ({ accept: true }), () => 0),
+      ...host(() => side, () => ({ accept: true }), { flushes: new Set(), resumes: new Set() }, () => 0),
       onClosed: (_l, reason, detail, deliberate) => (seen.down = { reason, detail, deliberate }),
     }, { conn: 9, role: 'responder', now: 0, remote: { host: 'x', port: 1 } });
     expect(silent.deadline).toBe(1000);
@@ -220,5 +252,139 @@ describe('link machine (sans-I/O)', () => {
     expect(B.down?.reason).toBe('decrypt_failed');
     expect(B.frames).toHaveLength(0);
     expect(A.link.state).toBe('up'); // the other end is untouched until its stream closes
+  });
+
+  it('suites: the initiator proposes its first, a responder that accepts it uses it', () => {
+    const aes = pair({ a: { suites: ['25519_AESGCM_SHA256', '25519_ChaChaPoly_SHA256'] } });
+    expect(aes.A.link.state === 'up' && aes.B.link.state === 'up').toBe(true);
+    expect([aes.A.link.suite, aes.B.link.suite]).toEqual(['25519_AESGCM_SHA256', '25519_AESGCM_SHA256']);
+    aes.A.link.send({ kind: 'message', counter: 0, value: 'over AES-GCM' });
+    aes.pump();
+    expect(aes.B.frames.map((f) => (f as { value: unknown }).value)).toEqual(['over AES-GCM']);
+    const chacha = pair();
+    expect([chacha.A.link.suite, chacha.B.link.suite]).toEqual(['25519_ChaChaPoly_SHA256', '25519_ChaChaPoly_SHA256']);
+  });
+
+  it('suites: a responder refuses one it does not accept, before any crypto, saying which it accepts', () => {
+    const r = pair({ a: { suites: ['25519_AESGCM_SHA256'] }, b: { suites: ['25519_ChaChaPoly_SHA256'] } });
+    expect(r.B.down?.reason).toBe('refused');
+    expect(r.B.down?.detail).toBe('peer asked for suite 25519_AESGCM_SHA256; this node accepts 25519_ChaChaPoly_SHA256 (option suites)');
+    expect(r.B.peer).toBeNull(); // nobody was named: refused on the first record
+    expect(r.B.ended).toBe(false);
+    expect(r.A.confirmed).toBe(false);
+  });
+
+  it('channels: a small message on another channel overtakes a large one, and arrives before it is done', () => {
+    const { A, B, step } = pair();
+    const big = new Uint8Array(3 << 20).fill(9);
+    expect(A.link.send({ kind: 'message', counter: 0, value: big }, { ticket: 1 })).toBe(false); // over the channel's mark
+    step(); // the first turn writes TURN_BYTES of it
+    expect(B.frames).toHaveLength(0);
+    // The small one is sent now, while the rest of the large one waits for its turns.
+    expect(A.link.send({ kind: 'message', counter: 0, value: 'small' }, { channel: 'fast', ticket: 2 })).toBe(true);
+    let turnsBeforeSmall = 0;
+    while (!B.frames.some((f) => (f as { value: unknown }).value === 'small')) {
+      expect(step()).toBe(true);
+      turnsBeforeSmall++;
+    }
+    expect(B.frames).toHaveLength(1); // the large one is still on its way
+    expect(B.channels).toEqual(['fast']);
+    while (step());
+    expect(B.frames).toHaveLength(2);
+    expect((B.frames[1] as { value: Uint8Array }).value.length).toBe(big.length);
+    expect(B.channels).toEqual(['fast', undefined]);
+    expect(A.settled).toEqual([[1, null]]); // the large send settles once its last piece is written
+    expect(turnsBeforeSmall).toBeLessThan(4);
+  });
+
+  it('channels: order is kept within each channel, whatever the sizes, and both ways', () => {
+    const { A, B, pump } = pair();
+    const sizes = [10, 200_000, 3, 70_000, 1, 65_600, 5];
+    for (const [i, n] of sizes.entries()) {
+      A.link.send({ kind: 'message', counter: 0, value: new Uint8Array(n).fill(i) }, { channel: i % 2 ? 'odd' : 'even' });
+      A.link.send({ kind: 'message', counter: 0, value: i });
+      B.link.send({ kind: 'message', counter: 0, value: new Uint8Array(n).fill(i) }, { channel: 'back' });
+    }
+    pump();
+    const on = (side: typeof A, ch: string | undefined) => side.frames.filter((_, k) => side.channels[k] === ch).map((f) => (f as { value: unknown }).value);
+    expect(on(B, 'even').map((v) => [(v as Uint8Array).length, (v as Uint8Array)[0]])).toEqual(sizes.flatMap((n, i) => (i % 2 ? [] : [[n, i]])));
+    expect(on(B, 'odd').map((v) => [(v as Uint8Array).length, (v as Uint8Array)[0]])).toEqual(sizes.flatMap((n, i) => (i % 2 ? [[n, i]] : [])));
+    expect(on(B, undefined)).toEqual(sizes.map((_, i) => i));
+    expect(on(A, 'back').map((v) => (v as Uint8Array).length)).toEqual(sizes);
+  });
+
+  it('back-pressure: sends past their channel\'s mark wait for their last byte to leave; a link that fails first fails them', () => {
+    const { A, B, step, pump } = pair();
+    const mib = new Uint8Array(1 << 20);
+    expect(A.link.send({ kind: 'message', counter: 0, value: 'first' }, { ticket: 1 })).toBe(true);
+    expect(A.link.send({ kind: 'message', counter: 0, value: mib }, { ticket: 2 })).toBe(false);
+    expect(A.link.send({ kind: 'message', counter: 0, value: mib }, { ticket: 3 })).toBe(false);
+    // Another channel has its own mark.
+    expect(A.link.send({ kind: 'message', counter: 0, value: 'other channel' }, { channel: 'x', ticket: 4 })).toBe(true);
+    step(); // one turn: 512 KiB of the first MiB, and both small ones
+    expect(A.settled).toEqual([]);
+    expect(B.frames.map((f) => (f as { value: unknown }).value)).toEqual(['first', 'other channel']);
+    A.link.close('tick_timeout', 'test', false);
+    expect(A.settled).toEqual([
+      [2, 'link went down (tick_timeout) before the message left for the peer'],
+      [3, 'link went down (tick_timeout) before the message left for the peer'],
+    ]);
+    pump();
+    expect(B.frames).toHaveLength(2);
+  });
+
+  it('a congested stream holds user frames (control frames still go) until it drains', () => {
+    const { A, B, step, pump } = pair();
+    A.link.congested = true; // the shell's write returned false
+    expect(A.link.send({ kind: 'message', counter: 0, value: 'waits' }, { ticket: 5 })).toBe(false);
+    A.link.send({ kind: 'system', counter: 0, message: { op: 'nodes?', id: 1 } });
+    while (step());
+    expect(B.frames.map((f) => f.kind)).toEqual(['system']);
+    expect(A.settled).toEqual([]);
+    A.link.drained();
+    pump();
+    expect(B.frames.map((f) => f.kind)).toEqual(['system', 'message']);
+    expect(A.settled).toEqual([[5, null]]);
+  });
+
+  it('a deliberate close sends everything queued, then the closing frame', () => {
+    const { A, B, pump } = pair();
+    A.link.send({ kind: 'message', counter: 0, value: new Uint8Array(2 << 20) }, { ticket: 7 });
+    A.link.send({ kind: 'message', counter: 0, value: 'last' }, { channel: 'x' });
+    A.link.close('disconnect', 'done', true);
+    pump();
+    expect(B.frames.map((f) => (f.kind === 'message' && typeof f.value === 'string' ? f.value : 'big'))).toEqual(['last', 'big']);
+    expect(B.down).toMatchObject({ reason: 'connection_closed', deliberate: 'disconnect' });
+    expect(A.settled).toEqual([[7, null]]);
+  });
+
+  it('flow control: without the reader\'s acks the writer stops at the window; a small frame still passes; acks resume it', () => {
+    const { A, B, step, pump } = pair();
+    A.link.send({ kind: 'message', counter: 0, value: new Uint8Array(3 << 20) });
+    for (let i = 0; i < 20; i++) step(false); // B's acks are held back
+    const stuck = A.link.inFlight;
+    expect(stuck).toBeGreaterThanOrEqual(A.link.window);
+    expect(stuck).toBeLessThan(A.link.window + 64 * 1024); // one record past the mark at most
+    expect(B.frames).toHaveLength(0);
+    A.link.send({ kind: 'message', counter: 0, value: 'small' }, { channel: 'fast' });
+    step(false);
+    expect(B.frames.map((f) => (f as { value: unknown }).value)).toEqual(['small']); // through the slack
+    expect(A.link.inFlight).toBeLessThanOrEqual(A.link.window + SMALL_SLACK_BYTES);
+    pump(); // the acks arrive: the rest goes
+    expect(B.frames).toHaveLength(2);
+    expect(A.link.inFlight).toBeLessThan(128 * 1024);
+  });
+
+  it('a flow window refuses an acknowledgement that goes backwards or past what was written', () => {
+    const w = new FlowWindow(1000);
+    w.wrote(600);
+    expect(w.open).toBe(true);
+    w.wrote(600);
+    expect(w.open).toBe(false);
+    expect(w.acked(700)).toBe(true);
+    expect(w.open).toBe(true);
+    expect(w.acked(600)).toBe(false);
+    expect(w.acked(1201)).toBe(false);
+    expect(w.inFlight).toBe(500);
   });
 });

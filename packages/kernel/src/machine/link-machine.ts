@@ -1,22 +1,46 @@
 // One link to one peer, as a pure state machine: stream bytes in, stream bytes out. The Noise
-// handshake with its hello exchange, the welcome confirmation, then encrypted batches of frames
-// with Erlang-style ticks. It knows nothing of policy or trust: once the peer has proven its key
-// and named itself it asks its host (`onPeer`), and once both sides hold the same keys it tells
-// the host (`onConfirmed`), which decides when the link is up. No clock, no timer, no socket: the
-// time comes with every input and the next deadline is a field the host reads.
+// handshake (in the suite the initiator names and the responder accepts) with its hello exchange,
+// the welcome confirmation, then records of frames on channels (channels.ts: control, system and
+// user channels, cut into pieces that interleave) with Erlang-style ticks. It knows nothing of
+// policy or trust: once the peer has proven its key and named itself it asks its host (`onPeer`),
+// and once both sides hold the same keys it tells the host (`onConfirmed`), which decides when the
+// link is up. No clock, no timer, no socket: the time comes with every input and the next deadline
+// is a field the host reads.
 import {
   FrameDecoder, clusterSecretId, createHandshake, createSession, distkitPrologue, firstRecordMac, frameMessage,
   type Handshake, type KeyPair, type Session,
 } from '@distkit/handshake';
 import {
-  DistkitError, decodeBatch, decodeFrame, decodeHello, decodeLinkPreamble, encodeBatch, encodeFrame, encodeHello, encodeLinkPreamble,
-  firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello, type LinkPattern, type LinkPreamble, type LinkSuite,
+  CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrame, decodeHello, decodeLinkPreamble,
+  encodeFrame, encodeHello, encodeMessageFrame, encodeMessageFrameHead, encodeLinkPreamble, firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello,
+  type LinkPattern, type LinkPreamble, type LinkSuite,
   type WireLimits,
 } from '@distkit/wire';
 import type { NodedownReason } from '../api.ts';
+import { KernelError } from '../errors.ts';
+import { Outbox } from './channels.ts';
+import { ACK_BYTES, FlowWindow } from './flow-window.ts';
 
-/** A batch is sealed at once when it reaches this size (else when the host flushes). */
-const BATCH_BYTES = 256 * 1024;
+/**
+ * Record bytes one flush writes before it lets the host run pending I/O (`resumeLater`): a large
+ * message goes out this much per turn of the event loop, so what is sent meanwhile, and what the
+ * other end of a local link reads, is never behind more than about this much.
+ */
+export const TURN_BYTES: number = 512 * 1024;
+/**
+ * A send resolves at once while what waits on its channel (with it) stays under this; beyond, it
+ * resolves when its last byte is handed to the stream (per-channel back-pressure).
+ */
+export const CHANNEL_HIGH_WATER_BYTES: number = 1024 * 1024;
+/** Beyond the flow-control window, whole small frames may still go, up to this much more (a bounded bypass). */
+export const SMALL_SLACK_BYTES: number = 64 * 1024;
+/**
+ * The record being built: one for all links (a record is built and sealed within one call, and
+ * sealing copies it), so an idle link does not hold 64 KiB for it.
+ */
+const SCRATCH = new RecordBuilder();
+/** The user channel a send without a channel name uses. */
+export const DEFAULT_CHANNEL = 'default';
 
 /** What every link of a node shares; read at the moment it is needed (secrets and hello may change). */
 export interface LinkConfig {
@@ -33,6 +57,10 @@ export interface LinkConfig {
   readonly frameLimits: WireLimits;
   /** Largest reassembled user message. */
   readonly maxMessageBytes: number;
+  /** Suites this node accepts, in order of preference: an initiator proposes the first. */
+  readonly suites: readonly LinkSuite[];
+  /** User data in flight (written, not yet acknowledged by the peer) per link (flow-window.ts). */
+  readonly flowWindowBytes: number;
   /** Where ephemeral keys come from (the Transport's randomness). */
   randomBytes(n: number): Uint8Array;
 }
@@ -53,6 +81,10 @@ export interface LinkHost {
   end(link: LinkMachine, graceful: boolean): void;
   /** Frames are waiting: call `flush` before the current turn ends. */
   flushLater(link: LinkMachine): void;
+  /** More is waiting than one flush writes: call `flush` again once pending I/O has run. */
+  resumeLater(link: LinkMachine): void;
+  /** The send that got `ticket` from `send` is done: its message was handed to the stream, or not (`error`). */
+  sendSettled(link: LinkMachine, ticket: number, error: KernelError | null): void;
   /** The link's deadline moved (see `deadline`). */
   deadlineMoved(link: LinkMachine): void;
   /** A responder's first record: the initiator's choice of pattern and suite, before any crypto. Go on? */
@@ -66,7 +98,8 @@ export interface LinkHost {
   onConfirmed(link: LinkMachine): void;
   /** Confirmed, our trust settled and said (`ready`), and the peer's `ready` in: the host admits the link and calls `goUp`. */
   onReady(link: LinkMachine): void;
-  onFrame(link: LinkMachine, frame: Frame): void;
+  /** A frame for the host (messages and system requests); `channel`: the user channel's name, for a message on a named one. */
+  onFrame(link: LinkMachine, frame: Frame, channel: string | undefined): void;
   /**
    * The link is gone (once; also for links that never came up). `deliberate`: closed on purpose
    * (by us, or by the peer in its closing frame), and why.
@@ -84,8 +117,6 @@ export interface LinkHost {
 // are held.
 export type LinkState = 'handshake' | 'confirming' | 'confirmed' | 'up' | 'closed';
 
-const SUITE: LinkSuite = '25519_ChaChaPoly_SHA256';
-
 export class LinkMachine {
   readonly conn: number;
   readonly role: 'initiator' | 'responder';
@@ -94,8 +125,8 @@ export class LinkMachine {
   #state: LinkState = 'handshake';
   #hs: Handshake | undefined;
   #pattern: LinkPattern | undefined;
+  #suite: LinkSuite;
   #session: Session | undefined;
-  #counter = 0;
   /** Splits the stream into Noise messages, for the handshake and then for the session. */
   readonly #decoder = new FrameDecoder();
   #remoteHello: Hello | undefined;
@@ -104,16 +135,34 @@ export class LinkMachine {
   #lastReceived: number;
   #lastSent: number;
   #deadline: number;
-  #held: Frame[] = [];
+  /** Frames that arrived before `up`, with their channel names. */
+  #held: [Frame, string | undefined][] = [];
   /** We must learn the peer's key before we say `ready`. */
   #learn = false;
   #readySent = false;
   #peerReady = false;
   #firstRecordIn = false;
-  #outbox: Uint8Array[] = [];
-  #outboxBytes = 0;
+  readonly #outbox = new Outbox();
+  #reader: RecordReader | undefined;
+  /** Our named channels: name -> number (each side numbers its own). */
+  readonly #outgoing = new Map<string, number>();
+  #nextChannel = FIRST_NAMED_CHANNEL;
+  /** The peer's named channels, by number. */
+  readonly #incoming: (string | undefined)[] = [];
+  readonly #incomingNames = new Set<string>();
+  /** The counter the next frame on each channel must carry. */
+  readonly #expected: number[] = [];
   #flushWanted = false;
+  #resumeWanted = false;
+  /** Any byte came from the peer. */
+  #heardBack = false;
+  #refusedSuite: LinkSuite | null = null;
   #helloSent: Hello | undefined;
+  /** Record bytes written since the handshake, and how many of them the peer says it has read. */
+  readonly #flow: FlowWindow;
+  /** Record bytes read from the peer, and how many of them our last `ack` reported. */
+  #read = 0;
+  #readAcked = 0;
   /** The peer's address, for events and admission (the host's business, kept here for convenience). */
   readonly remote: { readonly host: string; readonly port: number };
   readonly openedAt: number;
@@ -134,6 +183,8 @@ export class LinkMachine {
     this.openedAt = o.now;
     this.#lastReceived = this.#lastSent = o.now;
     this.#deadline = o.now + (o.role === 'responder' ? Math.min(cfg.firstRecordMs, cfg.setupTimeMs) : cfg.setupTimeMs);
+    this.#suite = cfg.suites[0]!;
+    this.#flow = new FlowWindow(cfg.flowWindowBytes);
     if (o.role === 'initiator') this.#startInitiator(o.remoteKey ?? undefined, o.now);
   }
 
@@ -158,8 +209,15 @@ export class LinkMachine {
     this.#helloSent = this.#cfg.hello();
     return encodeHello(this.#helloSent);
   }
+
+  /** The suite a first record asked for and this node refused (the link is then closed), else null. */
+  get refusedSuite(): LinkSuite | null {
+    return this.#refusedSuite;
+  }
+
+  /** The suite in use (for an initiator before the answer: the one it proposed). */
   get suite(): LinkSuite {
-    return SUITE;
+    return this.#suite;
   }
   /** An inbound link whose first record has not arrived yet (the first to go when slots run out). */
   get awaitingFirstRecord(): boolean {
@@ -179,7 +237,7 @@ export class LinkMachine {
 
   #handshake(pattern: LinkPattern, initiator: boolean, remoteKey: Uint8Array | undefined): Handshake {
     return createHandshake({
-      protocolName: `Noise_${pattern}_${SUITE}`,
+      protocolName: `Noise_${pattern}_${this.#suite}`,
       initiator,
       prologue: distkitPrologue(this.#cfg.cluster),
       staticKeyPair: this.#cfg.identity,
@@ -197,7 +255,7 @@ export class LinkMachine {
       this.#hs = this.#handshake(this.#pattern, true, remoteKey);
       // IK carries our hello in the first message (encrypted to the pinned key); XX sends it last.
       const first = this.#hs.writeMessage(this.#pattern.startsWith('IK') ? this.#ourHello() : undefined);
-      const preamble: LinkPreamble = { pattern: this.#pattern, suite: SUITE, secretId: this.#secret ? clusterSecretId(this.#secret) : null };
+      const preamble: LinkPreamble = { pattern: this.#pattern, suite: this.#suite, secretId: this.#secret ? clusterSecretId(this.#secret) : null };
       const mac = this.#secret ? firstRecordMac(this.#secret, firstRecordSigned(preamble, first)) : null;
       this.#writeNow([frameMessage(encodeLinkPreamble(preamble, first, mac))], now);
     } catch (err) {
@@ -214,30 +272,49 @@ export class LinkMachine {
   receive(chunk: Uint8Array, now: number): void {
     if (this.#state === 'closed') return;
     this.#lastReceived = now;
-    let messages: Uint8Array[];
+    this.#heardBack = true;
+    const decoder = this.#decoder;
     try {
-      messages = this.#decoder.push(chunk);
+      decoder.feed(chunk);
     } catch (err) {
-      // An announced length over the limit: refused before buffering, never retried.
       this.close(this.#session ? 'protocol_error' : 'setup_failed', describe(err), false);
       return;
     }
-    for (const message of messages) {
+    for (;;) {
       if ((this.#state as LinkState) === 'closed') return;
-      if (!this.#session) {
-        this.#onHandshakeMessage(message, now);
-        continue;
-      }
-      let payload: Uint8Array | null;
+      let parts: Uint8Array[] | null;
       try {
-        payload = this.#session.openMessage(message);
+        // Records as the stream's chunks hold them (no copy to join a record that spans two reads).
+        parts = this.#session ? decoder.nextParts() : wrap(decoder.next());
       } catch (err) {
-        // A bad tag is never retried: the stream is corrupt or under attack.
-        const tooLarge = err instanceof DistkitError && err.code === 'FRAME_TOO_LARGE';
-        this.close(tooLarge ? 'protocol_error' : 'decrypt_failed', describe(err), false);
+        // An announced length over the limit: refused before buffering, never retried.
+        this.close(this.#session ? 'protocol_error' : 'setup_failed', describe(err), false);
         return;
       }
-      if (payload) this.#onPayload(payload);
+      if (parts === null) return;
+      if (!this.#session) {
+        this.#onHandshakeMessage(parts[0]!, now);
+        continue;
+      }
+      let record: Uint8Array[];
+      try {
+        record = this.#session.openRecordParts(parts);
+      } catch (err) {
+        // A bad tag is never retried: the stream is corrupt or under attack.
+        this.close('decrypt_failed', describe(err), false);
+        return;
+      }
+      try {
+        this.#reader!.read(record, this.#onPiece);
+      } catch (err) {
+        this.close('protocol_error', describe(err), false);
+        return;
+      }
+      for (const r of record) this.#read += r.length;
+      if (this.#read - this.#readAcked >= ACK_BYTES && (this.#state as LinkState) !== 'closed') {
+        this.#readAcked = this.#read;
+        this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'ack', bytes: this.#read }, undefined);
+      }
     }
   }
 
@@ -254,10 +331,13 @@ export class LinkMachine {
           this.close('setup_failed', `peer asked for handshake pattern ${preamble.pattern}, not acceptable here`, false);
           return;
         }
-        if (preamble.suite !== SUITE) {
-          this.close('setup_failed', `peer asked for suite ${preamble.suite}, not accepted here`, false);
+        if (!this.#cfg.suites.includes(preamble.suite)) {
+          // Refused before any crypto, and, as every refusal of a stranger, without a reply.
+          this.#refusedSuite = preamble.suite;
+          this.close('refused', `peer asked for suite ${preamble.suite}; this node accepts ${this.#cfg.suites.join(', ')} (option suites)`, false);
           return;
         }
+        this.#suite = preamble.suite;
         if (preamble.secretId) {
           const id = preamble.secretId;
           this.#secret = secrets.find((s) => clusterSecretId(s).every((b, i) => b === id[i]));
@@ -308,12 +388,13 @@ export class LinkMachine {
       return;
     }
     this.#session = createSession(hs.split(), { maxPayloadBytes: this.#cfg.maxMessageBytes });
+    this.#reader = new RecordReader(this.#cfg.frameLimits.maxBytes);
     this.#hs = undefined;
     this.#state = 'confirming';
-    this.#queue({ kind: 'control', counter: 0, op: 'welcome' });
+    this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'welcome' }, undefined);
     if (!this.#learn) {
       this.#readySent = true;
-      this.#queue({ kind: 'control', counter: 0, op: 'ready' });
+      this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'ready' }, undefined);
     }
     this.flush(now);
   }
@@ -322,7 +403,7 @@ export class LinkMachine {
   trustSettled(now: number): void {
     if (this.#state !== 'confirmed' || this.#readySent) return;
     this.#readySent = true;
-    this.#queue({ kind: 'control', counter: 0, op: 'ready' });
+    this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'ready' }, undefined);
     this.flush(now);
     this.#maybeReady();
   }
@@ -344,9 +425,9 @@ export class LinkMachine {
     this.#setDeadline(now + this.#tickEvery());
     const held = this.#held;
     this.#held = [];
-    for (const frame of held) {
+    for (const [frame, channel] of held) {
       if (this.#state !== 'up') return;
-      this.#deliver(frame);
+      this.#deliver(frame, channel);
     }
   }
 
@@ -373,34 +454,70 @@ export class LinkMachine {
       return;
     }
     if (now - this.#lastSent >= every * 0.9) {
-      this.#queue({ kind: 'tick', counter: 0 });
+      this.#queue(CHANNELS.control, { kind: 'tick', counter: 0 }, undefined);
       this.flush(now);
     }
     this.#setDeadline(now + every);
   }
 
-  #onPayload(batch: Uint8Array): void {
-    let frames: Uint8Array[];
+  /** One frame from the record reader: decoded where it lies, checked against its channel. */
+  readonly #onPiece = (channel: number, bytes: Uint8Array): void => {
+    if (this.#state === 'closed') return;
+    let frame: Frame;
     try {
-      frames = decodeBatch(batch);
+      frame = decodeFrame(bytes, this.#cfg.frameLimits);
     } catch (err) {
       this.close('protocol_error', describe(err), false);
       return;
     }
-    for (const bytes of frames) {
-      if (this.#state === 'closed') return;
-      let frame: Frame;
-      try {
-        frame = decodeFrame(bytes, this.#cfg.frameLimits);
-      } catch (err) {
-        this.close('protocol_error', describe(err), false);
+    const expected = this.#expected[channel] ?? 0;
+    if (frame.counter !== expected) {
+      this.close('protocol_error', `frame ${frame.counter} on channel ${channel}, expected ${expected}`, false);
+      return;
+    }
+    this.#expected[channel] = expected + 1;
+    // Each kind has its channel: the link's own frames on control, kernel requests on system,
+    // user messages on the default channel or a named one the peer opened first.
+    let name: string | undefined;
+    const kind = frame.kind;
+    if (channel === CHANNELS.control ? kind !== 'control' && kind !== 'tick' : channel === CHANNELS.system ? kind !== 'system' : kind !== 'message') {
+      this.close('protocol_error', `a ${kind} frame on channel ${channel}`, false);
+      return;
+    }
+    if (channel >= FIRST_NAMED_CHANNEL) {
+      name = this.#incoming[channel];
+      if (name === undefined) {
+        this.close('protocol_error', `a message on channel ${channel}, which the peer never opened`, false);
         return;
       }
-      this.#onFrame(frame);
     }
-  }
+    this.#onFrame(frame, name);
+  };
 
-  #onFrame(frame: Frame): void {
+  #onFrame(frame: Frame, channel: string | undefined): void {
+    if (frame.kind === 'control' && frame.op === 'ack') {
+      const wasShut = !this.#flow.open;
+      if (!this.#flow.acked(frame.bytes)) {
+        this.close('protocol_error', `peer acknowledged ${frame.bytes} bytes, not within what was sent (${this.#flow.written})`, false);
+        return;
+      }
+      // The window opened: what waited goes now (the ack came with I/O, so no further yield).
+      if (wasShut && this.#outbox.hasUser && !this.#flushWanted) {
+        this.#flushWanted = true;
+        this.#host.flushLater(this);
+      }
+      return;
+    }
+    if (frame.kind === 'control' && frame.op === 'open') {
+      // A channel name is bookkeeping of the link, valid in any state after the handshake.
+      if (this.#incoming[frame.channel] !== undefined || this.#incomingNames.has(frame.name) || frame.name === DEFAULT_CHANNEL) {
+        this.close('protocol_error', `peer opened channel ${frame.channel} (${JSON.stringify(frame.name)}) twice`, false);
+        return;
+      }
+      this.#incoming[frame.channel] = frame.name;
+      this.#incomingNames.add(frame.name);
+      return;
+    }
     switch (this.#state) {
       case 'confirming':
         if (frame.kind === 'control' && frame.op === 'welcome') {
@@ -419,17 +536,17 @@ export class LinkMachine {
           this.#maybeReady();
           return;
         }
-        this.#held.push(frame);
+        this.#held.push([frame, channel]);
         return;
       case 'up':
         break;
       default:
         return;
     }
-    this.#deliver(frame);
+    this.#deliver(frame, channel);
   }
 
-  #deliver(frame: Frame): void {
+  #deliver(frame: Frame, channel: string | undefined): void {
     if (frame.kind === 'control') {
       if (frame.op === 'disconnect') {
         // OTP's reason on the side that did not disconnect: connection_closed; that it was on
@@ -440,34 +557,137 @@ export class LinkMachine {
       }
       return;
     }
-    if (frame.kind !== 'tick') this.#host.onFrame(this, frame);
+    if (frame.kind !== 'tick') this.#host.onFrame(this, frame, channel);
   }
 
-  /** Queues one frame for the next batch. Throws when the link is not up, or the frame cannot be encoded. */
-  send(frame: Frame): void {
+  /**
+   * Queues a frame: a message on the default channel or on `channel` (a name, opened on this link
+   * at first use), a system request on the system channel. Returns true when the caller may count
+   * it as sent now; false when `ticket` is settled later through `host.sendSettled` (its channel
+   * holds more than CHANNEL_HIGH_WATER_BYTES, or the stream is congested). Throws when the link is
+   * not up or the frame cannot be encoded.
+   */
+  send(frame: Frame, options?: { readonly channel?: string | undefined; readonly ticket?: number | undefined }): boolean {
     if (this.#state !== 'up') throw new Error(`link is ${this.#state}, not up`);
-    this.#queue(frame);
+    const channel = frame.kind === 'message' ? this.#channelNumber(options?.channel) : frame.kind === 'system' ? CHANNELS.system : CHANNELS.control;
+    return this.#queue(channel, frame, options?.ticket);
   }
 
-  #queue(frame: Frame): void {
-    const bytes = encodeFrame({ ...frame, counter: this.#counter++ } as Frame, this.#cfg.frameLimits);
-    this.#outbox.push(bytes);
-    this.#outboxBytes += 4 + bytes.length;
-    if (this.#outboxBytes >= BATCH_BYTES) this.flush(this.#lastSent);
-    else if (!this.#flushWanted) {
+  /** The number of a user channel, opening it (an `open` frame on control, before any data) at first use. */
+  #channelNumber(name: string | undefined): number {
+    if (name === undefined || name === DEFAULT_CHANNEL) return CHANNELS.default;
+    const known = this.#outgoing.get(name);
+    if (known !== undefined) return known;
+    if (this.#nextChannel >= MAX_CHANNELS) {
+      throw new KernelError('TOO_MANY_CHANNELS', `a link carries at most ${MAX_CHANNELS - FIRST_NAMED_CHANNEL} named channels; ${JSON.stringify(name)} would be one more`);
+    }
+    const number = this.#nextChannel;
+    this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'open', channel: number, name }, undefined);
+    this.#nextChannel++;
+    this.#outgoing.set(name, number);
+    return number;
+  }
+
+  /**
+   * Encodes `frame` with its channel's next counter and queues it. True when it counts as sent at
+   * once (no ticket, or its channel under the mark on an uncongested stream); else `ticket` rides
+   * with the frame and is settled when the frame's last piece is written.
+   */
+  #queue(channel: number, frame: Frame, ticket: number | undefined): boolean {
+    const counter = this.#outbox.counter(channel);
+    const limits = this.#cfg.frameLimits;
+    let bytes: Uint8Array;
+    let body: Uint8Array | null = null;
+    let now: boolean;
+    if (frame.kind === 'message' && frame.value instanceof Uint8Array && ticket !== undefined
+      && (this.congested || this.#outbox.queuedOn(channel) + frame.value.length > CHANNEL_HIGH_WATER_BYTES)) {
+      // A send that resolves only once its last byte is in a record: its bytes are read from the
+      // caller's array as they go out, not copied at send (16 MiB would stall the event loop and
+      // add 16 MiB of garbage); the caller keeps it unchanged until the send resolves.
+      bytes = encodeMessageFrameHead(counter, frame.value, limits);
+      body = frame.value;
+      now = false;
+    } else {
+      bytes = frame.kind === 'message'
+        ? encodeMessageFrame(counter, frame.value, limits)
+        : encodeFrame(frame.counter === counter ? frame : ({ ...frame, counter } as Frame), limits);
+      now = ticket === undefined || (!this.congested && this.#outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
+    }
+    this.#outbox.push(channel, bytes, now || ticket === undefined ? null : ticket, body);
+    if (!this.#flushWanted) {
       this.#flushWanted = true;
       this.#host.flushLater(this);
     }
+    return now;
   }
 
-  /** Seals the frames queued so far into one batch (one encryption pass, one write). */
+  /**
+   * Seals what is queued into records and writes them in one go: control and system frames
+   * always; user frames up to TURN_BYTES and only while the stream is not congested. What is left
+   * waits for `resumeLater` (or for `drained`).
+   */
   flush(now: number): void {
     this.#flushWanted = false;
-    if (this.#outbox.length === 0 || this.#state === 'closed' || !this.#session) return;
-    const batch = encodeBatch(this.#outbox);
-    this.#outbox = [];
-    this.#outboxBytes = 0;
-    this.#writeNow(this.#session.seal(batch), Math.max(now, this.#lastSent));
+    this.#resumeWanted = false;
+    if (this.#state === 'closed' || !this.#session) return;
+    this.#write(now, TURN_BYTES, !this.congested);
+  }
+
+  /** Record bytes the peer has not acknowledged reading, and the flow-control window. */
+  get inFlight(): number {
+    return this.#flow.inFlight;
+  }
+
+  get window(): number {
+    return this.#flow.size;
+  }
+
+  /** Seals records until `budget` bytes of user frames are out (or nothing may go). */
+  #write(now: number, budget: number, user: boolean): void {
+    const session = this.#session!;
+    const outbox = this.#outbox;
+    const builder = SCRATCH;
+    const out: Uint8Array[] = [];
+    const done: number[] = [];
+    let written = 0;
+    // A deliberate close (an unbounded budget) sends all that is queued, window or not.
+    const all = budget === Number.POSITIVE_INFINITY;
+    const mode = (): 'all' | 'small' | 'none' => {
+      if (!user || written >= budget) return 'none';
+      const inFlight = this.#flow.inFlight;
+      const window = this.#flow.size;
+      return all || inFlight < window ? 'all' : inFlight < window + SMALL_SLACK_BYTES ? 'small' : 'none';
+    };
+    for (;;) {
+      const m = mode();
+      if (!outbox.hasPriority && (m === 'none' || !outbox.hasUser)) break;
+      builder.reset();
+      outbox.fill(builder, m === 'all', done);
+      if (m === 'small') outbox.fillSmall(builder, done);
+      if (builder.length === 0) break;
+      const record = builder.take();
+      written += record.length;
+      for (const bytes of session.sealRecord(record)) out.push(bytes);
+    }
+    if (out.length > 0) {
+      this.#flow.wrote(written);
+      this.#writeNow(out, Math.max(now, this.#lastSent));
+    }
+    for (const t of done) this.#host.sendSettled(this, t, null);
+    // The window is shut: the peer's next ack resumes (see #onFrame); else the next turn does.
+    const windowShut = !all && !this.#flow.open;
+    if (user && !windowShut && outbox.hasUser && !this.#resumeWanted && this.#state !== 'closed') {
+      this.#resumeWanted = true;
+      this.#host.resumeLater(this);
+    }
+  }
+
+  /** The stream's send buffer drained after congestion: user frames may go again (after pending I/O). */
+  drained(): void {
+    this.congested = false;
+    if (this.#state === 'closed' || !this.#outbox.hasUser || this.#resumeWanted) return;
+    this.#resumeWanted = true;
+    this.#host.resumeLater(this);
   }
 
   /**
@@ -482,27 +702,43 @@ export class LinkMachine {
   #closed(reason: NodedownReason, detail: string, notify: boolean, tell: DisconnectReason, peerSaid: DisconnectReason | null): void {
     if (this.#state === 'closed') return;
     const wasUp = this.#state === 'up' || this.#state === 'confirmed';
-    if (wasUp && notify) {
+    if (wasUp && notify && this.#session) {
       try {
-        this.#queue({ kind: 'control', counter: 0, op: 'disconnect', reason: tell });
-        this.flush(this.#lastSent);
+        // Everything queued goes first (a deliberate close is graceful), then the closing frame.
+        this.#write(this.#lastSent, Number.POSITIVE_INFINITY, true);
+        this.#queue(CHANNELS.control, { kind: 'control', counter: 0, op: 'disconnect', reason: tell }, undefined);
+        this.#write(this.#lastSent, 0, false);
       } catch {
         // the peer will see the stream close instead
       }
     }
     this.#state = 'closed';
-    this.#outbox = [];
+    const lost = this.#outbox.clear();
     this.#held = [];
     this.#setDeadline(Number.POSITIVE_INFINITY);
     this.#host.end(this, wasUp && notify);
+    if (lost.length > 0) {
+      const error = new KernelError('SEND_FAILED', `link went down (${reason}) before the message left for the peer`);
+      for (const t of lost) this.#host.sendSettled(this, t, error);
+    }
     this.#host.onClosed(this, reason, detail, peerSaid ?? (wasUp && notify ? tell : null));
   }
 
   /** The stream closed under us (the peer, or the network). */
   streamClosed(error: Error | undefined): void {
     if (this.#state === 'closed') return;
-    this.close(this.#state === 'up' ? 'connection_closed' : 'setup_failed', error ? error.message : 'peer closed the connection', false);
+    let detail = error ? error.message : 'peer closed the connection';
+    if (this.role === 'initiator' && this.#state === 'handshake' && !this.#heardBack) {
+      // A responder refuses a first record it cannot take without a word (nothing for a stranger
+      // to learn from), so say what the record asked for: the likeliest reasons.
+      detail += ` without answering our first record (suite ${this.#suite}, pattern ${this.#pattern}): it may accept neither, or refuse this address`;
+    }
+    this.close(this.#state === 'up' ? 'connection_closed' : 'setup_failed', detail, false);
   }
+}
+
+function wrap(message: Uint8Array | null): Uint8Array[] | null {
+  return message === null ? null : [message];
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

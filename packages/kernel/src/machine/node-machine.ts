@@ -56,8 +56,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   readonly #deadlines = new Deadlines<DeadlineKey>();
   readonly #linkConfig: LinkConfig;
   readonly #flushing = new Set<LinkMachine>();
-  /** Tokens of sends waiting for a congested link to drain, per connection. */
-  readonly #drainWaiters = new Map<number, number[]>();
+  /** Links with more to write once pending I/O has run (a large message going out turn by turn). */
+  readonly #resuming = new Set<LinkMachine>();
   /** Joins by address in flight: the peer names itself in the handshake. */
   readonly #joins = new Map<number, { token: number; address: Address; publicKey: Uint8Array | null }>();
   /** Links confirmed and waiting for the trust store to persist a learned key, by token. */
@@ -99,6 +99,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       tickIntensity: options.tickIntensity,
       frameLimits,
       maxMessageBytes: options.maxMessageBytes,
+      suites: options.suites,
+      flowWindowBytes: options.flowWindowBytes,
       randomBytes: (n) => env.randomBytes(n),
     };
     const modes: Record<string, 'always' | 'once' | 'never'> = {};
@@ -312,6 +314,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     return this.#flushing.size > 0;
   }
 
+  /** True when some link has more to write: call `resume` once pending I/O has run. */
+  get wantsResume(): boolean {
+    return this.#resuming.size > 0;
+  }
+
   /** When `timeout` must be called next (transport clock), or Infinity. */
   nextWakeup(): number {
     if (this.#state !== 'running') return Number.POSITIVE_INFINITY;
@@ -352,8 +359,6 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     for (const link of [...this.#links.values()]) link.close('shutdown', 'node stopping', true);
     const stopped = new KernelError('STOPPED', `node ${this.name} stopped`);
     for (const p of this.peers.values()) this.failWaiters(p, stopped);
-    for (const tokens of this.#drainWaiters.values()) for (const t of tokens) this.#settle(t, stopped);
-    this.#drainWaiters.clear();
     this.#system.failAll(stopped);
     this.#learning.clear();
   }
@@ -426,12 +431,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   /** The stream's send buffer drained after `writeBlocked`. */
   drained(now: number, conn: number): void {
     this.#now = now;
-    const l = this.#links.get(conn);
-    if (l) l.congested = false;
-    const waiting = this.#drainWaiters.get(conn);
-    if (!waiting) return;
-    this.#drainWaiters.delete(conn);
-    for (const t of waiting) this.#settle(t, null);
+    this.#links.get(conn)?.drained();
   }
 
   datagram(now: number, bytes: Uint8Array, from: Address): void {
@@ -459,6 +459,14 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#now = now;
     const links = [...this.#flushing];
     this.#flushing.clear();
+    for (const l of links) l.flush(now);
+  }
+
+  /** Writes the next turn's worth of what links still hold (after pending I/O ran). */
+  resume(now: number): void {
+    this.#now = now;
+    const links = [...this.#resuming];
+    this.#resuming.clear();
     for (const l of links) l.flush(now);
   }
 
@@ -490,6 +498,14 @@ export class NodeMachine implements LinkHost, AdmissionHost {
 
   flushLater(link: LinkMachine): void {
     this.#flushing.add(link);
+  }
+
+  resumeLater(link: LinkMachine): void {
+    this.#resuming.add(link);
+  }
+
+  sendSettled(_link: LinkMachine, ticket: number, error: KernelError | null): void {
+    this.#settle(ticket, error);
   }
 
   deadlineMoved(link: LinkMachine): void {
@@ -554,11 +570,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
   }
 
-  onFrame(link: LinkMachine, frame: Frame): void {
+  onFrame(link: LinkMachine, frame: Frame, channel: string | undefined): void {
     const from = link.remoteHello!.name;
     if (frame.kind === 'message') {
       this.#counters.messagesReceived++;
-      this.#out.push({ type: 'message', message: { from, value: frame.value } });
+      this.#out.push({ type: 'message', message: channel === undefined ? { from, value: frame.value } : { from, value: frame.value, channel } });
     } else if (frame.kind === 'system') {
       this.#system.handle(link, from, frame.message, this.#now);
     }
@@ -569,11 +585,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#links.delete(link.conn);
     this.#deadlines.delete(link.conn);
     this.#flushing.delete(link);
-    const waiting = this.#drainWaiters.get(link.conn);
-    if (waiting) {
-      this.#drainWaiters.delete(link.conn);
-      for (const t of waiting) this.#settle(t, new KernelError('SEND_FAILED', `link went down (${reason}) before the message left the send buffer`));
-    }
+    this.#resuming.delete(link);
     const join = this.#joins.get(link.conn);
     if (join) {
       this.#joins.delete(link.conn);
@@ -612,6 +624,10 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     else if (reason === 'bad_secret') {
       this.handshakes.bad_secret++;
       this.handshakes.refused++;
+    } else if (link.refusedSuite !== null) {
+      // Refused on its first record (a suite this node does not accept), before anyone was named.
+      this.handshakes.refused++;
+      this.#publish({ type: 'refused', node: null, remote: `${link.remote.host}:${link.remote.port}`, reason: detail, at: now });
     }
     const policy = this.#admission.policy;
     if (dialled !== undefined) {
@@ -762,7 +778,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     }
     for (const t of p.connectWaiters.splice(0)) this.#settle(t, null);
     for (const q of p.queue.splice(0)) {
-      if (this.#sendOn(link, q.value, q.token)) this.#settle(q.token, null);
+      if (this.#sendOn(link, q.value, q.token, q.channel)) this.#settle(q.token, null);
     }
   }
 
@@ -836,21 +852,21 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (this.#state !== 'running') throw new KernelError('NOT_STARTED', `node ${this.name} has not been started`);
   }
 
-  /** Queues `value` on an up link; false when it waits for the link to drain (token settled then). */
-  #sendOn(link: LinkMachine, value: unknown, token: number): boolean {
+  /**
+   * Queues `value` on an up link (on `channel`, a named user channel); false when `token` is
+   * settled later: the channel is over its high-water mark or the stream congested (back-pressure),
+   * or the frame could not be queued.
+   */
+  #sendOn(link: LinkMachine, value: unknown, token: number, channel?: string): boolean {
+    let now: boolean;
     try {
-      link.send({ kind: 'message', counter: 0, value });
+      now = link.send({ kind: 'message', counter: 0, value }, { channel, ticket: token });
     } catch (err) {
       this.#settle(token, err instanceof KernelError ? err : new KernelError('SEND_FAILED', (err as Error).message, { cause: err }));
       return false;
     }
     this.#counters.messagesSent++;
-    if (!link.congested) return true;
-    // Back-pressure: the socket buffer is over its high-water mark; settled when it drains.
-    let waiting = this.#drainWaiters.get(link.conn);
-    if (!waiting) this.#drainWaiters.set(link.conn, (waiting = []));
-    waiting.push(token);
-    return false;
+    return now;
   }
 
   #addPeer(config: PeerConfig): Peer {
@@ -955,16 +971,19 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     link.close('disconnect', 'disconnectNode called', true);
   }
 
-  /** Sends `value`; true when it is on its way now, false when `token` settles later. Throws for a call that cannot start. */
-  send(now: number, name: string, value: unknown, token: number): boolean {
+  /**
+   * Sends `value` (on the user channel `channel`, default: the default one); true when it is on its
+   * way now, false when `token` settles later. Throws for a call that cannot start.
+   */
+  send(now: number, name: string, value: unknown, token: number, channel?: string): boolean {
     this.#now = now;
     this.#requireRunning();
     if (name === this.name) {
-      this.#out.push({ type: 'message', message: { from: this.name, value } });
+      this.#out.push({ type: 'message', message: channel === undefined ? { from: this.name, value } : { from: this.name, value, channel } });
       return true;
     }
     const p = this.peers.get(name);
-    if (p?.link?.state === 'up') return this.#sendOn(p.link, value, token);
+    if (p?.link?.state === 'up') return this.#sendOn(p.link, value, token, channel);
     // Nothing is recorded for a name we cannot reach: a typo leaves no trace.
     if (!p || !linkAddress(p)) {
       const policy = this.#admission.policy;
@@ -972,7 +991,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       if (why) throw new KernelError('AUTO_CONNECT_REFUSED', `not connected to ${name}, and auto-connect may not connect it (${why})`);
       throw new KernelError('UNKNOWN_NODE', `not connected to ${name}, and no address is known for it`);
     }
-    p.queue.push({ value, token });
+    p.queue.push(channel === undefined ? { value, token } : { value, token, channel });
     this.#admission.apply(this.#admission.policy.handle({ type: 'connectRequested', node: name, kind: 'auto', message: token }, now), now);
     return false;
   }

@@ -5,10 +5,12 @@ import { SENDER_ID_BYTES, type Address } from '@distkit/wire';
 import type { PeerConfig } from '../api.ts';
 import type { LinkMachine } from './link-machine.ts';
 
-/** A `send` waiting for a link (auto-connect) or for a congested link to drain. */
+/** A `send` waiting for a link (auto-connect). */
 export interface PendingSend {
   readonly value: unknown;
   readonly token: number;
+  /** The named user channel it goes on. */
+  readonly channel?: string;
 }
 
 export interface Peer {
