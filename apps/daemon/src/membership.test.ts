@@ -97,10 +97,9 @@ describe('distkitd join', () => {
     expect(nothing.stderr).toMatch(/distkitd answered 502 CONNECT_FAILED: cannot join 127\.0\.0\.1:\d+/);
     const wrong = await cli(['join', `127.0.0.1:${pa}`, '--name', 'not-a'], 'b');
     expect(wrong.code, wrong.stderr).toBe(1);
-    expect(wrong.stderr).toMatch(/distkitd answered 5\d\d [A-Z_]+: /);
-    // No address left for it, so nothing dials or heartbeats it. (The kernel keeps the name in
-    // info() after such a join: its connect waiter is never settled; reported to the kernel side.)
-    expect((await nodesOf(b)).filter((n) => n.name === 'not-a' && (n.address !== null || n.connected))).toEqual([]);
+    expect(wrong.stderr).toMatch(/distkitd answered 502 CONNECT_FAILED: .*dialled not-a but the peer says it is a/);
+    // Nothing is left of it, so nothing dials or heartbeats it.
+    expect((await nodesOf(b)).map((n) => n.name)).not.toContain('not-a');
     await expect(readFile(join(home, 'b', 'joined_nodes'), 'utf8')).rejects.toThrow(/ENOENT/);
     const bad = await cli(['join', 'no-port-here'], 'b');
     expect(bad.code).toBe(78);
@@ -130,6 +129,25 @@ describe('distkitd join', () => {
     a = await daemon('a', pa);
     await until('b links the restarted a', () => linked(b, 'a', 2));
     await b.waitForLog((l) => l.msg === 'linked a joined peer again after its restart');
+  });
+});
+
+describe('distkitd join, three nodes', () => {
+  it('b and c each join a, and end linked to each other too (the mesh learns where they listen)', async () => {
+    const pa = await freePort();
+    const a = await daemon('ma', pa);
+    const b = await daemon('mb', 0);
+    const c = await daemon('mc', 0);
+    expect((await cli(['join', `127.0.0.1:${pa}`], 'mb')).code).toBe(0);
+    expect((await cli(['join', `127.0.0.1:${pa}`], 'mc')).code).toBe(0);
+    await until('mb and mc linked', async () => (await linked(b, 'mc')) && (await linked(c, 'mb')));
+    // a knows where its joiners listen, and the links stay (no overlapping-partition drop).
+    const listenOf = async (d: RunningDaemon) => ((await callControl(await d.target(), 'GET', '/v1/status')) as { address: { port: number } }).address.port;
+    expect((await nodesOf(a)).find((n) => n.name === 'mb')?.address).toEqual({ host: '127.0.0.1', port: await listenOf(b) });
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const [d, peers] of [[a, ['mb', 'mc']], [b, ['ma', 'mc']], [c, ['ma', 'mb']]] as const) {
+      expect((await nodesOf(d)).filter((n) => n.connected).map((n) => n.name).sort()).toEqual(peers);
+    }
   });
 });
 

@@ -113,6 +113,7 @@ export class StandInNode implements DistkitNode {
       linkedSince: null,
       lastHeard: null,
       phi: null,
+      loss: null,
     }));
   }
   async send(name: string, value: unknown): Promise<void> {

@@ -300,3 +300,30 @@ describe('a flapping path', () => {
     expect(ds[0]!.at).toBeGreaterThanOrEqual(26_000);
   });
 });
+
+describe('loss seen', () => {
+  it("is the share of a peer's rounds that did not arrive, over its last 100 rounds; null with a fanout", () => {
+    const d = createDetector({ interval: 1000 }, { random: fixedRandom() });
+    d.setView(VIEW_ALL, 0);
+    d.linkUp('b', 1, 0);
+    const feed = (from: number, to: number, lostEvery: number) => {
+      for (let seq = from; seq <= to; seq++) if (seq % lostEvery !== 0) d.heartbeat('b', { incarnation: 1, seq, view: VIEW_ALL }, seq * 1000);
+    };
+    feed(1, 5, 1000);
+    expect(d.status('b', 5000)?.loss).toBeNull(); // too few rounds yet
+    feed(6, 40, 10); // one round in ten lost
+    expect(d.status('b', 40_000)?.loss).toBeCloseTo(3 / 39, 5); // seq 40 is lost too, but not known yet
+    feed(41, 300, 4); // then one in four: the last whole window says so
+    expect(d.status('b', 300_000)?.loss).toBeCloseTo(0.25, 1);
+    // A silence counts while it lasts: cut off for 200 rounds, most of the window is lost.
+    expect(d.status('b', 500_000)?.loss).toBeGreaterThan(0.6);
+    expect(d.status('b', 500_000)?.loss).toBeLessThanOrEqual(1);
+    // A restart starts over.
+    d.heartbeat('b', { incarnation: 2, seq: 0, view: VIEW_ALL }, 301_000);
+    expect(d.status('b', 301_000)?.loss).toBeNull();
+    const f = createDetector({ interval: 1000, fanout: 2 }, { random: fixedRandom() });
+    f.setView(VIEW_ALL, 0);
+    for (let seq = 1; seq <= 50; seq++) f.heartbeat('b', { incarnation: 1, seq: seq * 3, view: VIEW_ALL }, seq * 1000);
+    expect(f.status('b', 50_000)?.loss).toBeNull();
+  });
+});

@@ -116,6 +116,12 @@ export interface PeerStatus {
   readonly suspected: boolean;
   readonly phi: number | null;
   readonly lastHeard: number | null;
+  /**
+   * Share of the peer's heartbeat rounds that did not arrive, over its last 100 rounds
+   * (or fewer, from 10, after a start); null before that, or with a `fanout`
+   * (then a peer is not sent every round, and gaps are not losses).
+   */
+  readonly loss: number | null;
   readonly heartbeat: { readonly incarnation: number; readonly seq: number } | null;
   readonly view: ViewSummary | null;
 }
@@ -172,6 +178,9 @@ export interface DetectorDeps {
 }
 
 const NONE_ASKED: PeerKey[] = [];
+/** Heartbeat rounds per loss figure, and the fewest a first figure needs. */
+const LOSS_WINDOW = 100;
+const LOSS_MIN_ROUNDS = 10;
 
 // Fields in the order a heartbeat touches them: V8 lays them out in declaration order, and with
 // a million peers in one process (the scale experiment) cache lines are the cost.
@@ -213,6 +222,10 @@ class Peer {
   incarnationAtLinkDown = -1;
   /** The last link was closed on purpose. */
   deliberate = false;
+  /** Loss window: the first sequence number in it (-1: none), heartbeats received in it, the last figure. */
+  lossFrom = -1;
+  lossGot = 0;
+  loss = -1;
   round = -1;
   roundEnds = 0;
   /** Nodes asked in the current round that have not answered (shared empty array when none: memory per peer counts). */
@@ -367,6 +380,17 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
       windows.add(p.slot, at - p.lastArrival);
     }
     if (p.heard && at - p.lastArrival > 2 * cfg.interval) p.pathUnstableAt = at;
+    if (inc !== p.hbIncarnation || p.lossFrom < 0) {
+      p.lossFrom = seq;
+      p.lossGot = 0;
+      p.loss = -1;
+    }
+    p.lossGot++;
+    if (seq - p.lossFrom + 1 >= LOSS_WINDOW) {
+      p.loss = 1 - p.lossGot / (seq - p.lossFrom + 1);
+      p.lossFrom = seq + 1;
+      p.lossGot = 0;
+    }
     p.heard = true;
     p.hbIncarnation = inc;
     p.hbSeq = seq;
@@ -634,6 +658,15 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
       return peers.get(peer)?.verdict ?? 'unknown';
     },
     status(peer: PeerKey, now: number): PeerStatus | null {
+      const lossOf = (q: Peer): number | null => {
+        if (cfg.fanout !== 'all' || q.lossFrom < 0) return null;
+        // A silence counts as it lasts (one interval of slack): a cut peer shows its loss now,
+        // not when it is heard again.
+        const silent = Math.max(0, Math.floor((now - q.lastArrival) / cfg.interval) - 1);
+        const span = q.hbSeq - q.lossFrom + 1 + silent;
+        if (span >= LOSS_MIN_ROUNDS && (q.loss < 0 || silent > 0)) return 1 - q.lossGot / span;
+        return q.loss >= 0 ? q.loss : null;
+      };
       const p = peers.get(peer);
       if (p === undefined) return null;
       return {
@@ -643,6 +676,7 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
         suspected: p.suspected,
         phi: phiOf(p, now),
         lastHeard: p.heard ? p.lastArrival : null,
+        loss: lossOf(p),
         heartbeat: p.heard ? { incarnation: p.hbIncarnation, seq: p.hbSeq } : null,
         view: p.theirs,
       };

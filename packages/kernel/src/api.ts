@@ -105,6 +105,11 @@ export interface NodeInfo {
   readonly lastHeard: number | null;
   /** phi-accrual suspicion now (null: nothing heard yet). */
   readonly phi: number | null;
+  /**
+   * Share of its heartbeat rounds that did not arrive, over its last 100 rounds (0..1; null until
+   * 10 rounds are known, and with a detector `fanout`, where gaps are not losses).
+   */
+  readonly loss: number | null;
 }
 
 export interface KernelStats {
@@ -177,7 +182,10 @@ export interface DistkitNode {
   events(): AsyncIterable<KernelEvent>;
   /** Adds or updates a peer (discovery, reload); the policy sees it at once (a dial, per its mode). */
   addPeer(peer: PeerConfig): void;
-  /** Forgets a configured peer (a link that is up stays up). */
+  /**
+   * Forgets a peer: its configuration, any address learned for it, and (when it is not linked) all
+   * that is kept of it, configured or not. A link that is up stays up.
+   */
   removePeer(name: string): void;
   /**
    * Changes the connection policy at run time: the default mode and the policy options. Lists

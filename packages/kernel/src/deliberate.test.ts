@@ -35,4 +35,30 @@ describe('a deliberate disconnect is no partition', () => {
       await Promise.all([a.stop(), b.stop()]);
     }
   });
+
+  it("always + eager: a link closed on purpose (either side) is not redialled by itself; a send links again", async () => {
+    const ms = members(['a', 'b'], portBase(48));
+    const opts = { autoConnect: 'always' as const, reconnect: 'eager' as const, heartbeatIntervalMs: 100, policy: { backoff: { base: 50, cap: 200 } } };
+    const [a, b] = ms.map((m) => nodeFor(m, ms, opts)) as [DistkitNode, DistkitNode];
+    const ra = record(a);
+    try {
+      await Promise.all([a.start(), b.start()]);
+      await until(() => a.nodes().length === 1 && b.nodes().length === 1, 5000, 'linked');
+      await a.disconnectNode('b');
+      await until(() => b.nodes().length === 0, 5000, 'b sees the link go');
+      await new Promise((r) => setTimeout(r, 1000)); // many backoff periods
+      expect(a.nodes()).toEqual([]);
+      expect(b.nodes()).toEqual([]);
+      await a.send('b', 'hello'); // on demand, as under OTP
+      await until(() => a.nodes().length === 1 && b.nodes().length === 1, 5000, 'linked by the send');
+      await b.disconnectNode('a'); // the peer's disconnect: not redialled either
+      await until(() => a.nodes().length === 0, 5000, 'a sees the link go');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(a.nodes()).toEqual([]);
+      expect(ra.events.filter((e) => e.type === 'nodeup')).toHaveLength(2);
+    } finally {
+      ra.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
 });

@@ -14,6 +14,11 @@ describe('membership at run time', () => {
       expect(await a.joinNode(b.address)).toBe('b');
       expect(a.nodes()).toEqual(['b']);
       expect(a.info().find((i) => i.name === 'b')?.address).toEqual(b.address);
+      // Joining a node already linked (here, from its side; in a cluster, through the mesh) is
+      // done at once: the second link loses the policy's duplicate rule, the first stays.
+      expect(await b.joinNode(a.address)).toBe('a');
+      expect(b.nodes()).toEqual(['a']);
+      expect(b.info().find((i) => i.name === 'a')?.address).toEqual(a.address);
       // A join to nothing fails with a KernelError.
       await expect(a.joinNode({ host: '127.0.0.1', port: 1 })).rejects.toBeInstanceOf(KernelError);
     } finally {
@@ -58,6 +63,63 @@ describe('membership at run time', () => {
       expect(() => nodeFor(ms[0]!, ms, { tags: { k: '' } })).toThrow(/tags/);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('joins make a whole mesh: b and c each join a by address, and link to each other through it', async () => {
+    const ms = members(['a', 'b', 'c'], portBase(54));
+    // Nobody is configured anywhere: each knows only its own address, and trusts the three keys.
+    const [a, b, c] = ms.map((m) => nodeFor(m, [m], { trust: { store: trustAll(ms) } })) as [DistkitNode, DistkitNode, DistkitNode];
+    try {
+      await Promise.all([a.start(), b.start(), c.start()]);
+      expect(await b.joinNode(a.address)).toBe('a');
+      expect(await c.joinNode(a.address)).toBe('a');
+      // a learned where b and c take links from their hellos; b and c found each other through a.
+      expect(a.info().find((i) => i.name === 'b')?.address).toEqual(b.address);
+      await until(() => b.nodes().includes('c') && c.nodes().includes('b'), 5000, 'b–c linked by the mesh');
+      expect(b.info().find((i) => i.name === 'c')?.address).toEqual(c.address);
+      await new Promise((r) => setTimeout(r, 2500)); // longer than the overlap grace: nothing is dropped
+      for (const n of [a, b, c]) expect(n.nodes().length).toBe(2);
+    } finally {
+      await Promise.all([a.stop(), b.stop(), c.stop()]);
+    }
+  });
+
+  it('connectNode to an address where another node answers fails at once, naming both', async () => {
+    const ms = members(['a', 'c'], portBase(55));
+    // b's key is unknown to a, so a dials "b" with XX and learns who answers from the handshake.
+    const a = nodeFor(ms[0]!, [ms[0]!], { trust: { store: trustAll(ms) } });
+    const c = nodeFor(ms[1]!, [ms[1]!], { trust: { store: trustAll(ms) } });
+    try {
+      await Promise.all([a.start(), c.start()]);
+      a.addPeer({ name: 'b', address: c.address }); // a typo: c listens there
+      const err = await a.connectNode('b').then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(KernelError);
+      expect(err).toMatchObject({ code: 'CONNECT_FAILED' });
+      expect((err as Error).message).toMatch(/dialled b but the peer says it is c/);
+      await expect(a.joinNode(c.address, { name: 'b' })).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
+      expect(a.stats().handshakes.wrong_name).toBeGreaterThanOrEqual(2);
+      a.removePeer('b');
+      expect(a.info().map((i) => i.name)).not.toContain('b');
+    } finally {
+      await Promise.all([a.stop(), c.stop()]);
+    }
+  });
+
+  it('removePeer forgets a node that linked in unconfigured and is gone, at once', async () => {
+    const ms = members(['a', 'c'], portBase(56));
+    const a = nodeFor(ms[0]!, [ms[0]!], { trust: { store: trustAll(ms) } });
+    const c = nodeFor(ms[1]!, [ms[1]!], { trust: { store: trustAll(ms) } });
+    try {
+      await Promise.all([a.start(), c.start()]);
+      await c.joinNode(a.address);
+      await c.stop();
+      await until(() => a.nodes().length === 0, 5000, 'c gone');
+      expect(a.info().map((i) => i.name)).toEqual(['c']); // kept for a while (strangerRetentionMs)
+      a.removePeer('c');
+      expect(a.info()).toEqual([]);
+    } finally {
+      await Promise.all([a.stop(), c.stop()]);
     }
   });
 });

@@ -258,7 +258,7 @@ class KernelNode implements DistkitNode {
       throw err;
     }
     this.#phase = 'running';
-    this.#input((now) => this.#m.start(now, this.#hidden ? null : this.#udp!.address.port));
+    this.#input((now) => this.#m.start(now, this.#hidden ? null : this.#udp!.address.port, this.#listener!.address.port));
   }
 
   async stop(): Promise<void> {

@@ -34,8 +34,12 @@ export type PolicyEvent =
       readonly id?: NodeKey | undefined;
       readonly hidden?: boolean | undefined;
     }
-  /** A link (or an accepted inbound that was not up yet) went away, for `reason`. */
-  | { readonly type: 'disconnected'; readonly node: string; readonly connection: ConnectionId; readonly reason: string }
+  /**
+   * A link (or an accepted inbound that was not up yet) went away, for `reason`. `deliberate`: one
+   * side closed it on purpose (`disconnect_node`, a node leaving): `always` does not redial it by
+   * itself even when eager (the next send or connect links again); `once` bars it as for any loss.
+   */
+  | { readonly type: 'disconnected'; readonly node: string; readonly connection: ConnectionId; readonly reason: string; readonly deliberate?: boolean }
   /**
    * An inbound connection. Without `node`: a stream just arrived, the peer is not known yet (only
    * `maxPendingInbound` applies). With `node`: the handshake has named the peer; the policy

@@ -48,6 +48,7 @@ const rows: Row[] = [
   { name: 'dialFailed', setup: explicitDial, event: { type: 'dialFailed', node: 'beta', reason: 'refused' }, expect: { always: [], once: [], never: [] }, eager: ['retry:dialFailed'] },
   { name: 'connected, outbound', setup: explicitDial, event: { type: 'connected', node: 'beta', connection: 'l1', direction: 'out', incarnation: 1 }, expect: same([]) },
   { name: 'table: the link fails', setup: linkUp, event: { type: 'disconnected', node: 'beta', connection: 'l1', reason: 'tickTimeout' }, expect: { always: [], once: ['barred:linkFailed'], never: [] }, eager: ['retry:linkFailed'] },
+  { name: 'the link is closed on purpose (disconnect_node, leave)', setup: linkUp, event: { type: 'disconnected', node: 'beta', connection: 'l1', reason: 'disconnect', deliberate: true }, expect: { always: [], once: ['barred:linkFailed'], never: [] }, eager: [] },
   { name: 'disconnected, unknown connection', setup: linkUp, event: { type: 'disconnected', node: 'beta', connection: 'zz', reason: 'closed' }, expect: same([]) },
   { name: 'inbound stream, peer not named yet', setup: none, event: { type: 'inboundAttempt', connection: 'i1', address: '10.0.0.2:9000' }, expect: same(['accept:pending']) },
   { name: 'table: inbound from the peer', setup: none, event: { type: 'inboundAttempt', connection: 'i1', node: 'beta', incarnation: 1 }, expect: same(['accept:allowed']) },

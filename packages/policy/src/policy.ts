@@ -194,7 +194,7 @@ class Engine implements Policy {
         this.connected(event, now, out);
         break;
       case 'disconnected':
-        this.disconnected(checkNode(event.node, 'node'), checkConnection(event.connection), now, out);
+        this.disconnected(checkNode(event.node, 'node'), checkConnection(event.connection), event.deliberate === true, now, out);
         break;
       case 'dialFailed': {
         const p = this.peers.get(checkNode(event.node, 'node'));
@@ -540,7 +540,7 @@ class Engine implements Policy {
     this.pump(now, out);
   }
 
-  private disconnected(node: string, connection: ConnectionId, now: number, out: Decision[]): void {
+  private disconnected(node: string, connection: ConnectionId, deliberate: boolean, now: number, out: Decision[]): void {
     const p = this.peers.get(node);
     if (p === undefined || p.connection !== connection || (p.phase !== 'linked' && p.phase !== 'accepting')) return;
     const wasUp = p.phase === 'linked';
@@ -564,7 +564,7 @@ class Engine implements Policy {
     if (mode === 'once') {
       p.barred = true;
       out.push({ type: 'barred', node, reason: 'linkFailed' });
-    } else if (this.redials(p) && p.deny === null) {
+    } else if (this.redials(p) && p.deny === null && !deliberate) {
       this.scheduleRedial(p, now, 'linkFailed', out);
     }
   }

@@ -32,6 +32,7 @@ export const helloArb: fc.Arbitrary<Hello> = fc.record({
   versions: fc.array(fc.nat(1000), { minLength: 1, maxLength: 8 }),
   startedAt: fc.maxSafeNat(),
   heartbeatPort: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: null }),
+  listenPort: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: null }),
   time: fc.maxSafeNat(),
   tags: fc.dictionary(fc.stringMatching(/^[a-z0-9._/-]{1,20}$/).filter((k) => k !== '__proto__'), fc.string({ minLength: 1, maxLength: 30 }), { maxKeys: 5 }),
 });
@@ -71,6 +72,11 @@ function systemArb(): fc.Arbitrary<SystemMessage> {
     fc.record({ op: fc.constant('nodes?' as const), id: uint }),
     fc.record({ op: fc.constant('nodes' as const), id: uint, nodes: fc.array(name, { maxLength: 20 }) }),
     fc.record({ op: fc.constant('links' as const), nodes: fc.array(name, { maxLength: 20 }), apart: fc.array(name, { maxLength: 5 }) }),
+    fc.record({ op: fc.constant('where?' as const), nodes: fc.array(name, { maxLength: 20 }) }),
+    fc.record({
+      op: fc.constant('here' as const),
+      addresses: fc.array(fc.record({ name, host: fc.constantFrom('127.0.0.1', '::1', 'db-1.example'), port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 8 }),
+    }),
     fc.record({ op: fc.constant('tags' as const), tags: fc.dictionary(fc.stringMatching(/^[a-z0-9.-]{1,12}$/), fc.string({ minLength: 1, maxLength: 20 }), { maxKeys: 4 }) }),
     fc.record({
       op: fc.constant('event' as const),

@@ -25,6 +25,12 @@ export interface Hello {
    */
   readonly heartbeatPort: number | null;
   /**
+   * The TCP port the sender takes links on, at the address its link comes from; null for a node
+   * that takes none. Lets the peer (and, through it, the rest of the mesh) dial a node that joined
+   * by address without being configured anywhere.
+   */
+  readonly listenPort: number | null;
+  /**
    * When the sender wrote this hello: its start time plus its monotonic clock, strictly growing
    * per incarnation. A responder refuses an IK first message whose (incarnation, time) is not
    * newer than the last one it saw from that key: a replay costs nothing (WireGuard's TAI64N).
@@ -61,15 +67,16 @@ export function encodeHello(hello: Hello): Uint8Array {
   }
   hello.versions.forEach((v, i) => checkUint(v, `versions[${i}]`));
   checkNumber(hello.startedAt, 'startedAt');
-  if (hello.heartbeatPort !== null && !(Number.isInteger(hello.heartbeatPort) && hello.heartbeatPort > 0 && hello.heartbeatPort < 65536)) {
-    throw new WireError('INVALID_VALUE', 'heartbeatPort must be a port number 1..65535 or null');
+  for (const field of ['heartbeatPort', 'listenPort'] as const) {
+    const v = hello[field];
+    if (v !== null && !(Number.isInteger(v) && v > 0 && v < 65536)) throw new WireError('INVALID_VALUE', `${field} must be a port number 1..65535 or null`);
   }
   checkNumber(hello.time, 'time');
   checkTags(hello.tags);
   const flags = hello.hidden ? FLAG_HIDDEN : 0;
   return packEnvelope(
     MessageType.hello,
-    [hello.name, hello.incarnation, flags, hello.versions, hello.startedAt, hello.heartbeatPort, hello.time, hello.tags],
+    [hello.name, hello.incarnation, flags, hello.versions, hello.startedAt, hello.heartbeatPort, hello.time, hello.tags, hello.listenPort],
     HELLO_LIMITS,
   );
 }
@@ -78,9 +85,8 @@ export function encodeHello(hello: Hello): Uint8Array {
 const HELLO_LIMITS: WireLimits = Object.freeze({ ...DATAGRAM_LIMITS, maxBytes: 16 * 1024, maxItems: 2 * MAX_TAGS + 32 });
 
 export function decodeHello(bytes: Uint8Array, limits: WireLimits = HELLO_LIMITS): Hello {
-  const f = unpackEnvelope(bytes, MessageType.hello, 8, limits);
-  const port = f[5];
-  if (port !== null && !(isUint(port) && port > 0 && port < 65536)) throw new WireError('MALFORMED', 'heartbeatPort must be a port number or nil');
+  const f = unpackEnvelope(bytes, MessageType.hello, 9, limits);
+  const port = readPort(f[5], 'heartbeatPort');
   const flags = readUint(f[2], 'flags');
   const versions = f[3];
   if (!Array.isArray(versions) || versions.length === 0 || versions.length > MAX_VERSIONS) {
@@ -93,10 +99,16 @@ export function decodeHello(bytes: Uint8Array, limits: WireLimits = HELLO_LIMITS
     hidden: (flags & FLAG_HIDDEN) !== 0,
     versions: versions.map((v, i) => readUint(v, `versions[${i}]`)),
     startedAt: readNumber(f[4], 'startedAt'),
-    heartbeatPort: port as number | null,
+    heartbeatPort: port,
+    listenPort: readPort(f[8], 'listenPort'),
     time: readNumber(f[6], 'time'),
     tags: readTags(f[7]),
   };
+}
+
+function readPort(v: unknown, field: string): number | null {
+  if (v !== null && !(isUint(v) && v > 0 && v < 65536)) throw new WireError('MALFORMED', `${field} must be a port number or nil`);
+  return v as number | null;
 }
 
 function readTags(v: unknown): Readonly<Record<string, string>> {

@@ -12,7 +12,7 @@ export {
   DISCONNECT_REASONS, decodeBatch, decodeFrame, encodeBatch, encodeFrame, type ControlFrame, type DisconnectReason, type Frame,
   type FrameKind,
 } from './frame.ts';
-export { MAX_LISTED_NODES, decodeSystem, encodeSystem, type ForwardedEvent, type SystemMessage } from './system.ts';
+export { MAX_LISTED_NODES, decodeSystem, encodeSystem, type ForwardedEvent, type NodeAddress, type SystemMessage } from './system.ts';
 export {
   FIRST_MAC_BYTES, LINK_PATTERNS, LINK_SUITES, SECRET_ID_BYTES, decodeLinkPreamble, encodeLinkPreamble, firstRecordSigned, hasPsk, type LinkPattern, type LinkPreamble,
   type LinkSuite,

@@ -100,7 +100,7 @@ describe('decoders refuse, with a code', () => {
   });
 
   it('TRAILING_BYTES: anything after the value', () => {
-    const good = encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, time: 0, tags: {} });
+    const good = encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, listenPort: null, time: 0, tags: {} });
     const padded = new Uint8Array(good.length + 1);
     padded.set(good);
     expect(code(() => decodeHello(padded))).toBe('TRAILING_BYTES');
@@ -133,12 +133,13 @@ describe('encoders refuse what a decoder would refuse', () => {
     expect(code(() => encodeHeartbeat({ ...hb, from: { id: new Uint8Array(8), name: 'a' } }))).toBe('INVALID_VALUE');
     expect(code(() => encodeHeartbeat({ ...hb, seq: -1 }))).toBe('INVALID_VALUE');
     expect(code(() => encodeHeartbeat({ ...hb, sentAt: Number.NaN }))).toBe('INVALID_VALUE');
-    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [], startedAt: 0, heartbeatPort: 4370, time: 0, tags: {} }))).toBe('INVALID_VALUE');
-    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, time: 0, tags: { 'no spaces': 'x' } }))).toBe('INVALID_VALUE');
-    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, time: 0, tags: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) }))).toBe('INVALID_VALUE');
+    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [], startedAt: 0, heartbeatPort: 4370, listenPort: null, time: 0, tags: {} }))).toBe('INVALID_VALUE');
+    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, listenPort: null, time: 0, tags: { 'no spaces': 'x' } }))).toBe('INVALID_VALUE');
+    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, listenPort: null, time: 0, tags: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) }))).toBe('INVALID_VALUE');
     expect(code(() => encodeFrame({ kind: 'message', counter: 0, value: new Date() }))).toBe('INVALID_VALUE');
     expect(code(() => encodeFrame({ kind: 'bogus', counter: 0 } as never))).toBe('INVALID_VALUE');
-    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: 70000, time: 0, tags: {} }))).toBe('INVALID_VALUE');
+    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: 70000, listenPort: null, time: 0, tags: {} }))).toBe('INVALID_VALUE');
+    expect(code(() => encodeHello({ name: 'a', incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, listenPort: 0, time: 0, tags: {} }))).toBe('INVALID_VALUE');
     expect(code(() => encodeFrame({ kind: 'message', counter: 0, value: 'x'.repeat(70_000) }))).toBe('TOO_LARGE');
   });
 });

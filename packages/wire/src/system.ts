@@ -31,10 +31,27 @@ export type SystemMessage =
    * either changes: the mesh (OTP's connect_all) and the overlapping-partition check read them.
    */
   | { readonly op: 'links'; readonly nodes: readonly string[]; readonly apart: readonly string[] }
+  /**
+   * "Where do these nodes take links?" Asked of the peer whose `links` list named nodes we have no
+   * address for (they joined it by address, nobody configured them here).
+   */
+  | { readonly op: 'where?'; readonly nodes: readonly string[] }
+  /** The answer: the addresses the sender knows, configured or learned (a node it does not know is left out). */
+  | { readonly op: 'here'; readonly addresses: readonly NodeAddress[] }
   /** The sender's tags changed (they travel in the hello; this carries a change on a live link). */
   | { readonly op: 'tags'; readonly tags: Readonly<Record<string, string>> }
   | { readonly op: 'nodes'; readonly id: number; readonly nodes: readonly string[] }
   | { readonly op: 'event'; readonly event: ForwardedEvent };
+
+/** Where a node takes links. */
+export interface NodeAddress {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A host name or an IP literal. */
+const MAX_HOST_BYTES = 255;
 
 /** The msgpack body of a system frame: `[op, ...fields]`. */
 export function encodeSystem(m: SystemMessage): unknown[] {
@@ -50,6 +67,17 @@ export function encodeSystem(m: SystemMessage): unknown[] {
       checkNames(m.nodes);
       checkNames(m.apart);
       return ['links', [...m.nodes], [...m.apart]];
+    case 'where?':
+      checkNames(m.nodes);
+      return ['where?', [...m.nodes]];
+    case 'here':
+      if (!Array.isArray(m.addresses) || m.addresses.length > MAX_LISTED_NODES) throw new WireError('INVALID_VALUE', `addresses must list at most ${MAX_LISTED_NODES} nodes`);
+      return ['here', m.addresses.map((a, i) => {
+        checkString(a.name, `addresses[${i}].name`, MAX_NAME_BYTES);
+        checkString(a.host, `addresses[${i}].host`, MAX_HOST_BYTES);
+        if (!(Number.isInteger(a.port) && a.port > 0 && a.port < 65536)) throw new WireError('INVALID_VALUE', `addresses[${i}].port must be a port number 1..65535`);
+        return [a.name, a.host, a.port];
+      })];
     case 'tags':
       return ['tags', { ...checkTags(m.tags) }];
     case 'event': {
@@ -99,6 +127,23 @@ export function decodeSystem(body: unknown): SystemMessage {
     case 'links':
       fields(body, 3, 'links');
       return { op, nodes: readNames(body[1]), apart: readNames(body[2]) };
+    case 'where?':
+      fields(body, 2, 'where?');
+      return { op, nodes: readNames(body[1]) };
+    case 'here': {
+      fields(body, 2, 'here');
+      const list = body[1];
+      if (!Array.isArray(list) || list.length > MAX_LISTED_NODES) throw new WireError('MALFORMED', `addresses must list at most ${MAX_LISTED_NODES} nodes`);
+      return {
+        op,
+        addresses: list.map((e, i) => {
+          const a = fields(e, 3, `addresses[${i}]`);
+          const port = readUint(a[2], `addresses[${i}].port`);
+          if (port < 1 || port > 65535) throw new WireError('MALFORMED', `addresses[${i}].port must be a port number`);
+          return { name: readString(a[0], `addresses[${i}].name`, MAX_NAME_BYTES), host: readString(a[1], `addresses[${i}].host`, MAX_HOST_BYTES), port };
+        }),
+      };
+    }
     case 'tags':
       fields(body, 2, 'tags');
       try {

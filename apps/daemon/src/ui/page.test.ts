@@ -252,6 +252,10 @@ describe.each(['chromium', 'firefox'] as const)('the cluster page in %s, against
     await shot(page, '2-cut');
     // Silent long enough for the detector to call gamma down, as a real cut would be.
     await new Promise((r) => setTimeout(r, MAX_SILENCE_MS * 1.5));
+    // The rounds gamma missed show as loss seen (beta, still heard, loses next to nothing).
+    const lossOf = async (peer: string): Promise<number> => Number.parseFloat((await tableRows(page))[peer]?.cells['Loss'] ?? 'NaN');
+    await until('alpha shows loss for gamma', async () => (await lossOf('gamma')) >= 10, 10_000);
+    expect(await lossOf('beta')).toBeLessThan(10);
 
     // Phase 3: heal. Heartbeats flow again while the links stay down (auto_connect = once): a
     // partition on the timeline within a few heartbeat intervals, then a decision once the two

@@ -9,7 +9,7 @@ import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from '.
 const dh = defaultProvider().dh('25519')!;
 
 function config(name: string, identity: KeyPair, over: Partial<LinkConfig> = {}): LinkConfig {
-  const hello: Hello = { name, incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, time: 0, tags: {} };
+  const hello: Hello = { name, incarnation: 1, hidden: false, versions: [1], startedAt: 0, heartbeatPort: null, listenPort: null, time: 0, tags: {} };
   let seed = name.charCodeAt(0);
   return {
     identity, cluster: 'test', hello: () => hello, clusterSecrets: () => [], setupTimeMs: 2000, firstRecordMs: 1000, tickTimeMs: 8000, tickIntensity: 4,

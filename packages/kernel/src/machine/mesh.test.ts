@@ -4,12 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { Mesh, type MeshHost } from './mesh.ts';
 
-function host(name: string, peers: string[], dialable: string[] = [], refuses: string[] = []) {
-  const calls = { sent: [] as string[], learned: [] as string[], dropped: [] as string[], deadlines: new Map<string, number>() };
+function host(name: string, peers: string[], dialable: string[] = [], refuses: string[] = [], unknown: string[] = []) {
+  const calls = { sent: [] as string[], learned: [] as string[], located: [] as string[], dropped: [] as string[], deadlines: new Map<string, number>() };
   const h: MeshHost = {
     name,
     visiblePeers: () => peers.filter((p) => !calls.dropped.includes(p)).sort(),
-    canDial: (n) => dialable.includes(n),
+    reach: (n) => (dialable.includes(n) ? 'dial' : unknown.includes(n) ? 'locate' : 'skip'),
+    locate: (nodes, via) => calls.located.push(`${nodes.join(',')} from ${via}`),
     sendLinks: (to, nodes, apart) => calls.sent.push(`${to}:${nodes.join(',')}|${apart.join(',')}`),
     learned: (node, via) => {
       calls.learned.push(`${node} via ${via}`);
@@ -29,7 +30,7 @@ describe('mesh', () => {
     const { h, calls } = host('a', ['b'], dialable);
     const m = new Mesh(h, options);
     m.peerLinks('b', ['a', 'c', 'z'], [], 0);
-    expect(calls.learned).toEqual(['c via b']); // not ourselves, not z (no address)
+    expect(calls.learned).toEqual(['c via b']); // not ourselves, not z (skipped)
     expect(calls.deadlines.get('mesh')).toBe(300);
     m.timeout('mesh', 300);
     expect(calls.learned).toEqual(['c via b', 'c via b']);
@@ -37,6 +38,21 @@ describe('mesh', () => {
     m.timeout('mesh', 600);
     expect(calls.learned).toHaveLength(2);
     expect(calls.deadlines.get('mesh')).toBe(600); // not armed again
+  });
+
+  it('nodes we have no address for are asked of the peer that listed them, then offered once located', () => {
+    const dialable: string[] = [];
+    const unknown = ['j', 'k'];
+    const { h, calls } = host('a', ['b'], dialable, [], unknown);
+    const m = new Mesh(h, options);
+    m.peerLinks('b', ['a', 'j', 'k'], [], 0);
+    expect(calls.located).toEqual(['j,k from b']);
+    expect(calls.learned).toEqual([]);
+    unknown.splice(0, 1);
+    dialable.push('j'); // the answer came for j
+    m.located(10);
+    expect(calls.learned).toEqual(['j via b']);
+    expect(calls.located).toEqual(['j,k from b', 'k from b']); // k still unknown: asked again (the host rate-limits)
   });
 
   it('a burst of link changes is one links list per peer, after the debounce; it names what we are apart from', () => {

@@ -4,7 +4,8 @@
 // link it lost (not dropped on purpose) and has not got back. From those lists:
 // - connect_all: a node a peer is linked to, and we are not, is offered to the policy (`learned`),
 //   which dials it if the node's mode allows; offers are repeated while it stays unlinked (a dial
-//   may fail in a storm of them, at start or after a heal);
+//   may fail in a storm of them, at start or after a heal). A node we have no address for (it
+//   joined the peer by address) is asked about first: the peer answers where it takes links;
 // - prevent_overlapping_partitions: when two of our peers are unlinked and apart (A–B and B–C up,
 //   A–C lost or refused), the cluster is in an overlapping partition. After a grace period we drop
 //   links, on purpose, until no such pair is left among the peers we keep: the cluster ends as
@@ -20,8 +21,13 @@ export interface MeshHost {
   readonly name: string;
   /** Our visible peers with a link up now. */
   visiblePeers(): string[];
-  /** A node we could dial (a known address), not linked to us. */
-  canDial(name: string): boolean;
+  /**
+   * What we can do about a node a peer lists: `dial` (an address is known and it is not linked to
+   * us), `locate` (no address known: ask the peer that listed it), `skip` (linked, hidden, us).
+   */
+  reach(name: string): 'dial' | 'locate' | 'skip';
+  /** Ask `via` where `nodes` take links (the host answers each name at most so often). */
+  locate(nodes: readonly string[], via: string): void;
   sendLinks(to: string, nodes: readonly string[], apart: readonly string[]): void;
   /** Offer `node` (seen linked to `via`) to the policy; true when the policy refuses to link it. */
   learned(node: string, via: string): boolean;
@@ -106,9 +112,16 @@ export class Mesh {
     let missing = false;
     let changed = false;
     for (const [via, list] of lists) {
+      const unknown: string[] = [];
       for (const n of list.nodes) {
-        if (n === this.#h.name || !this.#h.canDial(n)) continue;
+        if (n === this.#h.name) continue;
+        const reach = this.#h.reach(n);
+        if (reach === 'skip') continue;
         missing = true;
+        if (reach === 'locate') {
+          unknown.push(n);
+          continue;
+        }
         const refuses = this.#h.learned(n, via);
         if (refuses !== this.#refused.has(n)) {
           changed = true;
@@ -116,12 +129,18 @@ export class Mesh {
           else this.#refused.delete(n);
         }
       }
+      if (unknown.length > 0) this.#h.locate(unknown, via);
     }
     if (changed) this.#tell(now);
     if (missing && !this.#retryDue) {
       this.#retryDue = true;
       this.#h.deadline('mesh', now + this.#o.retryMs);
     }
+  }
+
+  /** Addresses arrived for nodes we asked about: offer them now. */
+  located(now: number): void {
+    this.#offer(this.#lists, now);
   }
 
   timeout(key: MeshDeadline, now: number): void {

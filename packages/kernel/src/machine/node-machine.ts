@@ -7,7 +7,7 @@
 import { fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
 import { createDetector, toHex, viewSummary, type Detector, type DetectorEvent, type Member, type TickOutput } from '@distkit/detector';
 import { createPolicy, type PolicyUpdate } from '@distkit/policy';
-import { DEFAULT_FRAME_LIMITS, checkTags, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble } from '@distkit/wire';
+import { DEFAULT_FRAME_LIMITS, checkTags, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble, type NodeAddress, type SystemMessage } from '@distkit/wire';
 import type {
   IncomingMessage, KernelEvent, KernelStats, NodeInfo, NodeUpdate, NodedownReason, NodesKind, PeerConfig,
 } from '../api.ts';
@@ -19,7 +19,7 @@ import { HeartbeatChannel, equal, type DropReason } from './heartbeat-channel.ts
 import { LinkMachine, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
 import { Mesh } from './mesh.ts';
 import type { Output } from './outputs.ts';
-import { PeerTable, type Peer } from './peer-table.ts';
+import { PeerTable, linkAddress, type Peer } from './peer-table.ts';
 import { SystemRequests, type DeadlineKey } from './system-requests.ts';
 
 /** What the machine needs from its environment, all of it passed in. */
@@ -33,6 +33,11 @@ export interface MachineEnv {
 }
 
 type State = 'new' | 'running' | 'stopped';
+
+/** A node whose address we asked for is asked about again at most this often. */
+const LOCATE_AGAIN_MS = 5000;
+/** Names with a question out, at most (the oldest is forgotten past it). */
+const MAX_ASKED = 4096;
 
 export class NodeMachine implements LinkHost, AdmissionHost {
   readonly name: string;
@@ -79,7 +84,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#trust = options.trust.store;
     this.#secrets = options.clusterSecrets;
     this.#hello = {
-      name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null,
+      name: this.name, incarnation: this.incarnation, hidden: options.hidden, versions: [1], startedAt: env.startedAt, heartbeatPort: null, listenPort: null,
       time: env.startedAt, tags: options.tags,
     };
     const frameLimits = { ...DEFAULT_FRAME_LIMITS, maxBytes: options.maxMessageBytes };
@@ -160,6 +165,8 @@ export class NodeMachine implements LinkHost, AdmissionHost {
           const p = this.peers.get(from);
           if (p) p.tags = tags;
         },
+        where: (from, nodes) => this.#answerWhere(from, nodes),
+        here: (from, addresses, now) => this.#located(from, addresses, now),
       },
       this.#deadlines,
       options.setupTimeMs,
@@ -169,10 +176,12 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       {
         name: this.name,
         visiblePeers: () => this.#visibleLinked(),
-        canDial: (name) => {
+        reach: (name) => {
           const p = this.peers.get(name);
-          return !!p?.config?.address && p.link?.state !== 'up' && !p.hidden;
+          if (p?.link?.state === 'up' || p?.hidden) return 'skip';
+          return linkAddress(p) ? 'dial' : 'locate';
         },
+        locate: (nodes, via) => this.#locate(nodes, via, this.#now),
         sendLinks: (to, nodes, apart) => {
           const link = this.peers.get(to)?.link;
           if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message: { op: 'links', nodes, apart } });
@@ -200,6 +209,54 @@ export class NodeMachine implements LinkHost, AdmissionHost {
 
   readonly #mesh: Mesh | null;
   #lastHelloTime = 0;
+
+  /** Names we asked a peer the address of, and when (an answer for a name not asked is ignored). */
+  readonly #asked = new Map<string, number>();
+
+  #system1(to: string, message: SystemMessage): void {
+    const link = this.peers.get(to)?.link;
+    if (link?.state === 'up') link.send({ kind: 'system', counter: 0, message });
+  }
+
+  #locate(nodes: readonly string[], via: string, now: number): void {
+    const ask = nodes.filter((n) => {
+      const at = this.#asked.get(n);
+      return at === undefined || now - at >= LOCATE_AGAIN_MS;
+    });
+    if (ask.length === 0) return;
+    for (const n of ask) {
+      this.#asked.delete(n);
+      this.#asked.set(n, now);
+    }
+    while (this.#asked.size > MAX_ASKED) this.#asked.delete(this.#asked.keys().next().value!);
+    this.#system1(via, { op: 'where?', nodes: ask });
+  }
+
+  /** A peer asks where nodes take links: what we know of the visible ones (hidden ones are nobody's business). */
+  #answerWhere(from: string, nodes: readonly string[]): void {
+    const addresses: NodeAddress[] = [];
+    for (const n of nodes) {
+      const p = this.peers.get(n);
+      const a = linkAddress(p);
+      if (a && !p!.hidden) addresses.push({ name: n, host: a.host, port: a.port });
+    }
+    this.#system1(from, { op: 'here', addresses });
+  }
+
+  /** Addresses for names we asked about: kept where nothing is configured, and offered to the mesh. */
+  #located(from: string, addresses: readonly NodeAddress[], now: number): void {
+    let any = false;
+    for (const a of addresses) {
+      if (a.name === this.name || a.name === from || !this.#asked.has(a.name)) continue;
+      this.#asked.delete(a.name);
+      const p = this.peers.ensure(a.name);
+      if (p.config?.address || p.hidden || p.link) continue;
+      p.learned = { host: a.host, port: a.port };
+      if (!p.config) this.#keepStranger(a.name, now);
+      any = true;
+    }
+    if (any) this.#mesh?.located(now);
+  }
 
   /** The hello, with a `time` that grows strictly within this incarnation (IK replays are refused by it). */
   #freshHello(): Hello {
@@ -275,11 +332,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   // ---- inputs: lifecycle -----------------------------------------------------------------------
 
   /** The shell listens and has bound the heartbeat socket (`heartbeatPort` null for a hidden node). */
-  start(now: number, heartbeatPort: number | null): void {
+  start(now: number, heartbeatPort: number | null, listenPort: number): void {
     this.#now = now;
     if (this.#state !== 'new') throw new KernelError('ALREADY_STARTED', `node ${this.name} was already started`);
     this.#state = 'running';
-    // A hidden node takes no heartbeats; others tell their heartbeat port in the hello.
+    // A hidden node takes no heartbeats; others tell their heartbeat port in the hello. Every node
+    // tells where it takes links (so a node that joined by address can be dialled back).
+    this.#hello = { ...this.#hello, listenPort };
     if (!this.#o.hidden && heartbeatPort !== null) this.#hello = { ...this.#hello, heartbeatPort };
     this.#updateView(now);
     this.#admission.apply(this.#admission.policy.handle({ type: 'start' }, now), now);
@@ -438,7 +497,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   }
 
   onPeer(link: LinkMachine, hello: Hello, remoteKey: Uint8Array): PeerVerdict {
-    return this.#admission.peer(link, hello, remoteKey, this.#now);
+    const verdict = this.#admission.peer(link, hello, remoteKey, this.#now);
+    const join = this.#joins.get(link.conn);
+    const kept = join && verdict.accept ? this.peers.get(hello.name)?.link : undefined;
+    if (join && kept && kept !== link && kept.state === 'up' && kept.remoteKey && equal(kept.remoteKey, remoteKey)) {
+      // A join that reached a node we are already linked to (through the mesh, say): it proved
+      // who it is, so the join is done; a second link would only lose the duplicate rule.
+      this.#joins.delete(link.conn);
+      this.#joined(join, hello.name, this.#now);
+      return { accept: false, reason: 'replaced', detail: `already linked to ${hello.name}: joined` };
+    }
+    return verdict;
   }
 
   onPreamble(link: LinkMachine, preamble: LinkPreamble): PeerVerdict {
@@ -521,7 +590,10 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       p.link = null;
       this.#system.linkGone(p.name);
       if (this.#state !== 'stopped') {
-        this.#admission.apply(this.#admission.policy.handle({ type: 'disconnected', node: p.name, connection: link.conn, reason }, now), now);
+        // A close on purpose (ours or the peer's `disconnect`, a peer leaving) is not redialled by
+        // itself; a peer shutting down (a restart, an upgrade) is, under `reconnect: 'eager'`.
+        const onPurpose = deliberate === 'disconnect' || deliberate === 'leave';
+        this.#admission.apply(this.#admission.policy.handle({ type: 'disconnected', node: p.name, connection: link.conn, reason, deliberate: onPurpose }, now), now);
         if (!p.hidden && !this.#o.hidden) this.#detector.linkDown(p.name, reason, now, deliberate !== null);
         this.#updateView(now);
         if (!p.hidden) this.#mesh?.forget(p.name, deliberate === null, now);
@@ -544,7 +616,9 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const policy = this.#admission.policy;
     if (dialled !== undefined) {
       this.#admission.apply(policy.handle({ type: 'dialFailed', node: dialled, reason }, now), now);
-      if (p) this.#admission.failWaitersIfIdle(p, new KernelError('CONNECT_FAILED', `link to ${dialled} failed during setup (${reason}): ${detail}`));
+      // The waiters are the dialled name's (the peer may have named itself otherwise: wrong_name).
+      const waiting = this.peers.get(dialled);
+      if (waiting) this.#admission.failWaitersIfIdle(waiting, new KernelError('CONNECT_FAILED', `link to ${dialled} failed during setup (${reason}): ${detail}`));
     } else if (!acceptedByPolicy) {
       // Refused or failed before the policy took it (trust, a replay, a timeout): its half-open
       // slot in the policy is freed.
@@ -580,7 +654,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
 
   dial(name: string, now: number): void {
     const p = this.peers.get(name);
-    const address = p?.config?.address;
+    const address = linkAddress(p);
     const policy = this.#admission.policy;
     if (!address || this.#state !== 'running') {
       this.#admission.apply(policy.handle({ type: 'dialFailed', node: name, reason: address ? 'stopped' : 'no_address' }, now), now);
@@ -651,7 +725,17 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const name = hello.name;
     this.handshakes.ok++;
     this.#admission.settled(link.conn);
-    if (!this.#admission.connected(link, now)) return; // closed by the policy (the other of a simultaneous pair won)
+    // Taken out first: a join whose link the policy closes (below) is settled here, not in onClosed.
+    const join = this.#joins.get(link.conn);
+    this.#joins.delete(link.conn);
+    if (!this.#admission.connected(link, now)) {
+      // Closed by the policy. When it kept another link to the same node (already linked through
+      // the mesh, or a simultaneous dial won), the node proved who it is: the join is done.
+      const kept = this.peers.get(name)?.link;
+      if (join && kept && kept !== link && kept.state !== 'closed') this.#joined(join, name, now);
+      else if (join) this.#settle(join.token, new KernelError('CONNECT_FAILED', `cannot join ${join.address.host}:${join.address.port}: ${name} was refused by the policy`));
+      return;
+    }
     const p = this.peers.ensure(name);
     if (this.#strangers.delete(name)) this.#deadlines.delete(`s:${name}`);
     if (p.link && p.link !== link) p.link.close('replaced', 'replaced by a newer link', false);
@@ -660,19 +744,12 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     if (!p.key || !equal(p.key, link.remoteKey!)) this.peers.setKey(p, link.remoteKey!, this.#pairwise(link.remoteKey!));
     // A peer that linked in without being configured: heartbeat it where its hello says.
     if (!p.config && hello.heartbeatPort !== null) this.peers.setHeartbeat(p, { host: link.remote.host, port: hello.heartbeatPort });
+    // ... and dial it where it says it listens (the mesh asks us for it too).
+    if (!p.config?.address && hello.listenPort !== null) p.learned = { host: link.remote.host, port: hello.listenPort };
     p.incarnation = hello.incarnation;
     p.startedAt = hello.startedAt;
     p.tags = hello.tags;
-    const join = this.#joins.get(link.conn);
-    if (join) {
-      // A join by address: the peer named itself; from now on it is a configured peer.
-      this.#joins.delete(link.conn);
-      if (!p.config) {
-        this.#addPeer({ name, address: join.address, ...(join.publicKey ? { publicKey: join.publicKey } : {}) });
-        this.#configurePolicy(this.#policyPeers(), now);
-      }
-      this.#settle(join.token, null, name);
-    }
+    if (join) this.#joined(join, name, now);
     if (!hello.hidden && !this.#o.hidden) this.#detector.linkUp(name, hello.incarnation, now);
     this.#updateView(now);
     if (!hello.hidden) this.#mesh?.ownLinksChanged(now);
@@ -683,6 +760,18 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     for (const q of p.queue.splice(0)) {
       if (this.#sendOn(link, q.value, q.token)) this.#settle(q.token, null);
     }
+  }
+
+  /** A join by address reached `name`, which named itself in a handshake: from now on it is a configured peer. */
+  #joined(join: { token: number; address: Address; publicKey: Uint8Array | null }, name: string, now: number): void {
+    const p = this.peers.get(name);
+    if (!p?.config) {
+      // Heartbeats keep going where its hello said (its UDP port need not be its TCP one).
+      const heartbeat = p?.heartbeat ?? null;
+      this.#addPeer({ name, address: join.address, ...(heartbeat ? { heartbeat } : {}), ...(join.publicKey ? { publicKey: join.publicKey } : {}) });
+      this.#configurePolicy(this.#policyPeers(), now);
+    }
+    this.#settle(join.token, null, name);
   }
 
   /** The pair's heartbeat keys: one per cluster secret, newest first (one without a secret). */
@@ -802,7 +891,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     this.#requireRunning();
     const p = this.peers.get(name);
     if (p?.link?.state === 'up') return true;
-    if (!p?.config?.address) throw new KernelError('UNKNOWN_NODE', `no address known for ${name} (add it as a peer first)`);
+    if (!p || !linkAddress(p)) throw new KernelError('UNKNOWN_NODE', `no address known for ${name} (add it as a peer first)`);
     p.connectWaiters.push(token);
     this.#admission.apply(this.#admission.policy.handle({ type: 'connectRequested', node: name, kind: 'explicit' }, now), now);
     return false;
@@ -873,7 +962,7 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     const p = this.peers.get(name);
     if (p?.link?.state === 'up') return this.#sendOn(p.link, value, token);
     // Nothing is recorded for a name we cannot reach: a typo leaves no trace.
-    if (!p?.config?.address) {
+    if (!p || !linkAddress(p)) {
       const policy = this.#admission.policy;
       const why = policy.modeOf(name) === 'never' ? 'never' : policy.isBarred(name) ? 'barred' : null;
       if (why) throw new KernelError('AUTO_CONNECT_REFUSED', `not connected to ${name}, and auto-connect may not connect it (${why})`);
@@ -902,12 +991,16 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   removePeer(now: number, name: string): void {
     this.#now = now;
     const p = this.peers.get(name);
-    if (!p?.config) return;
-    this.peers.setHeartbeat(p, null);
-    p.config = null;
-    this.#configurePolicy(this.#policyPeers(), now);
-    if (p.link) this.#detector.removePeer(name);
-    else this.#forget(name);
+    if (!p) return;
+    p.learned = null;
+    if (p.config) {
+      this.peers.setHeartbeat(p, null);
+      p.config = null;
+      this.#configurePolicy(this.#policyPeers(), now);
+      if (p.link) this.#detector.removePeer(name);
+    }
+    // Not linked: gone now (a node that linked in unconfigured and left is not kept for retention).
+    if (!p.link) this.#forget(name);
   }
 
   configure(now: number, update: NodeUpdate): void {
@@ -970,13 +1063,14 @@ export class NodeMachine implements LinkHost, AdmissionHost {
         incarnation: p.incarnation,
         fingerprint: p.key ? fingerprint(p.key) : null,
         direction: link ? (link.role === 'initiator' ? 'outbound' as const : 'inbound' as const) : null,
-        address: p.config?.address ?? null,
+        address: linkAddress(p),
         pattern: link?.pattern ?? null,
         suite: link ? link.suite : null,
         linkedSince: link ? link.upAt : null,
         tags: p.tags,
         lastHeard: s?.lastHeard ?? null,
         phi: s?.phi ?? null,
+        loss: s?.loss ?? null,
       };
     }).sort((a, b) => (a.name < b.name ? -1 : 1));
   }

@@ -15,6 +15,11 @@ export interface Peer {
   readonly name: string;
   /** From `peers` or `addPeer`: where it listens, where it takes heartbeats, a pinned key, a mode. */
   config: PeerConfig | null;
+  /**
+   * Where it takes links when nobody configured that: from its hello (the address its link came
+   * from, the port it listens on) or from a peer that knows it (a `here` answer).
+   */
+  learned: Address | null;
   /** Where its heartbeats go: configured, or learned from its hello on a link. */
   heartbeat: Address | null;
   /** The key this peer is trusted with (configured, from the trust store, or proven on a link). Set with `setKey`. */
@@ -37,6 +42,11 @@ export interface Peer {
   queue: PendingSend[];
 }
 
+/** Where a peer takes links: its configured address, else the one learned. */
+export function linkAddress(p: Peer | undefined): Address | null {
+  return p?.config?.address ?? p?.learned ?? null;
+}
+
 export class PeerTable {
   readonly #peers = new Map<string, Peer>();
   /** By sender id (the first 8 bytes of the key, as `senderKey` folds them): who a datagram says it is from. */
@@ -51,7 +61,7 @@ export class PeerTable {
     let p = this.#peers.get(name);
     if (!p) {
       p = {
-        name, config: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, link: null,
+        name, config: null, learned: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, link: null,
         connectWaiters: [], queue: [],
       };
       this.#peers.set(name, p);

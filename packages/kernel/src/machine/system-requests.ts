@@ -1,6 +1,6 @@
 // Kernel-to-kernel requests over a link (system frames): "which nodes are you connected to?" and
 // the forwarding of partitions and decisions to hidden nodes, which run no detector of their own.
-import type { SystemMessage } from '@distkit/wire';
+import type { NodeAddress, SystemMessage } from '@distkit/wire';
 import type { KernelEvent } from '../api.ts';
 import { KernelError } from '../errors.ts';
 import type { Deadlines } from './deadlines.ts';
@@ -17,6 +17,10 @@ export interface SystemHost {
   links(from: string, nodes: readonly string[], apart: readonly string[], now: number): void;
   /** A peer's tags changed. */
   tags(from: string, tags: Readonly<Record<string, string>>): void;
+  /** A peer asks where nodes take links. */
+  where(from: string, nodes: readonly string[]): void;
+  /** A peer's answer to our `where?`. */
+  here(from: string, addresses: readonly NodeAddress[], now: number): void;
 }
 
 export type DeadlineKey = number | string;
@@ -96,6 +100,12 @@ export class SystemRequests {
         return;
       case 'tags':
         this.#host.tags(from, m.tags);
+        return;
+      case 'where?':
+        this.#host.where(from, m.nodes);
+        return;
+      case 'here':
+        this.#host.here(from, m.addresses, now);
         return;
       case 'event': {
         // Only a hidden node takes its peer's verdicts as its own news.
