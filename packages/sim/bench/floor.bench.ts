@@ -50,11 +50,16 @@ const cases: Record<string, () => void> = {
     const d = sealHeartbeat(key, sender, body, nativeProvider);
     sink ^= openHeartbeat(key, d, nativeProvider)!.length;
   },
-  'encodeHeartbeat + decodeHeartbeat': () => {
-    sink ^= decodeHeartbeat(encodeHeartbeat(hb)).seq;
+  'encodeHeartbeat': () => {
+    sink ^= encodeHeartbeat(hb).length;
   },
-  'encode + seal + open + decode (one datagram, no network, no detector)': () => {
-    const d = sealHeartbeat(key, sender, encodeHeartbeat(hb), nativeProvider);
+  'decodeHeartbeat': () => {
+    sink ^= decodeHeartbeat(body).seq;
+  },
+  // What each datagram costs at the least: the kernel encodes one body per round for all its
+  // peers (N-1 = 49 datagrams here), then seals it per peer; the receiver opens and decodes.
+  'seal + open + decode (one datagram, no network, no detector)': () => {
+    const d = sealHeartbeat(key, sender, body, nativeProvider);
     sink ^= decodeHeartbeat(openHeartbeat(key, d, nativeProvider)!).seq;
   },
 };
@@ -82,18 +87,20 @@ if (sink === 0.5) console.log(sink); // keep the work observable
 const anchor = us('createHmac × 2 (anchor)');
 const keyedMac = us('keyed HMAC × 2 (padded keys once, one-shot hash)');
 const mac = us('sealHeartbeat + openHeartbeat');
-const codec = us('encodeHeartbeat + decodeHeartbeat');
-const all = us('encode + seal + open + decode (one datagram, no network, no detector)');
+const encode = us('encodeHeartbeat');
+const decode = us('decodeHeartbeat');
+const all = us('seal + open + decode (one datagram, no network, no detector)') + encode / (N - 1);
 writeResults('sim-floor', [
   { name: `budget per datagram: ${WALL_S} s wall / ${DATAGRAMS.toLocaleString('en-US')} datagrams (N=${N}, ${HOURS} h, 1 s)`, value: BUDGET_US, unit: 'µs' },
   { name: 'HMAC-SHA256 seal + verify, node:crypto createHmac × 2 (anchor)', value: anchor, unit: 'µs (CPU)' },
   { name: 'HMAC-SHA256 seal + verify, keyedHmac × 2 (what sealHeartbeat uses)', value: keyedMac, unit: 'µs (CPU)' },
   { name: 'keyedHmac vs anchor', value: keyedMac / anchor, unit: 'x' },
   { name: 'sealHeartbeat + openHeartbeat (native provider)', value: mac, unit: 'µs (CPU)' },
-  { name: 'encodeHeartbeat + decodeHeartbeat (scan + msgpackr + field checks)', value: codec, unit: 'µs (CPU)' },
-  { name: 'encode + seal + open + decode, one datagram', value: all, unit: 'µs (CPU)' },
+  { name: 'encodeHeartbeat (field checks + msgpackr + scan), once per round', value: encode, unit: 'µs (CPU)' },
+  { name: 'decodeHeartbeat (scan + msgpackr + field checks), every datagram', value: decode, unit: 'µs (CPU)' },
+  { name: `seal + open + decode, plus 1/${N - 1} of an encode: the floor per datagram`, value: all, unit: 'µs (CPU)' },
   { name: 'share of the budget taken by that floor', value: all / BUDGET_US, unit: 'x' },
   { name: 'heartbeat datagram size', value: datagram.length, unit: 'bytes' },
 ], [
-  target('encode + seal + open + decode fits the per-datagram budget (µs)', all, '<=', BUDGET_US),
+  target('the floor per datagram (seal + open + decode) fits the budget (µs)', all, '<=', BUDGET_US),
 ]);
