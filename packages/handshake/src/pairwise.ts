@@ -57,24 +57,24 @@ export function pairwiseKey(
  * The MAC of each pairwise key, built once per key array (and provider): a pair's key tags every
  * datagram between the two for as long as they know each other, so what depends on the key alone
  * is done once. Held weakly (a key the kernel forgets takes its MAC with it), and checked against
- * the bytes on each use, so an array refilled with another key gets a MAC of its own.
+ * the bytes and the provider on each use, so an array refilled with another key, or used with
+ * another provider, gets a MAC of its own.
  */
 interface KeyedMac {
+  readonly provider: CryptoProvider;
   readonly key: Uint8Array;
   readonly mac: (data: Uint8Array) => Uint8Array;
 }
-const macs = new WeakMap<CryptoProvider, WeakMap<Uint8Array, KeyedMac>>();
+const macs = new WeakMap<Uint8Array, KeyedMac>();
 
 function macFor(key: Uint8Array, provider: CryptoProvider): (data: Uint8Array) => Uint8Array {
-  let byKey = macs.get(provider);
-  if (byKey === undefined) macs.set(provider, (byKey = new WeakMap()));
-  const known = byKey.get(key);
-  if (known !== undefined && compare(known.key, key) === 0) return known.mac;
+  const known = macs.get(key);
+  if (known !== undefined && known.provider === provider && compare(known.key, key) === 0) return known.mac;
   if (key.length !== 32) throw new HandshakeError('INVALID_CONFIG', 'pairwise key must be a 32-byte Uint8Array');
   const h = sha256(provider);
   const own = Uint8Array.from(key);
   const mac = h.keyedHmac?.(own) ?? ((data: Uint8Array) => h.hmac(own, data));
-  byKey.set(key, { key: own, mac });
+  macs.set(key, { provider, key: own, mac });
   return mac;
 }
 
