@@ -60,6 +60,20 @@ describe('heartbeat seal/open', () => {
     expect(openHeartbeat(key, 'x' as never)).toBeNull();
     expect(openHeartbeat(pairwiseKey(carol.privateKey, bob.publicKey), datagram)).toBeNull();
   });
+
+  it('the same tags on either provider, and a key array refilled with another key tags with the new key', () => {
+    const datagram = sealHeartbeat(key, sender, body, nativeProvider);
+    expect(hex(sealHeartbeat(key, sender, body, nobleProvider))).toBe(hex(datagram));
+    const reused = Uint8Array.from(key);
+    expect(openHeartbeat(reused, datagram)).not.toBeNull();
+    reused.set(pairwiseKey(alice.privateKey, carol.publicKey));
+    expect(openHeartbeat(reused, datagram)).toBeNull();
+    expect(hex(sealHeartbeat(reused, sender, body))).toBe(hex(sealHeartbeat(pairwiseKey(carol.privateKey, alice.publicKey), sender, body)));
+  });
+
+  it('refuses a pairwise key that is not 32 bytes', () => {
+    expect(thrown(() => sealHeartbeat(new Uint8Array(31), sender, body)).code).toBe('INVALID_CONFIG');
+  });
 });
 
 describe('cluster keyring files', () => {

@@ -53,11 +53,37 @@ export function pairwiseKey(
   return h.hmac(prk, PAIRWISE_LABEL, lo, hi, ONE);
 }
 
-function tag(key: Uint8Array, body: Uint8Array, provider: CryptoProvider): Uint8Array {
-  if (!(key instanceof Uint8Array) || key.length !== 32) throw new HandshakeError('INVALID_CONFIG', 'pairwise key must be a 32-byte Uint8Array');
+/**
+ * The MAC of each pairwise key, built once per key array (and provider): a pair's key tags every
+ * datagram between the two for as long as they know each other, so what depends on the key alone
+ * is done once. Held weakly (a key the kernel forgets takes its MAC with it), and checked against
+ * the bytes and the provider on each use, so an array refilled with another key, or used with
+ * another provider, gets a MAC of its own.
+ */
+interface KeyedMac {
+  readonly provider: CryptoProvider;
+  readonly key: Uint8Array;
+  readonly mac: (data: Uint8Array) => Uint8Array;
+}
+const macs = new WeakMap<Uint8Array, KeyedMac>();
+
+function macFor(key: Uint8Array, provider: CryptoProvider): (data: Uint8Array) => Uint8Array {
+  const known = macs.get(key);
+  if (known !== undefined && known.provider === provider && compare(known.key, key) === 0) return known.mac;
+  if (key.length !== 32) throw new HandshakeError('INVALID_CONFIG', 'pairwise key must be a 32-byte Uint8Array');
+  const h = sha256(provider);
+  const own = Uint8Array.from(key);
+  const mac = h.keyedHmac?.(own) ?? ((data: Uint8Array) => h.hmac(own, data));
+  macs.set(key, { provider, key: own, mac });
+  return mac;
+}
+
+/** The full HMAC-SHA256 of `body`; the tag is its first HEARTBEAT_TAG_BYTES bytes. */
+function mac(key: Uint8Array, body: Uint8Array, provider: CryptoProvider): Uint8Array {
+  if (!(key instanceof Uint8Array)) throw new HandshakeError('INVALID_CONFIG', 'pairwise key must be a 32-byte Uint8Array');
   // HMAC-SHA256 truncated to 128 bits (as RFC 4868 does): no nonce to manage, unlike a one-time
   // Poly1305 key, so two datagrams can never share MAC material.
-  return sha256(provider).hmac(key, body).subarray(0, HEARTBEAT_TAG_BYTES);
+  return macFor(key, provider)(body);
 }
 
 /**
@@ -69,20 +95,23 @@ export function sealHeartbeat(key: Uint8Array, sender: Uint8Array, body: Uint8Ar
   const out = new Uint8Array(SENDER_ID_BYTES + body.length + HEARTBEAT_TAG_BYTES);
   out.set(sender);
   out.set(body, SENDER_ID_BYTES);
-  out.set(tag(key, out.subarray(0, SENDER_ID_BYTES + body.length), provider), SENDER_ID_BYTES + body.length);
+  const signed = SENDER_ID_BYTES + body.length;
+  const full = mac(key, out.subarray(0, signed), provider);
+  for (let i = 0; i < HEARTBEAT_TAG_BYTES; i++) out[signed + i] = full[i]!;
   return out;
 }
 
 /**
- * The body when the tag verifies under `key`, else null (never throws on bad input). The caller
- * picks `key` by the datagram's sender id (@distkit/wire `datagramSender`), and must then check
- * that the body's own sender field is that peer.
+ * The body when the tag verifies under `key`, else null (never throws on bad input): a view into
+ * `datagram`, not a copy (the decoders copy what they keep). The caller picks `key` by the
+ * datagram's sender id (@distkit/wire `datagramSender`), and must then check that the body's own
+ * sender field is that peer.
  */
 export function openHeartbeat(key: Uint8Array, datagram: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array | null {
   if (!(datagram instanceof Uint8Array) || datagram.length < SENDER_ID_BYTES + HEARTBEAT_TAG_BYTES) return null;
   const signed = datagram.length - HEARTBEAT_TAG_BYTES;
-  const expected = tag(key, datagram.subarray(0, signed), provider);
+  const expected = mac(key, datagram.subarray(0, signed), provider);
   let diff = 0;
   for (let i = 0; i < HEARTBEAT_TAG_BYTES; i++) diff |= expected[i]! ^ datagram[signed + i]!;
-  return diff === 0 ? datagram.slice(SENDER_ID_BYTES, signed) : null;
+  return diff === 0 ? datagram.subarray(SENDER_ID_BYTES, signed) : null;
 }

@@ -363,12 +363,20 @@ export interface ScaleResult {
   readonly wallMs: number;
   /** Wall-clock ms to form the mesh (N(N-1)/2 handshakes). */
   readonly setupWallMs: number;
+  /** CPU ms of this process in the steady part (0 without a `cpu` clock): on a shared machine, wall time counts others' work too. */
+  readonly cpuMs: number;
   readonly datagrams: number;
   readonly events: number;
+  /**
+   * Handshakes while the mesh formed, summed over every node (each completed one counts at both
+   * ends): `ok` / 2 against the N(N-1)/2 pairs shows how many pairs linked twice; `refused`
+   * counts the simultaneous dials one side turned away.
+   */
+  readonly handshakes: { readonly ok: number; readonly refused: number; readonly failed: number; readonly timeout: number };
 }
 
-/** N kernels, full mesh; the caller measures memory. */
-export async function scale(o: ScaleOptions, clock: () => number): Promise<ScaleResult & { cluster: KernelCluster }> {
+/** N kernels, full mesh; the caller measures memory. `cpu`: a CPU-time clock, ms (process.cpuUsage). */
+export async function scale(o: ScaleOptions, clock: () => number, cpu: () => number = () => 0): Promise<ScaleResult & { cluster: KernelCluster }> {
   const interval = o.interval ?? 5000;
   const network = createSimNetwork({ seed: o.seed, delay: { min: 1, max: 5 }, copyDatagrams: false });
   const cluster = createKernelCluster({
@@ -378,12 +386,22 @@ export async function scale(o: ScaleOptions, clock: () => number): Promise<Scale
   const t0 = clock();
   await linked(network, cluster, 10 * interval);
   const t1 = clock();
+  const handshakes = { ok: 0, refused: 0, failed: 0, timeout: 0 };
+  for (const name of cluster.names) {
+    const h = cluster.node(name).stats().handshakes;
+    handshakes.ok += h.ok;
+    handshakes.refused += h.refused;
+    handshakes.failed += h.failed;
+    handshakes.timeout += h.timeout;
+  }
   const before = network.stats();
+  const c1 = cpu();
   await network.run(10 * interval + o.duration);
+  const c2 = cpu();
   const after = network.stats();
   const t2 = clock();
   return {
-    simulatedMs: o.duration, wallMs: t2 - t1, setupWallMs: t1 - t0,
+    simulatedMs: o.duration, wallMs: t2 - t1, setupWallMs: t1 - t0, cpuMs: c2 - c1, handshakes,
     datagrams: after.datagramsDelivered - before.datagramsDelivered, events: after.events - before.events, cluster,
   };
 }

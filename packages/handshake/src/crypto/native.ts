@@ -294,7 +294,7 @@ function oneShotWorks(algorithm: string, streaming: (parts: readonly Uint8Array[
   }
 }
 
-function nativeHash(name: HashName, algorithm: string, hashLen: number): HashFunction {
+function nativeHash(name: HashName, algorithm: string, hashLen: number, blockLen: number): HashFunction {
   const streaming = (parts: readonly Uint8Array[]): Uint8Array => {
     const h = createHash(algorithm);
     for (const p of parts) h.update(p);
@@ -302,7 +302,8 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number): HashFun
   };
   // Noise hashes short inputs (h || data, a few dozen bytes): joining them and hashing once costs
   // less than building a Hash object (0.8 µs against 1.3 µs for SHA-256).
-  const hash = oneShot && oneShotWorks(algorithm, streaming)
+  const fast = oneShot !== undefined && oneShotWorks(algorithm, streaming);
+  const hash = fast
     ? (...parts: Uint8Array[]): Uint8Array => {
       if (parts.length === 1) return plain(oneShot(algorithm, parts[0]!, 'buffer'));
       let length = 0;
@@ -325,6 +326,30 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number): HashFun
       const h = createHmac(algorithm, key);
       for (const p of parts) h.update(p);
       return plain(h.digest());
+    },
+    keyedHmac(key) {
+      if (!fast) return (data) => plain(createHmac(algorithm, key).update(data).digest());
+      const once = oneShot!;
+      // RFC 2104 on the one-shot hash: H((K ^ opad) || H((K ^ ipad) || m)), both padded keys
+      // built once. Two calls into OpenSSL a message instead of an Hmac object each: about 20%
+      // less time for a heartbeat, and far less garbage.
+      const k = key.length > blockLen ? once(algorithm, key, 'buffer') : key;
+      let inner = new Uint8Array(blockLen + 256);
+      const outer = new Uint8Array(blockLen + hashLen);
+      for (let i = 0; i < blockLen; i++) {
+        inner[i] = (k[i] ?? 0) ^ 0x36;
+        outer[i] = (k[i] ?? 0) ^ 0x5c;
+      }
+      return (data) => {
+        if (blockLen + data.length > inner.length) {
+          const grown = new Uint8Array(blockLen + data.length);
+          grown.set(inner.subarray(0, blockLen));
+          inner = grown;
+        }
+        inner.set(data, blockLen);
+        outer.set(once(algorithm, inner.subarray(0, blockLen + data.length), 'buffer'), blockLen);
+        return plain(once(algorithm, outer, 'buffer'));
+      };
     },
   };
 }
@@ -367,10 +392,12 @@ function createNativeProvider(): CryptoProvider {
       }),
     hash: (name) =>
       lazy(hashes, name, () => {
-        const spec = ({ SHA256: ['sha256', 32], SHA512: ['sha512', 64], BLAKE2b: ['blake2b512', 64], BLAKE2s: ['blake2s256', 32] } as const)[name];
+        // Name, digest length and block length (HMAC's B: FIPS 180-4 for SHA-2, RFC 7693 for BLAKE2).
+        const spec = ({ SHA256: ['sha256', 32, 64], SHA512: ['sha512', 64, 128], BLAKE2b: ['blake2b512', 64, 128], BLAKE2s: ['blake2s256', 32, 64] } as const)[name];
         if (!spec) return undefined;
-        return probe(() => nativeHash(name, spec[0], spec[1]), (f) => {
+        return probe(() => nativeHash(name, spec[0], spec[1], spec[2]), (f) => {
           if (f.hash(ONE).length !== spec[1] || f.hmac(KEY, ONE).length !== spec[1]) throw new Error('wrong length');
+          if (!equalBytes(f.keyedHmac!(KEY)(ONE), f.hmac(KEY, ONE))) throw new Error('keyed HMAC differs');
         });
       }),
     randomBytes: (n) => secureRandom(n),

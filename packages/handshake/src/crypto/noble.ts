@@ -99,6 +99,11 @@ function nobleHash(name: HashName, fn: NobleHash, hashLen: number): HashFunction
       for (const p of parts) h.update(p);
       return h.digest();
     },
+    keyedHmac(key) {
+      // The padded keys hashed once; each message starts from a copy of that state.
+      const base = hmac.create(fn, key);
+      return (data) => base.clone().update(data).digest();
+    },
   };
 }
 

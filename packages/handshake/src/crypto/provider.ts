@@ -60,6 +60,13 @@ export interface HashFunction {
   hash(...parts: Uint8Array[]): Uint8Array;
   /** HMAC-HASH(key, a || b || ...) (RFC 2104 with this hash's block length). */
   hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  /**
+   * HMAC-HASH under one fixed key: `keyedHmac(key)(data)` equals `hmac(key, data)`, with what
+   * depends on the key alone done once. For many short messages under a long-lived key (every
+   * heartbeat datagram is tagged and checked with its pair's key). Optional: callers fall back to
+   * `hmac` for a provider without it.
+   */
+  keyedHmac?(key: Uint8Array): (data: Uint8Array) => Uint8Array;
 }
 
 export interface CryptoProvider {

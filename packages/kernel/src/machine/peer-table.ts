@@ -1,7 +1,7 @@
 // What the kernel knows of each peer beyond what the policy and the detector hold: one record per
 // name, in one place. The policy owns modes, bars and dial state; the detector owns liveness and
 // views; this table owns addresses, keys, the link in use and the callers waiting on it.
-import { SENDER_ID_BYTES, type Address } from '@distkit/wire';
+import type { Address } from '@distkit/wire';
 import type { PeerConfig } from '../api.ts';
 import type { LinkMachine } from './link-machine.ts';
 
@@ -51,8 +51,8 @@ export function linkAddress(p: Peer | undefined): Address | null {
 
 export class PeerTable {
   readonly #peers = new Map<string, Peer>();
-  /** By sender id (the first 8 bytes of the key, hex): who a datagram says it is from. */
-  readonly #bySender = new Map<string, Peer[]>();
+  /** By sender id (the first 8 bytes of the key, as `senderKey` folds them): who a datagram says it is from. */
+  readonly #bySender = new Map<number, Peer[]>();
 
   get(name: string): Peer | undefined {
     return this.#peers.get(name);
@@ -95,7 +95,7 @@ export class PeerTable {
   /** Sets the key `p` is trusted with, and the pair's heartbeat keys. */
   setKey(p: Peer, key: Uint8Array | null, pairwise: readonly Uint8Array[]): void {
     if (p.key) {
-      const id = senderHex(p.key);
+      const id = senderKey(p.key);
       const list = this.#bySender.get(id)?.filter((x) => x !== p) ?? [];
       if (list.length > 0) this.#bySender.set(id, list);
       else this.#bySender.delete(id);
@@ -103,7 +103,7 @@ export class PeerTable {
     p.key = key ? Uint8Array.from(key) : null;
     p.pairwise = key ? pairwise : [];
     if (key) {
-      const id = senderHex(key);
+      const id = senderKey(key);
       const list = this.#bySender.get(id) ?? [];
       list.push(p);
       this.#bySender.set(id, list);
@@ -112,19 +112,21 @@ export class PeerTable {
 
   /** The peers whose key starts with a datagram's sender id (one, unless two keys collide). */
   bySender(id: Uint8Array): readonly Peer[] {
-    return this.#bySender.get(hex(id)) ?? NOBODY;
+    const list = this.#bySender.get(senderKey(id));
+    if (list === undefined) return NOBODY;
+    // The map key holds 6 of the id's 8 bytes: the last two are compared here.
+    for (const p of list) if (p.key![6] !== id[6] || p.key![7] !== id[7]) return list.filter((x) => x.key![6] === id[6] && x.key![7] === id[7]);
+    return list;
   }
 }
 
 const NOBODY: readonly Peer[] = Object.freeze([]);
 const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
 
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
-  return s;
-}
-
-function senderHex(key: Uint8Array): string {
-  return hex(key.subarray(0, SENDER_ID_BYTES));
+/**
+ * The first 6 bytes of a sender id (or of a key, which it starts) as one exact integer: looked up
+ * on every datagram, so a number rather than a string built per datagram.
+ */
+function senderKey(id: Uint8Array): number {
+  return (id[0]! * 0x10000 + id[1]! * 0x100 + id[2]!) * 0x1000000 + (id[3]! * 0x10000 + id[4]! * 0x100 + id[5]!);
 }
