@@ -75,8 +75,8 @@ export class FrameDecoder {
     this.#offset = 0;
   }
 
-  /** The next complete message, or null until more bytes arrive. */
-  next(): Uint8Array | null {
+  /** The length of the next message once all of it is here (its header then consumed), else null; throws past the limit. */
+  #frameReady(): number | null {
     if (this.#failure) throw this.#failure;
     if (this.#available < FRAME_HEADER_BYTES) return null;
     const length = (this.#byteAt(0) << 8) | this.#byteAt(1);
@@ -86,6 +86,13 @@ export class FrameDecoder {
     }
     if (this.#available < FRAME_HEADER_BYTES + length) return null;
     this.#skip(FRAME_HEADER_BYTES);
+    return length;
+  }
+
+  /** The next complete message, or null until more bytes arrive. */
+  next(): Uint8Array | null {
+    const length = this.#frameReady();
+    if (length === null) return null;
     return this.#take(length);
   }
 
@@ -95,15 +102,8 @@ export class FrameDecoder {
    * layer decrypts part by part), this saves a copy of nearly every message of a bulk transfer.
    */
   nextParts(): Uint8Array[] | null {
-    if (this.#failure) throw this.#failure;
-    if (this.#available < FRAME_HEADER_BYTES) return null;
-    const length = (this.#byteAt(0) << 8) | this.#byteAt(1);
-    if (length > this.maxFrameBytes) {
-      this.#failure = new HandshakeError('FRAME_TOO_LARGE', `frame of ${length} bytes announced, limit is ${this.maxFrameBytes}`);
-      throw this.#failure;
-    }
-    if (this.#available < FRAME_HEADER_BYTES + length) return null;
-    this.#skip(FRAME_HEADER_BYTES);
+    const length = this.#frameReady();
+    if (length === null) return null;
     const parts: Uint8Array[] = [];
     let left = length;
     while (left > 0) {

@@ -13,6 +13,21 @@ async function collect(node: DistkitNode, into: IncomingMessage[]): Promise<void
   for await (const m of node.messages()) into.push(m);
 }
 
+/** Runs `body` with a linked to b (on loopback from `offset`) and b's messages collected; stops both after. */
+async function withPair(offset: number, body: (a: DistkitNode, b: DistkitNode, got: IncomingMessage[]) => Promise<void>): Promise<void> {
+  const ms = members(['a', 'b'], portBase(offset));
+  const [a, b] = ms.map((m) => nodeFor(m, ms, { connectAtStart: false })) as [DistkitNode, DistkitNode];
+  const got: IncomingMessage[] = [];
+  void collect(b, got);
+  try {
+    await Promise.all([a.start(), b.start()]);
+    await a.connectNode('b');
+    await body(a, b, got);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
 /** A value of `n` bytes whose content says where it came from. */
 const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 const intact = (v: unknown, n: number, seed: number) =>
@@ -98,53 +113,37 @@ describe('suites', () => {
 
 describe('channels', () => {
   it('a small message on its own channel overtakes a large one sent before it; both arrive intact, the large one in order with its channel', async () => {
-    const ms = members(['a', 'b'], portBase(65));
-    const [a, b] = ms.map((m) => nodeFor(m, ms, { connectAtStart: false })) as [DistkitNode, DistkitNode];
-    const got: IncomingMessage[] = [];
-    void collect(b, got);
-    try {
-      await Promise.all([a.start(), b.start()]);
-      await a.connectNode('b');
-      const sizes = [8 << 20, 100, 3 << 20];
-      const sends = sizes.map((n, i) => a.send('b', pattern(n, i))); // default channel, in order
-      const small = a.send('b', { ping: 1 }, { channel: 'control-plane' });
-      await small; // resolves at once: its channel is empty, whatever waits on the other
-      await until(() => got.length === 4, 30_000, 'all four messages');
-      expect(got[0]).toEqual({ from: 'a', value: { ping: 1 }, channel: 'control-plane' });
-      const bulk = got.slice(1);
-      expect(bulk.map((m) => m.channel)).toEqual([undefined, undefined, undefined]);
-      expect(bulk.every((m, i) => intact(m.value, sizes[i]!, i))).toBe(true);
-      await Promise.all(sends);
-    } finally {
-      await Promise.all([a.stop(), b.stop()]);
-    }
+    await withPair(65, async (a, b, got) => {
+    const sizes = [8 << 20, 100, 3 << 20];
+    const sends = sizes.map((n, i) => a.send('b', pattern(n, i))); // default channel, in order
+    const small = a.send('b', { ping: 1 }, { channel: 'control-plane' });
+    await small; // resolves at once: its channel is empty, whatever waits on the other
+    await until(() => got.length === 4, 30_000, 'all four messages');
+    expect(got[0]).toEqual({ from: 'a', value: { ping: 1 }, channel: 'control-plane' });
+    const bulk = got.slice(1);
+    expect(bulk.map((m) => m.channel)).toEqual([undefined, undefined, undefined]);
+    expect(bulk.every((m, i) => intact(m.value, sizes[i]!, i))).toBe(true);
+    await Promise.all(sends);
+    });
   });
 
   it('order is kept within each channel when several interleave, and a named channel may be reused', async () => {
-    const ms = members(['a', 'b'], portBase(66));
-    const [a, b] = ms.map((m) => nodeFor(m, ms, { connectAtStart: false })) as [DistkitNode, DistkitNode];
-    const got: IncomingMessage[] = [];
-    void collect(b, got);
-    try {
-      await Promise.all([a.start(), b.start()]);
-      await a.connectNode('b');
-      const sent: Promise<void>[] = [];
-      const channels = ['x', 'y', 'default', 'z'];
-      for (let i = 0; i < 40; i++) {
-        const ch = channels[i % channels.length]!;
-        const size = i % 7 === 0 ? 300_000 : i % 3 === 0 ? 70_000 : 10;
-        sent.push(a.send('b', { i, bytes: pattern(size, i) }, { channel: ch }));
-      }
-      await Promise.all(sent);
-      await until(() => got.length === 40, 30_000, '40 messages');
-      for (const ch of channels) {
-        const on = got.filter((m) => (m.channel ?? 'default') === ch).map((m) => (m.value as { i: number }).i);
-        expect(on).toEqual(Array.from({ length: 10 }, (_, k) => k * channels.length + channels.indexOf(ch)));
-      }
-      expect(got.every((m) => { const v = m.value as { i: number; bytes: Uint8Array }; return intact(v.bytes, v.bytes.length, v.i); })).toBe(true);
-    } finally {
-      await Promise.all([a.stop(), b.stop()]);
+    await withPair(66, async (a, b, got) => {
+    const sent: Promise<void>[] = [];
+    const channels = ['x', 'y', 'default', 'z'];
+    for (let i = 0; i < 40; i++) {
+      const ch = channels[i % channels.length]!;
+      const size = i % 7 === 0 ? 300_000 : i % 3 === 0 ? 70_000 : 10;
+      sent.push(a.send('b', { i, bytes: pattern(size, i) }, { channel: ch }));
     }
+    await Promise.all(sent);
+    await until(() => got.length === 40, 30_000, '40 messages');
+    for (const ch of channels) {
+      const on = got.filter((m) => (m.channel ?? 'default') === ch).map((m) => (m.value as { i: number }).i);
+      expect(on).toEqual(Array.from({ length: 10 }, (_, k) => k * channels.length + channels.indexOf(ch)));
+    }
+    expect(got.every((m) => { const v = m.value as { i: number; bytes: Uint8Array }; return intact(v.bytes, v.bytes.length, v.i); })).toBe(true);
+    });
   });
 
   it('back-pressure: a send past its channel\'s mark waits until its last byte is out; one still queued when the link dies rejects', async () => {
@@ -171,27 +170,19 @@ describe('channels', () => {
   });
 
   it('a large byte message is not copied at send: one array refilled after each send resolves carries each content intact', async () => {
-    const ms = members(['a', 'b'], portBase(69));
-    const [a, b] = ms.map((m) => nodeFor(m, ms, { connectAtStart: false })) as [DistkitNode, DistkitNode];
-    const got: IncomingMessage[] = [];
-    void collect(b, got);
-    try {
-      await Promise.all([a.start(), b.start()]);
-      await a.connectNode('b');
-      // Past the 1 MiB mark a send resolves when its last byte is in a record: from then on the
-      // producer may reuse its array (what a producer streaming from one buffer does).
-      const n = (2 << 20) + 12_345; // not a multiple of a record or a piece
-      const buffer = new Uint8Array(n);
-      for (let seed = 0; seed < 4; seed++) {
-        buffer.set(pattern(n, seed));
-        await a.send('b', buffer);
-      }
-      buffer.fill(0);
-      await until(() => got.length === 4, 30_000, 'four messages');
-      expect(got.map((m, seed) => intact(m.value, n, seed))).toEqual([true, true, true, true]);
-    } finally {
-      await Promise.all([a.stop(), b.stop()]);
+    await withPair(69, async (a, b, got) => {
+    // Past the 1 MiB mark a send resolves when its last byte is in a record: from then on the
+    // producer may reuse its array (what a producer streaming from one buffer does).
+    const n = (2 << 20) + 12_345; // not a multiple of a record or a piece
+    const buffer = new Uint8Array(n);
+    for (let seed = 0; seed < 4; seed++) {
+      buffer.set(pattern(n, seed));
+      await a.send('b', buffer);
     }
+    buffer.fill(0);
+    await until(() => got.length === 4, 30_000, 'four messages');
+    expect(got.map((m, seed) => intact(m.value, n, seed))).toEqual([true, true, true, true]);
+    });
   });
 
   it('a bad channel name is refused with BAD_CHANNEL', async () => {
