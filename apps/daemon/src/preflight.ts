@@ -16,7 +16,7 @@ import { fingerprint, parsePrivateKeyFile, parseTrustFile, type Identity } from 
 import { type JoinedNode, parseJoinedNodes } from './joined-nodes.ts';
 import { readSecret } from './secret-file.ts';
 import { effectiveTags, NO_OVERRIDES, parseTagOverrides, tagProblem, type TagOverrides } from './tags.ts';
-import { readIncarnation, statePaths, TOKEN_FORMAT } from './state.ts';
+import { exists, readIncarnation, statePaths, TOKEN_FORMAT } from './state.ts';
 import { untornKnownNodes } from './trust.ts';
 
 /** What the checks found, handed to the start so nothing is read twice. */
@@ -225,12 +225,3 @@ async function checkHook(key: string, command: HookCommand, cwd: string): Promis
   throw new DaemonError('CONFIG_FILE', `${key}: ${program} ${program.includes('/') ? 'is not an executable file' : 'is not found on PATH'}`);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new DaemonError('STATE_IO', `${path} cannot be examined: ${(err as Error).message}`);
-  }
-}

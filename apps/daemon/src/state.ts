@@ -282,12 +282,13 @@ function stateIo(err: unknown, what: string): DaemonError {
   return new DaemonError('STATE_IO', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists; any failure other than "not there" is a STATE_IO error naming it. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
+    throw stateIo(err, `${path} cannot be examined`);
   }
 }
