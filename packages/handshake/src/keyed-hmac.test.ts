@@ -49,6 +49,24 @@ describe('keyedHmac (the same MAC as hmac, the key prepared once)', () => {
     });
   }
 
+  it('native hmac(key, ...parts) equals noble\'s (an independent implementation) and the RFC 4231 vectors', () => {
+    for (const v of RFC4231) {
+      expect(hex(nativeProvider.hash('SHA256')!.hmac(v.key, v.data))).toBe(v.SHA256);
+      expect(hex(nativeProvider.hash('SHA512')!.hmac(v.key, v.data.subarray(0, 5), v.data.subarray(5)))).toBe(v.SHA512);
+    }
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...HASHES),
+        fc.uint8Array({ minLength: 0, maxLength: 200 }),
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 3000 }), { minLength: 0, maxLength: 4 }),
+        (name, key, parts) => {
+          expect(hex(nativeProvider.hash(name)!.hmac(key, ...parts))).toBe(hex(nobleProvider.hash(name)!.hmac(key, ...parts)));
+        },
+      ),
+      seeded('hmac native vs noble', 200),
+    );
+  });
+
   it('a result is the caller\'s own: the next message does not overwrite it', () => {
     const mac = nativeProvider.hash('SHA256')!.keyedHmac!(unhex('00'.repeat(32)));
     const first = mac(text('one'));

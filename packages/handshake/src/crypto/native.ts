@@ -318,37 +318,68 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number, blockLen
       return plain(oneShot(algorithm, joined, 'buffer'));
     }
     : (...parts: Uint8Array[]): Uint8Array => streaming(parts);
+  const streamingHmac = (key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array => {
+    const h = createHmac(algorithm, key);
+    for (const p of parts) h.update(p);
+    return plain(h.digest());
+  };
+  if (!fast) {
+    return { name, hashLen, hash, hmac: (key, ...parts) => streamingHmac(key, parts), keyedHmac: (key) => (data) => streamingHmac(key, [data]) };
+  }
+  const once = oneShot!;
+  // RFC 2104 on the one-shot hash: H((K ^ opad) || H((K ^ ipad) || m)). Two calls into OpenSSL
+  // instead of an Hmac object (a stream, costly to build and to collect): a Noise handshake runs
+  // two dozen HMACs (HKDF), a heartbeat one. `padded` builds both padded keys, once per key.
+  const padded = (key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } => {
+    const k = key.length > blockLen ? once(algorithm, key, 'buffer') : key;
+    const inner = new Uint8Array(blockLen);
+    const outer = new Uint8Array(blockLen + hashLen);
+    for (let i = 0; i < blockLen; i++) {
+      inner[i] = (k[i] ?? 0) ^ 0x36;
+      outer[i] = (k[i] ?? 0) ^ 0x5c;
+    }
+    return { inner, outer };
+  };
+  /** HMAC of `parts` under the padded key; `scratch` (>= blockLen, starting with the inner pad) may be reused. */
+  const mac = (pads: { inner: Uint8Array; outer: Uint8Array }, parts: readonly Uint8Array[], scratch: Uint8Array | null): Uint8Array => {
+    let length = blockLen;
+    for (const p of parts) length += p.length;
+    let inner = scratch;
+    if (!inner || inner.length < length) {
+      inner = new Uint8Array(length);
+      inner.set(pads.inner);
+    }
+    let at = blockLen;
+    for (const p of parts) {
+      inner.set(p, at);
+      at += p.length;
+    }
+    pads.outer.set(once(algorithm, inner.subarray(0, length), 'buffer'), blockLen);
+    return plain(once(algorithm, pads.outer, 'buffer'));
+  };
   return {
     name,
     hashLen,
     hash,
-    hmac(key, ...parts) {
-      const h = createHmac(algorithm, key);
-      for (const p of parts) h.update(p);
-      return plain(h.digest());
+    hmac: (key, ...parts) => {
+      let length = 0;
+      for (const p of parts) length += p.length;
+      // Long input: streaming it costs less than joining it behind the pad.
+      return length > 4096 ? streamingHmac(key, parts) : mac(padded(key), parts, null);
     },
     keyedHmac(key) {
-      if (!fast) return (data) => plain(createHmac(algorithm, key).update(data).digest());
-      const once = oneShot!;
-      // RFC 2104 on the one-shot hash: H((K ^ opad) || H((K ^ ipad) || m)), both padded keys
-      // built once. Two calls into OpenSSL a message instead of an Hmac object each: about 20%
-      // less time for a heartbeat, and far less garbage.
-      const k = key.length > blockLen ? once(algorithm, key, 'buffer') : key;
-      let inner = new Uint8Array(blockLen + 256);
-      const outer = new Uint8Array(blockLen + hashLen);
-      for (let i = 0; i < blockLen; i++) {
-        inner[i] = (k[i] ?? 0) ^ 0x36;
-        outer[i] = (k[i] ?? 0) ^ 0x5c;
-      }
+      // The padded keys are built once; the inner buffer is kept (and grown) across messages.
+      const pads = padded(key);
+      let scratch = new Uint8Array(blockLen + 256);
+      scratch.set(pads.inner);
+      const one: Uint8Array[] = [new Uint8Array(0)];
       return (data) => {
-        if (blockLen + data.length > inner.length) {
-          const grown = new Uint8Array(blockLen + data.length);
-          grown.set(inner.subarray(0, blockLen));
-          inner = grown;
+        if (blockLen + data.length > scratch.length) {
+          scratch = new Uint8Array(blockLen + data.length);
+          scratch.set(pads.inner);
         }
-        inner.set(data, blockLen);
-        outer.set(once(algorithm, inner.subarray(0, blockLen + data.length), 'buffer'), blockLen);
-        return plain(once(algorithm, outer, 'buffer'));
+        one[0] = data;
+        return mac(pads, one, scratch);
       };
     },
   };
