@@ -348,11 +348,11 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number, blockLen
   // two dozen HMACs (HKDF), a heartbeat one. `padded` builds both padded keys, once per key.
   const padded = (key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } => {
     const k = key.length > blockLen ? digest(key) : key;
-    const inner = new Uint8Array(blockLen);
-    const outer = new Uint8Array(blockLen + hashLen);
-    for (let i = 0; i < blockLen; i++) {
-      inner[i] = (k[i] ?? 0) ^ 0x36;
-      outer[i] = (k[i] ?? 0) ^ 0x5c;
+    const inner = new Uint8Array(blockLen).fill(0x36);
+    const outer = new Uint8Array(blockLen + hashLen).fill(0x5c, 0, blockLen);
+    for (let i = 0; i < k.length; i++) {
+      inner[i] = inner[i]! ^ k[i]!;
+      outer[i] = outer[i]! ^ k[i]!;
     }
     return { inner, outer };
   };
