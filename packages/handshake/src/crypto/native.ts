@@ -328,50 +328,47 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number, blockLen
     digestInto(algorithm, data, out, 0);
     return out;
   };
+  // One work area per hash function for joining short inputs: calls are synchronous, so it is
+  // never in use twice at once, and a typed array over 64 bytes would be a native allocation each
+  // time. Longer inputs are streamed instead of joined.
+  const work = new Uint8Array(blockLen + MAX_JOINED_BYTES);
+  const outerWork = new Uint8Array(blockLen + hashLen);
+  const join = (parts: readonly Uint8Array[], at: number): number => {
+    for (const p of parts) {
+      work.set(p, at);
+      at += p.length;
+    }
+    return at;
+  };
   // Noise hashes short inputs (h || data, a few dozen bytes): joining them and hashing once costs
   // less than building a Hash object.
   const hash = (...parts: Uint8Array[]): Uint8Array => {
     if (parts.length === 1) return digest(parts[0]!);
     let length = 0;
     for (const p of parts) length += p.length;
-    if (length > 4096) return streaming(parts);
-    const joined = new Uint8Array(length);
-    let at = 0;
-    for (const p of parts) {
-      joined.set(p, at);
-      at += p.length;
-    }
-    return digest(joined);
+    if (length > MAX_JOINED_BYTES) return streaming(parts);
+    const out = digest(work.subarray(0, join(parts, 0)));
+    work.fill(0, 0, length);
+    return out;
   };
   // RFC 2104 on the one-shot hash: H((K ^ opad) || H((K ^ ipad) || m)). Two calls into OpenSSL
   // instead of an Hmac object (a stream, costly to build and to collect): a Noise handshake runs
-  // two dozen HMACs (HKDF), a heartbeat one. `padded` builds both padded keys, once per key.
-  const padded = (key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } => {
-    const k = key.length > blockLen ? digest(key) : key;
-    const inner = new Uint8Array(blockLen).fill(0x36);
-    const outer = new Uint8Array(blockLen + hashLen).fill(0x5c, 0, blockLen);
+  // two dozen HMACs (HKDF), a heartbeat one. A key longer than the block is hashed first.
+  const blockKey = (key: Uint8Array): Uint8Array => (key.length > blockLen ? digest(key) : key);
+  /** HMAC under `k` (at most blockLen bytes) of the `length` message bytes already at work[blockLen..]. */
+  const macOfWork = (k: Uint8Array, length: number): Uint8Array => {
+    work.fill(0x36, 0, blockLen);
+    outerWork.fill(0x5c, 0, blockLen);
     for (let i = 0; i < k.length; i++) {
-      inner[i] = inner[i]! ^ k[i]!;
-      outer[i] = outer[i]! ^ k[i]!;
+      work[i] = work[i]! ^ k[i]!;
+      outerWork[i] = outerWork[i]! ^ k[i]!;
     }
-    return { inner, outer };
-  };
-  /** HMAC of `parts` under the padded key; `scratch` (>= blockLen, starting with the inner pad) may be reused. */
-  const mac = (pads: { inner: Uint8Array; outer: Uint8Array }, parts: readonly Uint8Array[], scratch: Uint8Array | null): Uint8Array => {
-    let length = blockLen;
-    for (const p of parts) length += p.length;
-    let inner = scratch;
-    if (!inner || inner.length < length) {
-      inner = new Uint8Array(length);
-      inner.set(pads.inner);
-    }
-    let at = blockLen;
-    for (const p of parts) {
-      inner.set(p, at);
-      at += p.length;
-    }
-    digestInto(algorithm, inner.subarray(0, length), pads.outer, blockLen);
-    return digest(pads.outer);
+    digestInto(algorithm, work.subarray(0, blockLen + length), outerWork, blockLen);
+    const out = digest(outerWork);
+    // Nothing key-derived (nor the message, a DH output in HKDF) stays behind in the work areas.
+    work.fill(0, 0, blockLen + length);
+    outerWork.fill(0);
+    return out;
   };
   return {
     name,
@@ -380,26 +377,23 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number, blockLen
     hmac: (key, ...parts) => {
       let length = 0;
       for (const p of parts) length += p.length;
-      // Long input: streaming it costs less than joining it behind the pad.
-      return length > 4096 ? streamingHmac(key, parts) : mac(padded(key), parts, null);
+      if (length > MAX_JOINED_BYTES) return streamingHmac(key, parts);
+      join(parts, blockLen);
+      return macOfWork(blockKey(key), length);
     },
     keyedHmac(key) {
-      // The padded keys are built once; the inner buffer is kept (and grown) across messages.
-      const pads = padded(key);
-      let scratch = new Uint8Array(blockLen + 256);
-      scratch.set(pads.inner);
-      const one: Uint8Array[] = [new Uint8Array(0)];
+      const k = blockKey(key).slice(); // the key as it is now, whatever the caller does with its array
       return (data) => {
-        if (blockLen + data.length > scratch.length) {
-          scratch = new Uint8Array(blockLen + data.length);
-          scratch.set(pads.inner);
-        }
-        one[0] = data;
-        return mac(pads, one, scratch);
+        if (data.length > MAX_JOINED_BYTES) return streamingHmac(key, [data]);
+        work.set(data, blockLen);
+        return macOfWork(k, data.length);
       };
     },
   };
 }
+
+/** Inputs up to this long are joined and hashed in one call; longer ones are streamed. */
+const MAX_JOINED_BYTES = 4096;
 
 /** Builds a function only if this runtime's node:crypto really has it (Deno's may lack some). */
 function probe<T>(build: () => T, works: (f: T) => unknown): T | undefined {
