@@ -355,20 +355,14 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number, blockLen
   // instead of an Hmac object (a stream, costly to build and to collect): a Noise handshake runs
   // two dozen HMACs (HKDF), a heartbeat one. A key longer than the block is hashed first.
   const blockKey = (key: Uint8Array): Uint8Array => (key.length > blockLen ? digest(key) : key);
-  /** HMAC under `k` (at most blockLen bytes) of the `length` message bytes already at work[blockLen..]. */
-  const macOfWork = (k: Uint8Array, length: number): Uint8Array => {
+  /** Both padded keys of `k` (at most blockLen bytes): K ^ ipad at work[0..], K ^ opad at outerWork[0..]. */
+  const padInPlace = (k: Uint8Array): void => {
     work.fill(0x36, 0, blockLen);
     outerWork.fill(0x5c, 0, blockLen);
     for (let i = 0; i < k.length; i++) {
       work[i] = work[i]! ^ k[i]!;
       outerWork[i] = outerWork[i]! ^ k[i]!;
     }
-    digestInto(algorithm, work.subarray(0, blockLen + length), outerWork, blockLen);
-    const out = digest(outerWork);
-    // Nothing key-derived (nor the message, a DH output in HKDF) stays behind in the work areas.
-    work.fill(0, 0, blockLen + length);
-    outerWork.fill(0);
-    return out;
   };
   return {
     name,
@@ -379,14 +373,33 @@ function nativeHash(name: HashName, algorithm: string, hashLen: number, blockLen
       for (const p of parts) length += p.length;
       if (length > MAX_JOINED_BYTES) return streamingHmac(key, parts);
       join(parts, blockLen);
-      return macOfWork(blockKey(key), length);
+      padInPlace(blockKey(key));
+      digestInto(algorithm, work.subarray(0, blockLen + length), outerWork, blockLen);
+      const out = digest(outerWork);
+      // No key-derived bytes (nor the message: a DH output, in HKDF) stay behind in the work areas.
+      work.fill(0, 0, blockLen + length);
+      outerWork.fill(0);
+      return out;
     },
     keyedHmac(key) {
-      const k = blockKey(key).slice(); // the key as it is now, whatever the caller does with its array
+      // Every heartbeat of a pair is tagged under its key: the padded keys are built once, into
+      // buffers of the key's own, so a message costs two digests and one copy.
+      padInPlace(blockKey(key));
+      let inner = new Uint8Array(blockLen + 256);
+      inner.set(work.subarray(0, blockLen));
+      const outer = outerWork.slice();
+      work.fill(0, 0, blockLen);
+      outerWork.fill(0);
       return (data) => {
         if (data.length > MAX_JOINED_BYTES) return streamingHmac(key, [data]);
-        work.set(data, blockLen);
-        return macOfWork(k, data.length);
+        if (blockLen + data.length > inner.length) {
+          const grown = new Uint8Array(blockLen + data.length);
+          grown.set(inner.subarray(0, blockLen));
+          inner = grown;
+        }
+        inner.set(data, blockLen);
+        digestInto(algorithm, inner.subarray(0, blockLen + data.length), outer, blockLen);
+        return digest(outer);
       };
     },
   };
