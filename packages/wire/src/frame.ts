@@ -98,22 +98,23 @@ const F64 = new DataView(new ArrayBuffer(8));
  * Writes the envelope of a message frame up to its value at the start of `out`: what msgpackr
  * writes for `[3, 1, 0, counter, 0, ...]` (integers past 2^32 as float64, as msgpackr does).
  */
-function writeHeader(out: Uint8Array, counter: number): void {
-  out[0] = 0x96; // fixarray of 6
-  out[1] = MessageType.frame;
-  out[2] = WIRE_MAJOR;
-  out[3] = WIRE_MINOR;
+function writeHeader(out: Uint8Array, counter: number, at = 0): void {
+  out[at] = 0x96; // fixarray of 6
+  out[at + 1] = MessageType.frame;
+  out[at + 2] = WIRE_MAJOR;
+  out[at + 3] = WIRE_MINOR;
   const n = COUNTER_BYTES(counter);
-  if (n === 1) out[4] = counter;
-  else if (n === 2) { out[4] = 0xcc; out[5] = counter; }
-  else if (n === 3) { out[4] = 0xcd; out[5] = counter >>> 8; out[6] = counter & 0xff; }
-  else if (n === 5) { out[4] = 0xce; out[5] = counter >>> 24; out[6] = (counter >>> 16) & 0xff; out[7] = (counter >>> 8) & 0xff; out[8] = counter & 0xff; }
+  const c = at + 4;
+  if (n === 1) out[c] = counter;
+  else if (n === 2) { out[c] = 0xcc; out[c + 1] = counter; }
+  else if (n === 3) { out[c] = 0xcd; out[c + 1] = counter >>> 8; out[c + 2] = counter & 0xff; }
+  else if (n === 5) { out[c] = 0xce; out[c + 1] = counter >>> 24; out[c + 2] = (counter >>> 16) & 0xff; out[c + 3] = (counter >>> 8) & 0xff; out[c + 4] = counter & 0xff; }
   else {
-    out[4] = 0xcb;
+    out[c] = 0xcb;
     F64.setFloat64(0, counter);
-    for (let i = 0; i < 8; i++) out[5 + i] = F64.getUint8(i);
+    for (let i = 0; i < 8; i++) out[c + 1 + i] = F64.getUint8(i);
   }
-  out[4 + n] = KIND_CODE.message;
+  out[c + n] = KIND_CODE.message;
 }
 
 /**
@@ -143,6 +144,31 @@ function bytesFrameHead(counter: number, head: number, length: number, limits: W
   else if (binHeader === 3) { out[at++] = 0xc5; out[at++] = n >>> 8; out[at++] = n & 0xff; }
   else { out[at++] = 0xc6; out[at++] = n >>> 24; out[at++] = (n >>> 16) & 0xff; out[at++] = (n >>> 8) & 0xff; out[at++] = n & 0xff; }
   return out;
+}
+
+/** Bytes of the message frame encodeMessageFrame writes for a byte value of `valueLength` bytes. */
+export function messageFrameBytes(counter: number, valueLength: number): number {
+  return headerLength(counter) + (valueLength <= 0xff ? 2 : valueLength <= 0xffff ? 3 : 5) + valueLength;
+}
+
+/**
+ * encodeMessageFrame for a byte value, written into `target` at `at` (messageFrameBytes of it,
+ * which must fit): the same bytes, with no buffer of its own. For a sender that packs many small
+ * frames into one buffer. Returns the frame's length; throws as encodeMessageFrame would.
+ */
+export function encodeMessageFrameInto(target: Uint8Array, at: number, counter: number, value: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): number {
+  checkUint(counter, 'counter');
+  const size = messageFrameBytes(counter, value.length);
+  if (size > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${size} bytes, limit is ${limits.maxBytes}`);
+  if (at + size > target.length) throw new RangeError(`a frame of ${size} bytes does not fit at ${at} of ${target.length}`);
+  writeHeader(target, counter, at);
+  const n = value.length;
+  let i = at + headerLength(counter);
+  if (n <= 0xff) { target[i++] = 0xc4; target[i++] = n; }
+  else if (n <= 0xffff) { target[i++] = 0xc5; target[i++] = n >>> 8; target[i++] = n & 0xff; }
+  else { target[i++] = 0xc6; target[i++] = n >>> 24; target[i++] = (n >>> 16) & 0xff; target[i++] = (n >>> 8) & 0xff; target[i++] = n & 0xff; }
+  target.set(value, i);
+  return size;
 }
 
 /**

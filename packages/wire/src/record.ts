@@ -88,6 +88,22 @@ export class RecordBuilder {
     this.#at = at + length;
   }
 
+  /** Bytes left in the record. */
+  get free(): number {
+    return MAX_RECORD_BYTES - this.#at;
+  }
+
+  /**
+   * Appends whole pieces already in wire form (header and data, as `put` would write them): for a
+   * sender that keeps small frames as ready pieces, one copy for many. The caller keeps within
+   * `free` and writes well-formed pieces (a bug otherwise, not bad input).
+   */
+  putPieces(pieces: Uint8Array): void {
+    if (pieces.length > MAX_RECORD_BYTES - this.#at) throw new RangeError(`${pieces.length} bytes of pieces do not fit the record`);
+    this.#buffer.set(pieces, this.#at);
+    this.#at += pieces.length;
+  }
+
   take(): Uint8Array {
     return this.#buffer.subarray(0, this.#at);
   }
