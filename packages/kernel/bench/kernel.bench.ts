@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tls from 'node:tls';
@@ -213,6 +214,15 @@ async function timerLateness(ms: number, busyMs: number): Promise<number[]> {
 }
 const LAT_ROUNDS = 4;
 const lat = { kernel: [] as number[], tls: [] as number[], kernelBulk: [] as number[], tlsBulk: [] as number[], idle: [] as number[], busy: [] as number[] };
+// What holds the late pings back: the collector's pauses in this process (a pause stops both
+// ends of the link), lined up with each ping's time in flight.
+const gcPauses: [number, number][] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration]);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const kernelSpans: [number, number][] = [];
+let kernelRoundsMs = 0;
 // Each contender starts its rounds on a collected heap: the other's 16 MiB values (and msgpack's
 // 32 MiB buffers on the node:tls side) would otherwise be collected during its rounds.
 const collect = () => (globalThis as { gc?: () => void }).gc?.();
@@ -220,7 +230,10 @@ await pingsBehindBulk(k, 1); // warm-up
 await tlsPingsBehindBulk(1);
 for (let i = 0; i < LAT_ROUNDS; i++) {
   collect();
+  const roundStart = performance.now();
   const d = await pingsBehindBulk(k, 2);
+  kernelRoundsMs += performance.now() - roundStart;
+  kernelSpans.push(...d.spans);
   lat.kernel.push(...d.latencies);
   lat.kernelBulk.push(...d.bulkMs);
   collect();
@@ -230,7 +243,11 @@ for (let i = 0; i < LAT_ROUNDS; i++) {
   lat.idle.push(...await timerLateness(400, 0));
   lat.busy.push(...await timerLateness(400, 0.7));
 }
+gcObserver.disconnect();
 const p99 = percentile(lat.kernel, 99);
+const late = kernelSpans.filter(([s, e]) => e - s > 5);
+const lateInGc = late.filter(([s, e]) => gcPauses.some(([gs, ge]) => gs < e && ge > s)).length;
+const pausesInKernelRounds = gcPauses.filter(([gs]) => kernelSpans.some(([s, e]) => gs >= s && gs <= e));
 results.push(
   { name: `100 B on its own channel while 16 MiB is sent: p99 arrival - send (${lat.kernel.length} pings)`, value: p99, unit: 'ms' },
   { name: '100 B on its own channel while 16 MiB is sent: p50', value: percentile(lat.kernel, 50), unit: 'ms' },
@@ -238,6 +255,10 @@ results.push(
   { name: '100 B behind 16 MiB, node:tls + framing: p50', value: percentile(lat.tls, 50), unit: 'ms' },
   { name: `a 1 ms timer in this process, idle, in the same rounds: p99 lateness (${lat.idle.length} samples, context: the box's floor)`, value: percentile(lat.idle, 99), unit: 'ms' },
   { name: `a 1 ms timer in this process, busy 0.7 ms between timers, in the same rounds: p99 lateness (${lat.busy.length} samples, context)`, value: percentile(lat.busy, 99), unit: 'ms' },
+  { name: `100 B on its own channel while 16 MiB is sent: pings later than 5 ms (of ${lat.kernel.length})`, value: late.length, unit: 'pings' },
+  { name: '  of them in flight during a garbage-collection pause of this process (context: what sets the p99)', value: lateInGc, unit: 'pings' },
+  { name: `garbage-collection pauses while pings were in flight (${(kernelRoundsMs / 1000).toFixed(1)} s of distkit rounds): count`, value: pausesInKernelRounds.length, unit: 'pauses' },
+  { name: '  their p90 length', value: percentile(pausesInKernelRounds.map(([gs, ge]) => ge - gs), 90), unit: 'ms' },
   { name: '16 MiB message while pinged, distkit (median)', value: median(lat.kernelBulk), unit: 'ms' },
   { name: '16 MiB message while pinged, node:tls + framing (median)', value: median(lat.tlsBulk), unit: 'ms' },
 );
