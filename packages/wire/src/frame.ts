@@ -187,17 +187,17 @@ export function encodeMessageFrameHead(counter: number, value: Uint8Array, limit
  * decoding at all. Null for anything else, which the general decoder then judges: both accept
  * and refuse exactly the same inputs, with the same limits.
  */
-function decodeMessageFast(bytes: Uint8Array, limits: WireLimits): Frame | null {
-  const end = bytes.length;
-  if (end < 7 || bytes[0] !== 0x96 || bytes[1] !== MessageType.frame || bytes[2] !== WIRE_MAJOR || bytes[3] !== WIRE_MINOR) return null;
-  if (end > limits.maxBytes) return null;
-  let at = 4;
+function decodeMessageFast(bytes: Uint8Array, start: number, end: number, limits: WireLimits): Frame | null {
+  const s = start;
+  if (end - s < 7 || bytes[s] !== 0x96 || bytes[s + 1] !== MessageType.frame || bytes[s + 2] !== WIRE_MAJOR || bytes[s + 3] !== WIRE_MINOR) return null;
+  if (end - s > limits.maxBytes) return null;
+  let at = s + 4;
   const c = bytes[at]!;
   let counter: number;
   if (c <= 0x7f) { counter = c; at += 1; }
-  else if (c === 0xcc) { counter = bytes[5]!; at += 2; }
-  else if (c === 0xcd) { counter = (bytes[5]! << 8) | bytes[6]!; at += 3; }
-  else if (c === 0xce && end > 9) { counter = ((bytes[5]! << 24) >>> 0) + ((bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!); at += 5; }
+  else if (c === 0xcc) { counter = bytes[s + 5]!; at += 2; }
+  else if (c === 0xcd) { counter = (bytes[s + 5]! << 8) | bytes[s + 6]!; at += 3; }
+  else if (c === 0xce && end - s > 9) { counter = ((bytes[s + 5]! << 24) >>> 0) + ((bytes[s + 6]! << 16) | (bytes[s + 7]! << 8) | bytes[s + 8]!); at += 5; }
   else return null;
   if (at >= end || bytes[at] !== KIND_CODE.message || limits.maxDepth < 1 || limits.maxItems < 6) return null;
   at++;
@@ -210,12 +210,24 @@ function decodeMessageFast(bytes: Uint8Array, limits: WireLimits): Frame | null 
   else if (t === 0xc5 && end - at >= 3) { n = (bytes[at + 1]! << 8) | bytes[at + 2]!; from = at + 3; }
   else if (t === 0xc6 && end - at >= 5) { n = ((bytes[at + 1]! << 24) >>> 0) + ((bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!); from = at + 5; }
   if (n >= 0 && from + n === end) return { kind: 'message', counter, value: bytes.subarray(from, end) };
-  return { kind: 'message', counter, value: unpackLast(bytes.subarray(at), limits, 6) };
+  return { kind: 'message', counter, value: unpackLast(bytes.subarray(at, end), limits, 6) };
+}
+
+/**
+ * decodeFrame of `bytes[start..end)`, without a view of the range for the common message frame
+ * (for a reader that holds many frames in one record).
+ */
+export function decodeFrameAt(bytes: Uint8Array, start: number, end: number, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
+  if (bytes instanceof Uint8Array) {
+    const fast = decodeMessageFast(bytes, start, end, limits);
+    if (fast) return fast;
+  }
+  return decodeFrame(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), limits);
 }
 
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
   if (bytes instanceof Uint8Array) {
-    const fast = decodeMessageFast(bytes, limits);
+    const fast = decodeMessageFast(bytes, 0, bytes.length, limits);
     if (fast) return fast;
   }
   const f = unpackWhole(bytes, MessageType.frame, 3, limits);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_FRAME_LIMITS, WireError, decodeFrame, decodeLinkPreamble, encodeFrame, encodeLinkPreamble, encodeMessageFrame, encodeMessageFrameInto, messageFrameBytes,
+  DEFAULT_FRAME_LIMITS, WireError, decodeFrame, decodeFrameAt, decodeLinkPreamble, encodeFrame, encodeLinkPreamble, encodeMessageFrame, encodeMessageFrameInto, messageFrameBytes,
 } from './index.ts';
 import { seeded, userValueArb } from './arbitraries.test-support.ts';
 
@@ -115,6 +115,16 @@ describe('control and system frames are strict', () => {
         const fast = outcome(bytes);
         const general = outcome(slow(bytes));
         expect(fast).toEqual(general);
+        // In place, between other bytes (as frames lie in a record): the same outcome.
+        const record = new Uint8Array(bytes.length + 9).fill(0x96);
+        record.set(bytes, 4);
+        let inPlace: unknown;
+        try {
+          inPlace = { ok: decodeFrameAt(record, 4, 4 + bytes.length, { ...DEFAULT_FRAME_LIMITS, maxBytes: 4096, maxItems: 64, maxDepth: 4 }) };
+        } catch (err) {
+          inPlace = { code: (err as WireError).code };
+        }
+        expect(inPlace).toEqual(fast);
       }),
       seeded('message fast path', 3000),
     );

@@ -11,7 +11,7 @@ import {
   type Handshake, type KeyPair, type Session,
 } from '@distkit/handshake';
 import {
-  CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrame, decodeHello, decodeLinkPreamble,
+  CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrameAt, decodeHello, decodeLinkPreamble,
   encodeFrame, encodeHello, encodeMessageFrame, encodeMessageFrameHead, encodeMessageFrameInto, encodeLinkPreamble, messageFrameBytes, firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello,
   type LinkPattern, type LinkPreamble, type LinkSuite,
   type WireLimits,
@@ -305,7 +305,7 @@ export class LinkMachine {
         return;
       }
       try {
-        this.#reader!.read(record, this.#onPiece);
+        this.#reader!.readInPlace(record, this.#onPiece);
       } catch (err) {
         this.close('protocol_error', describe(err), false);
         return;
@@ -461,11 +461,11 @@ export class LinkMachine {
   }
 
   /** One frame from the record reader: decoded where it lies, checked against its channel. */
-  readonly #onPiece = (channel: number, bytes: Uint8Array): void => {
+  readonly #onPiece = (channel: number, bytes: Uint8Array, start: number, end: number): void => {
     if (this.#state === 'closed') return;
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes, this.#cfg.frameLimits);
+      frame = decodeFrameAt(bytes, start, end, this.#cfg.frameLimits);
     } catch (err) {
       this.close('protocol_error', describe(err), false);
       return;
