@@ -20,11 +20,19 @@ const USER_OPEN_FRAMES = MAX_OPEN_FRAMES - 2;
 
 /**
  * Small frames nobody waits for are not queued one by one: they are written, as whole pieces
- * ready for a record (piece header included), one after another into a run, a buffer of one
- * record's size, and go into records a run slice at a time (one copy for many frames, no buffer
- * or queue entry of their own per frame).
+ * ready for a record (piece header included), one after another into a run, and go into records
+ * a run slice at a time (one copy for many frames, no buffer or queue entry of their own per
+ * frame). A channel's first run is small; each that fills makes the next one larger, up to a
+ * record's size, so a lone message costs little and a burst few buffers.
  */
+const FIRST_RUN_BYTES = 4096;
 const RUN_BYTES = MAX_RECORD_BYTES;
+/**
+ * A full-size run's buffer, all of it in records already: the next full-size run of any link
+ * reuses it (records copy what they take, so nothing refers to it). Shared, so an idle link holds
+ * none.
+ */
+let spareRun: Uint8Array | null = null;
 
 interface Queued {
   /** The encoded frame, or its start when `body` holds the rest; for a run, its buffer. */
@@ -51,6 +59,8 @@ class Channel {
   counter = 0;
   /** In the round-robin ring. */
   ready = false;
+  /** The size of this channel's next run. */
+  runBytes = FIRST_RUN_BYTES;
 
   constructor(id: number) {
     this.id = id;
@@ -86,8 +96,6 @@ export class Outbox {
   #openUser = 0;
   #priorityQueued = 0;
   #userQueued = 0;
-  /** A run's buffer, all of it in records already, kept for the next run (no allocation per run). */
-  #spare: Uint8Array | null = null;
   /** Where `reserveSmall` left room: the run and the offset of the frame in it. */
   #reserved: Queued | null = null;
   #reservedAt = 0;
@@ -143,8 +151,14 @@ export class Outbox {
     this.#fresh = false;
     if (!run || !run.run || run.length + need > run.bytes.length) {
       // A new run joins the queue with its first piece (pushSmall), never empty.
-      const bytes = this.#spare ?? new Uint8Array(RUN_BYTES);
-      this.#spare = null;
+      if (run?.run) c.runBytes = Math.min(RUN_BYTES, c.runBytes * 4); // the last one filled up
+      let bytes: Uint8Array;
+      if (c.runBytes === RUN_BYTES && spareRun) {
+        bytes = spareRun;
+        spareRun = null;
+      } else {
+        bytes = new Uint8Array(c.runBytes);
+      }
       run = { bytes, body: null, length: 0, sent: 0, ticket: null, run: true };
       this.#fresh = true;
     }
@@ -210,7 +224,7 @@ export class Outbox {
     if (run.sent === run.length) {
       c.shift();
       // Nothing refers to its bytes now (records copy what they take): the next run reuses them.
-      if (run !== this.#reserved) this.#spare = run.bytes;
+      if (run !== this.#reserved && run.bytes.length === RUN_BYTES) spareRun = run.bytes;
     }
   }
 
