@@ -122,19 +122,33 @@ const tcpPipe = await socketPipe('tcp');
 const tlsFramed = await socketPipe('tls', true);
 const ratio = (xs: number[], ys: number[]) => median(xs.map((x, i) => x / ys[i]!));
 
+/**
+ * Rounds of each pipe in turn: units per second, and CPU time (this process, every thread: both
+ * ends and the collector) per unit, which other work on a shared box disturbs far less than the
+ * rate does (it slows a process down, and adds little to what the process itself spends).
+ */
 async function interleave(pipes: Record<string, { pipe: Pipe; messages: boolean }>, size: number, window: number, ms: number) {
   const r: Record<string, number[]> = Object.fromEntries(Object.keys(pipes).map((n) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(pipes).map((n) => [n, []]));
   for (const { pipe, messages } of Object.values(pipes)) await throughput(pipe, size, window, 200, messages);
   for (let i = 0; i < ROUNDS; i++) {
-    for (const [name, { pipe, messages }] of Object.entries(pipes)) r[name]!.push(await throughput(pipe, size, window, ms, messages));
+    for (const [name, { pipe, messages }] of Object.entries(pipes)) {
+      const before = process.cpuUsage();
+      const start = performance.now();
+      const rate = await throughput(pipe, size, window, ms, messages);
+      const used = process.cpuUsage(before);
+      const units = (rate * (performance.now() - start)) / 1000;
+      r[name]!.push(rate);
+      cpu[name]!.push((used.user + used.system) / units);
+    }
   }
-  return r;
+  return { rates: r, cpu };
 }
 
 // ---- 64 KiB messages ------------------------------------------------------------------------------
 dog.step('64 KiB throughput: distkit, node:tls, TCP in turns');
 const MB = (64 * 1024) / 1e6;
-const big = await interleave({
+const { rates: big, cpu: bigCpu } = await interleave({
   kernel: { pipe: k.pipe, messages: true }, tls: { pipe: tlsPipe, messages: false }, tcp: { pipe: tcpPipe, messages: false },
 }, 64 * 1024, 32, 400);
 const bigVsTls = ratio(big['kernel']!, big['tls']!);
@@ -145,11 +159,14 @@ results.push(
   { name: '64 KiB: distkit / node:tls', value: bigVsTls, unit: 'ratio' },
   { name: '64 KiB: distkit / plain TCP', value: ratio(big['kernel']!, big['tcp']!), unit: 'ratio' },
   { name: '64 KiB: node:tls / plain TCP', value: ratio(big['tls']!, big['tcp']!), unit: 'ratio' },
+  { name: '64 KiB: CPU time per message, distkit (both ends, this process: context)', value: median(bigCpu['kernel']!), unit: 'µs' },
+  { name: '64 KiB: CPU time per message, node:tls (context)', value: median(bigCpu['tls']!), unit: 'µs' },
+  { name: '64 KiB: CPU time per message, node:tls / distkit (context: the same ratio by cost, little moved by other work on the box)', value: ratio(bigCpu['tls']!, bigCpu['kernel']!), unit: 'ratio' },
 );
 
 // ---- 128-byte messages ----------------------------------------------------------------------------
 dog.step('128 B throughput: distkit, node:tls + framing, node:tls, TCP in turns');
-const small = await interleave({
+const { rates: small, cpu: smallCpu } = await interleave({
   kernel: { pipe: k.pipe, messages: true }, framed: { pipe: tlsFramed, messages: true },
   tls: { pipe: tlsPipe, messages: false }, tcp: { pipe: tcpPipe, messages: false },
 }, 128, 256, 300);
@@ -158,6 +175,7 @@ results.push(
   { name: '128 B messages, distkit link', value: median(small['kernel']!), unit: 'msg/s' },
   { name: '128 B messages, node:tls + msgpack framing, unpacked one by one (anchor)', value: median(small['framed']!), unit: 'msg/s' },
   { name: '128 B: distkit / node:tls + msgpack framing', value: smallVsFramed, unit: 'ratio' },
+  { name: '128 B: CPU time per message, node:tls + msgpack framing / distkit (context: the same ratio by cost)', value: ratio(smallCpu['framed']!, smallCpu['kernel']!), unit: 'ratio' },
   { name: '128 B chunks, node:tls 1.3 byte stream (no framing: context)', value: median(small['tls']!), unit: 'chunks/s' },
   { name: '128 B chunks, plain TCP byte stream (context)', value: median(small['tcp']!), unit: 'chunks/s' },
 );
