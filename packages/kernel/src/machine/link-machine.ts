@@ -676,8 +676,9 @@ export class LinkMachine {
     const all = budget === Number.POSITIVE_INFINITY;
     const mode = (): 'all' | 'small' | 'none' => {
       if (!user || written >= budget) return 'none';
-      const inFlight = this.#flow.inFlight;
-      const window = this.#flow.size;
+      // What this flush wrote counts already: the window bounds what is in flight, not each flush.
+      const inFlight = this.#flow.inFlight + written;
+      const window = this.#flow.effective;
       return all || inFlight < window ? 'all' : inFlight < window + SMALL_SLACK_BYTES ? 'small' : 'none';
     };
     for (;;) {
