@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tls from 'node:tls';
@@ -121,19 +122,33 @@ const tcpPipe = await socketPipe('tcp');
 const tlsFramed = await socketPipe('tls', true);
 const ratio = (xs: number[], ys: number[]) => median(xs.map((x, i) => x / ys[i]!));
 
+/**
+ * Rounds of each pipe in turn: units per second, and CPU time (this process, every thread: both
+ * ends and the collector) per unit, which other work on a shared box disturbs far less than the
+ * rate does (it slows a process down, and adds little to what the process itself spends).
+ */
 async function interleave(pipes: Record<string, { pipe: Pipe; messages: boolean }>, size: number, window: number, ms: number) {
   const r: Record<string, number[]> = Object.fromEntries(Object.keys(pipes).map((n) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(pipes).map((n) => [n, []]));
   for (const { pipe, messages } of Object.values(pipes)) await throughput(pipe, size, window, 200, messages);
   for (let i = 0; i < ROUNDS; i++) {
-    for (const [name, { pipe, messages }] of Object.entries(pipes)) r[name]!.push(await throughput(pipe, size, window, ms, messages));
+    for (const [name, { pipe, messages }] of Object.entries(pipes)) {
+      const before = process.cpuUsage();
+      const start = performance.now();
+      const rate = await throughput(pipe, size, window, ms, messages);
+      const used = process.cpuUsage(before);
+      const units = (rate * (performance.now() - start)) / 1000;
+      r[name]!.push(rate);
+      cpu[name]!.push((used.user + used.system) / units);
+    }
   }
-  return r;
+  return { rates: r, cpu };
 }
 
 // ---- 64 KiB messages ------------------------------------------------------------------------------
 dog.step('64 KiB throughput: distkit, node:tls, TCP in turns');
 const MB = (64 * 1024) / 1e6;
-const big = await interleave({
+const { rates: big, cpu: bigCpu } = await interleave({
   kernel: { pipe: k.pipe, messages: true }, tls: { pipe: tlsPipe, messages: false }, tcp: { pipe: tcpPipe, messages: false },
 }, 64 * 1024, 32, 400);
 const bigVsTls = ratio(big['kernel']!, big['tls']!);
@@ -144,11 +159,14 @@ results.push(
   { name: '64 KiB: distkit / node:tls', value: bigVsTls, unit: 'ratio' },
   { name: '64 KiB: distkit / plain TCP', value: ratio(big['kernel']!, big['tcp']!), unit: 'ratio' },
   { name: '64 KiB: node:tls / plain TCP', value: ratio(big['tls']!, big['tcp']!), unit: 'ratio' },
+  { name: '64 KiB: CPU time per message, distkit (both ends, this process: context)', value: median(bigCpu['kernel']!), unit: 'µs' },
+  { name: '64 KiB: CPU time per message, node:tls (context)', value: median(bigCpu['tls']!), unit: 'µs' },
+  { name: '64 KiB: CPU time per message, node:tls / distkit (context: the same ratio by cost, little moved by other work on the box)', value: ratio(bigCpu['tls']!, bigCpu['kernel']!), unit: 'ratio' },
 );
 
 // ---- 128-byte messages ----------------------------------------------------------------------------
 dog.step('128 B throughput: distkit, node:tls + framing, node:tls, TCP in turns');
-const small = await interleave({
+const { rates: small, cpu: smallCpu } = await interleave({
   kernel: { pipe: k.pipe, messages: true }, framed: { pipe: tlsFramed, messages: true },
   tls: { pipe: tlsPipe, messages: false }, tcp: { pipe: tcpPipe, messages: false },
 }, 128, 256, 300);
@@ -157,6 +175,7 @@ results.push(
   { name: '128 B messages, distkit link', value: median(small['kernel']!), unit: 'msg/s' },
   { name: '128 B messages, node:tls + msgpack framing, unpacked one by one (anchor)', value: median(small['framed']!), unit: 'msg/s' },
   { name: '128 B: distkit / node:tls + msgpack framing', value: smallVsFramed, unit: 'ratio' },
+  { name: '128 B: CPU time per message, node:tls + msgpack framing / distkit (context: the same ratio by cost)', value: ratio(smallCpu['framed']!, smallCpu['kernel']!), unit: 'ratio' },
   { name: '128 B chunks, node:tls 1.3 byte stream (no framing: context)', value: median(small['tls']!), unit: 'chunks/s' },
   { name: '128 B chunks, plain TCP byte stream (context)', value: median(small['tcp']!), unit: 'chunks/s' },
 );
@@ -213,6 +232,15 @@ async function timerLateness(ms: number, busyMs: number): Promise<number[]> {
 }
 const LAT_ROUNDS = 4;
 const lat = { kernel: [] as number[], tls: [] as number[], kernelBulk: [] as number[], tlsBulk: [] as number[], idle: [] as number[], busy: [] as number[] };
+// What holds the late pings back: the collector's pauses in this process (a pause stops both
+// ends of the link), lined up with each ping's time in flight.
+const gcPauses: [number, number][] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration]);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const kernelSpans: [number, number][] = [];
+let kernelRoundsMs = 0;
 // Each contender starts its rounds on a collected heap: the other's 16 MiB values (and msgpack's
 // 32 MiB buffers on the node:tls side) would otherwise be collected during its rounds.
 const collect = () => (globalThis as { gc?: () => void }).gc?.();
@@ -220,7 +248,10 @@ await pingsBehindBulk(k, 1); // warm-up
 await tlsPingsBehindBulk(1);
 for (let i = 0; i < LAT_ROUNDS; i++) {
   collect();
+  const roundStart = performance.now();
   const d = await pingsBehindBulk(k, 2);
+  kernelRoundsMs += performance.now() - roundStart;
+  kernelSpans.push(...d.spans);
   lat.kernel.push(...d.latencies);
   lat.kernelBulk.push(...d.bulkMs);
   collect();
@@ -230,7 +261,11 @@ for (let i = 0; i < LAT_ROUNDS; i++) {
   lat.idle.push(...await timerLateness(400, 0));
   lat.busy.push(...await timerLateness(400, 0.7));
 }
+gcObserver.disconnect();
 const p99 = percentile(lat.kernel, 99);
+const late = kernelSpans.filter(([s, e]) => e - s > 5);
+const lateInGc = late.filter(([s, e]) => gcPauses.some(([gs, ge]) => gs < e && ge > s)).length;
+const pausesInKernelRounds = gcPauses.filter(([gs]) => kernelSpans.some(([s, e]) => gs >= s && gs <= e));
 results.push(
   { name: `100 B on its own channel while 16 MiB is sent: p99 arrival - send (${lat.kernel.length} pings)`, value: p99, unit: 'ms' },
   { name: '100 B on its own channel while 16 MiB is sent: p50', value: percentile(lat.kernel, 50), unit: 'ms' },
@@ -238,6 +273,10 @@ results.push(
   { name: '100 B behind 16 MiB, node:tls + framing: p50', value: percentile(lat.tls, 50), unit: 'ms' },
   { name: `a 1 ms timer in this process, idle, in the same rounds: p99 lateness (${lat.idle.length} samples, context: the box's floor)`, value: percentile(lat.idle, 99), unit: 'ms' },
   { name: `a 1 ms timer in this process, busy 0.7 ms between timers, in the same rounds: p99 lateness (${lat.busy.length} samples, context)`, value: percentile(lat.busy, 99), unit: 'ms' },
+  { name: `100 B on its own channel while 16 MiB is sent: pings later than 5 ms (of ${lat.kernel.length})`, value: late.length, unit: 'pings' },
+  { name: '  of them in flight during a garbage-collection pause of this process (context: what sets the p99)', value: lateInGc, unit: 'pings' },
+  { name: `garbage-collection pauses while pings were in flight (${(kernelRoundsMs / 1000).toFixed(1)} s of distkit rounds): count`, value: pausesInKernelRounds.length, unit: 'pauses' },
+  { name: '  their p90 length', value: percentile(pausesInKernelRounds.map(([gs, ge]) => ge - gs), 90), unit: 'ms' },
   { name: '16 MiB message while pinged, distkit (median)', value: median(lat.kernelBulk), unit: 'ms' },
   { name: '16 MiB message while pinged, node:tls + framing (median)', value: median(lat.tlsBulk), unit: 'ms' },
 );

@@ -117,13 +117,16 @@ export const BULK_BYTES = 16 * 1024 * 1024 - 64;
  * a 100-byte ping every millisecond from the moment the bulk is sent until it arrives, each
  * carrying its send time; what is measured is arrival minus send, for the pings sent meanwhile.
  */
-export async function pingsBehindBulk(k: KernelPair, rounds: number, bulk = new Uint8Array(BULK_BYTES).fill(7)): Promise<{ latencies: number[]; bulkMs: number[] }> {
+export async function pingsBehindBulk(k: KernelPair, rounds: number, bulk = new Uint8Array(BULK_BYTES).fill(7)): Promise<{ latencies: number[]; bulkMs: number[]; spans: [number, number][] }> {
   const latencies: number[] = [];
+  /** Each ping's send and arrival time (performance.now()), to line up with what else ran. */
+  const spans: [number, number][] = [];
   const bulkMs: number[] = [];
   const filler = new Uint8Array(84).fill(1); // + an 8-byte float and msgpack framing: a 100-byte value
   k.onChannel((m, at) => {
     const sent = (m.value as { t: number }).t;
     latencies.push(at - sent);
+    spans.push([sent, at]);
   });
   for (let r = 0; r < rounds; r++) {
     const arrived = k.nextDefault();
@@ -139,5 +142,5 @@ export async function pingsBehindBulk(k: KernelPair, rounds: number, bulk = new 
     await new Promise((res) => setTimeout(res, 20)); // the last pings land
   }
   k.onChannel(null);
-  return { latencies, bulkMs };
+  return { latencies, bulkMs, spans };
 }

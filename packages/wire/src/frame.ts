@@ -98,22 +98,23 @@ const F64 = new DataView(new ArrayBuffer(8));
  * Writes the envelope of a message frame up to its value at the start of `out`: what msgpackr
  * writes for `[3, 1, 0, counter, 0, ...]` (integers past 2^32 as float64, as msgpackr does).
  */
-function writeHeader(out: Uint8Array, counter: number): void {
-  out[0] = 0x96; // fixarray of 6
-  out[1] = MessageType.frame;
-  out[2] = WIRE_MAJOR;
-  out[3] = WIRE_MINOR;
+function writeHeader(out: Uint8Array, counter: number, at = 0): void {
+  out[at] = 0x96; // fixarray of 6
+  out[at + 1] = MessageType.frame;
+  out[at + 2] = WIRE_MAJOR;
+  out[at + 3] = WIRE_MINOR;
   const n = COUNTER_BYTES(counter);
-  if (n === 1) out[4] = counter;
-  else if (n === 2) { out[4] = 0xcc; out[5] = counter; }
-  else if (n === 3) { out[4] = 0xcd; out[5] = counter >>> 8; out[6] = counter & 0xff; }
-  else if (n === 5) { out[4] = 0xce; out[5] = counter >>> 24; out[6] = (counter >>> 16) & 0xff; out[7] = (counter >>> 8) & 0xff; out[8] = counter & 0xff; }
+  const c = at + 4;
+  if (n === 1) out[c] = counter;
+  else if (n === 2) { out[c] = 0xcc; out[c + 1] = counter; }
+  else if (n === 3) { out[c] = 0xcd; out[c + 1] = counter >>> 8; out[c + 2] = counter & 0xff; }
+  else if (n === 5) { out[c] = 0xce; out[c + 1] = counter >>> 24; out[c + 2] = (counter >>> 16) & 0xff; out[c + 3] = (counter >>> 8) & 0xff; out[c + 4] = counter & 0xff; }
   else {
-    out[4] = 0xcb;
+    out[c] = 0xcb;
     F64.setFloat64(0, counter);
-    for (let i = 0; i < 8; i++) out[5 + i] = F64.getUint8(i);
+    for (let i = 0; i < 8; i++) out[c + 1 + i] = F64.getUint8(i);
   }
-  out[4 + n] = KIND_CODE.message;
+  out[c + n] = KIND_CODE.message;
 }
 
 /**
@@ -145,6 +146,31 @@ function bytesFrameHead(counter: number, head: number, length: number, limits: W
   return out;
 }
 
+/** Bytes of the message frame encodeMessageFrame writes for a byte value of `valueLength` bytes. */
+export function messageFrameBytes(counter: number, valueLength: number): number {
+  return headerLength(counter) + (valueLength <= 0xff ? 2 : valueLength <= 0xffff ? 3 : 5) + valueLength;
+}
+
+/**
+ * encodeMessageFrame for a byte value, written into `target` at `at` (messageFrameBytes of it,
+ * which must fit): the same bytes, with no buffer of its own. For a sender that packs many small
+ * frames into one buffer. Returns the frame's length; throws as encodeMessageFrame would.
+ */
+export function encodeMessageFrameInto(target: Uint8Array, at: number, counter: number, value: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): number {
+  checkUint(counter, 'counter');
+  const size = messageFrameBytes(counter, value.length);
+  if (size > limits.maxBytes) throw new WireError('TOO_LARGE', `value would be refused by the decoder: value is ${size} bytes, limit is ${limits.maxBytes}`);
+  if (at + size > target.length) throw new RangeError(`a frame of ${size} bytes does not fit at ${at} of ${target.length}`);
+  writeHeader(target, counter, at);
+  const n = value.length;
+  let i = at + headerLength(counter);
+  if (n <= 0xff) { target[i++] = 0xc4; target[i++] = n; }
+  else if (n <= 0xffff) { target[i++] = 0xc5; target[i++] = n >>> 8; target[i++] = n & 0xff; }
+  else { target[i++] = 0xc6; target[i++] = n >>> 24; target[i++] = (n >>> 16) & 0xff; target[i++] = (n >>> 8) & 0xff; target[i++] = n & 0xff; }
+  target.set(value, i);
+  return size;
+}
+
 /**
  * encodeMessageFrame for a byte value, as two parts: the frame is `head` followed by `value`
  * itself (not copied), byte for byte what encodeMessageFrame writes. For a sender that reads the
@@ -161,17 +187,17 @@ export function encodeMessageFrameHead(counter: number, value: Uint8Array, limit
  * decoding at all. Null for anything else, which the general decoder then judges: both accept
  * and refuse exactly the same inputs, with the same limits.
  */
-function decodeMessageFast(bytes: Uint8Array, limits: WireLimits): Frame | null {
-  const end = bytes.length;
-  if (end < 7 || bytes[0] !== 0x96 || bytes[1] !== MessageType.frame || bytes[2] !== WIRE_MAJOR || bytes[3] !== WIRE_MINOR) return null;
-  if (end > limits.maxBytes) return null;
-  let at = 4;
+function decodeMessageFast(bytes: Uint8Array, start: number, end: number, limits: WireLimits): Frame | null {
+  const s = start;
+  if (end - s < 7 || bytes[s] !== 0x96 || bytes[s + 1] !== MessageType.frame || bytes[s + 2] !== WIRE_MAJOR || bytes[s + 3] !== WIRE_MINOR) return null;
+  if (end - s > limits.maxBytes) return null;
+  let at = s + 4;
   const c = bytes[at]!;
   let counter: number;
   if (c <= 0x7f) { counter = c; at += 1; }
-  else if (c === 0xcc) { counter = bytes[5]!; at += 2; }
-  else if (c === 0xcd) { counter = (bytes[5]! << 8) | bytes[6]!; at += 3; }
-  else if (c === 0xce && end > 9) { counter = ((bytes[5]! << 24) >>> 0) + ((bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!); at += 5; }
+  else if (c === 0xcc) { counter = bytes[s + 5]!; at += 2; }
+  else if (c === 0xcd) { counter = (bytes[s + 5]! << 8) | bytes[s + 6]!; at += 3; }
+  else if (c === 0xce && end - s > 9) { counter = ((bytes[s + 5]! << 24) >>> 0) + ((bytes[s + 6]! << 16) | (bytes[s + 7]! << 8) | bytes[s + 8]!); at += 5; }
   else return null;
   if (at >= end || bytes[at] !== KIND_CODE.message || limits.maxDepth < 1 || limits.maxItems < 6) return null;
   at++;
@@ -184,12 +210,24 @@ function decodeMessageFast(bytes: Uint8Array, limits: WireLimits): Frame | null 
   else if (t === 0xc5 && end - at >= 3) { n = (bytes[at + 1]! << 8) | bytes[at + 2]!; from = at + 3; }
   else if (t === 0xc6 && end - at >= 5) { n = ((bytes[at + 1]! << 24) >>> 0) + ((bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!); from = at + 5; }
   if (n >= 0 && from + n === end) return { kind: 'message', counter, value: bytes.subarray(from, end) };
-  return { kind: 'message', counter, value: unpackLast(bytes.subarray(at), limits, 6) };
+  return { kind: 'message', counter, value: unpackLast(bytes.subarray(at, end), limits, 6) };
+}
+
+/**
+ * decodeFrame of `bytes[start..end)`, without a view of the range for the common message frame
+ * (for a reader that holds many frames in one record).
+ */
+export function decodeFrameAt(bytes: Uint8Array, start: number, end: number, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
+  if (bytes instanceof Uint8Array) {
+    const fast = decodeMessageFast(bytes, start, end, limits);
+    if (fast) return fast;
+  }
+  return decodeFrame(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), limits);
 }
 
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
   if (bytes instanceof Uint8Array) {
-    const fast = decodeMessageFast(bytes, limits);
+    const fast = decodeMessageFast(bytes, 0, bytes.length, limits);
     if (fast) return fast;
   }
   const f = unpackWhole(bytes, MessageType.frame, 3, limits);

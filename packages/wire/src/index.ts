@@ -9,11 +9,11 @@ export { datagramSender, senderId } from './datagram.ts';
 export { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type NodeId, type ViewSummary } from './heartbeat.ts';
 export { MAX_TAGS, checkTags, decodeHello, encodeHello, type Hello } from './hello.ts';
 export {
-  DISCONNECT_REASONS, decodeFrame, encodeFrame, encodeMessageFrame, encodeMessageFrameHead, type ControlFrame, type DisconnectReason, type Frame, type FrameKind,
+  DISCONNECT_REASONS, decodeFrame, decodeFrameAt, encodeFrame, encodeMessageFrame, encodeMessageFrameHead, encodeMessageFrameInto, messageFrameBytes, type ControlFrame, type DisconnectReason, type Frame, type FrameKind,
 } from './frame.ts';
 export {
   CHANNELS, FIRST_NAMED_CHANNEL, MAX_CHANNELS, MAX_CHANNEL_NAME_BYTES, MAX_OPEN_FRAMES, MAX_RECORD_BYTES, PIECE_END, PIECE_HEADER_BYTES,
-  PIECE_START, PIECE_TOTAL_BYTES, RecordBuilder, RecordReader,
+  PIECE_START, PIECE_TOTAL_BYTES, RecordBuilder, RecordReader, type FrameAt,
 } from './record.ts';
 export { MAX_LISTED_NODES, decodeSystem, encodeSystem, type ForwardedEvent, type NodeAddress, type SystemMessage } from './system.ts';
 export {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_FRAME_LIMITS, WireError, decodeFrame, decodeLinkPreamble, encodeFrame, encodeLinkPreamble, encodeMessageFrame,
+  DEFAULT_FRAME_LIMITS, WireError, decodeFrame, decodeFrameAt, decodeLinkPreamble, encodeFrame, encodeLinkPreamble, encodeMessageFrame, encodeMessageFrameInto, messageFrameBytes,
 } from './index.ts';
 import { seeded, userValueArb } from './arbitraries.test-support.ts';
 
@@ -72,6 +72,27 @@ describe('control and system frames are strict', () => {
     expect(code(() => encodeMessageFrame(0, new Uint8Array(100_000)))).toBe('TOO_LARGE');
   });
 
+  it('a byte message written into a shared buffer is byte for byte what encodeMessageFrame writes, at any offset and counter', () => {
+    const target = new Uint8Array(80_000).fill(0xee);
+    for (const counter of [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]) {
+      for (const n of [0, 1, 255, 256, 1000, 65535, 65536]) {
+        const value = new Uint8Array(n).map((_, i) => i * 13 + counter);
+        const limits = { ...DEFAULT_FRAME_LIMITS, maxBytes: 1 << 20 };
+        const at = 3 + (n % 7);
+        target.fill(0xee);
+        const written = encodeMessageFrameInto(target, at, counter, value, limits);
+        const expected = encodeMessageFrame(counter, value, limits);
+        expect(written).toBe(expected.length);
+        expect(written).toBe(messageFrameBytes(counter, n));
+        expect(Buffer.compare(target.subarray(at, at + written), expected)).toBe(0);
+        expect(target[at - 1]).toBe(0xee); // nothing written before `at`
+      }
+    }
+    expect(code(() => encodeMessageFrameInto(target, 0, 0, new Uint8Array(70_000)))).toBe('TOO_LARGE');
+    expect(() => encodeMessageFrameInto(new Uint8Array(10), 0, 0, new Uint8Array(20))).toThrow(RangeError);
+    expect(code(() => encodeMessageFrameInto(target, 0, -1, new Uint8Array(1)))).toBe('INVALID_VALUE');
+  });
+
   it('the fast path for message frames accepts and refuses exactly what the general decoder does (property)', () => {
     // The same msgpack value with its envelope as an array16 is never on the fast path: an oracle.
     const slow = (b: Uint8Array) => (b[0] === 0x96 ? Uint8Array.from([0xdc, 0, 6, ...b.subarray(1)]) : b);
@@ -94,6 +115,16 @@ describe('control and system frames are strict', () => {
         const fast = outcome(bytes);
         const general = outcome(slow(bytes));
         expect(fast).toEqual(general);
+        // In place, between other bytes (as frames lie in a record): the same outcome.
+        const record = new Uint8Array(bytes.length + 9).fill(0x96);
+        record.set(bytes, 4);
+        let inPlace: unknown;
+        try {
+          inPlace = { ok: decodeFrameAt(record, 4, 4 + bytes.length, { ...DEFAULT_FRAME_LIMITS, maxBytes: 4096, maxItems: 64, maxDepth: 4 }) };
+        } catch (err) {
+          inPlace = { code: (err as WireError).code };
+        }
+        expect(inPlace).toEqual(fast);
       }),
       seeded('message fast path', 3000),
     );

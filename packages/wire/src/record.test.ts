@@ -85,14 +85,18 @@ describe('records', () => {
       fc.property(fc.array(frame, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 700 }), fc.integer({ min: 16, max: 2000 }), fc.array(fc.nat(), { maxLength: 3 }), (spec, quantum, recordBytes, splits) => {
         const frames = spec.map((f, i) => ({ channel: f.channel, bytes: new Uint8Array(f.length).fill((f.fill + i) & 0xff) }));
         const reader = new RecordReader(1 << 20);
+        const inPlace = new RecordReader(1 << 20);
         const got: { channel: number; bytes: number[] }[] = [];
+        const gotInPlace: { channel: number; bytes: number[] }[] = [];
         for (const r of cut(frames, quantum, recordBytes)) {
           expect(r.length).toBeLessThanOrEqual(recordBytes);
           // Some records are read as the consecutive parts a stream might have cut them into.
           const at = [...new Set(splits.map((x) => x % r.length).filter((x) => x > 0))].sort((a, b) => a - b);
           const parts = [0, ...at].map((from, i) => r.subarray(from, at[i] ?? r.length));
           reader.read(parts.length > 1 ? parts : r, (channel, bytes) => got.push({ channel, bytes: [...bytes] }));
+          inPlace.readInPlace(parts.length > 1 ? parts : r, (channel, bytes, start, end) => gotInPlace.push({ channel, bytes: [...bytes.subarray(start, end)] }));
         }
+        expect(gotInPlace).toEqual(got);
         expect(reader.open).toBe(0);
         expect(reader.buffered).toBe(0);
         for (const ch of new Set(frames.map((f) => f.channel))) {

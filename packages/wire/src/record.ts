@@ -88,6 +88,22 @@ export class RecordBuilder {
     this.#at = at + length;
   }
 
+  /** Bytes left in the record. */
+  get free(): number {
+    return MAX_RECORD_BYTES - this.#at;
+  }
+
+  /**
+   * Appends whole pieces already in wire form (header and data, as `put` would write them): for a
+   * sender that keeps small frames as ready pieces, one copy for many. The caller keeps within
+   * `free` and writes well-formed pieces (a bug otherwise, not bad input).
+   */
+  putPieces(pieces: Uint8Array): void {
+    if (pieces.length > MAX_RECORD_BYTES - this.#at) throw new RangeError(`${pieces.length} bytes of pieces do not fit the record`);
+    this.#buffer.set(pieces, this.#at);
+    this.#at += pieces.length;
+  }
+
   take(): Uint8Array {
     return this.#buffer.subarray(0, this.#at);
   }
@@ -96,6 +112,9 @@ export class RecordBuilder {
     this.#at = 0;
   }
 }
+
+/** A frame completed by a record, on `channel`: `bytes[start..end)`. */
+export type FrameAt = (channel: number, bytes: Uint8Array, start: number, end: number) => void;
 
 interface Unfinished {
   /** The frame being filled in, `total` bytes, `have` of them received. */
@@ -139,6 +158,14 @@ export class RecordReader {
    * stream parts gives it); calls `onFrame` for each frame it completes, in order.
    */
   read(record: Uint8Array | readonly Uint8Array[], onFrame: (channel: number, frame: Uint8Array) => void): void {
+    this.readInPlace(record, (channel, bytes, start, end) => onFrame(channel, start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)));
+  }
+
+  /**
+   * read(), with each frame given as `bytes[start..end)`: a whole piece is handed over where it
+   * lies in the record, with no view made of it (for a reader that decodes it in place).
+   */
+  readInPlace(record: Uint8Array | readonly Uint8Array[], onFrame: FrameAt): void {
     if (this.#failure) throw this.#failure;
     try {
       if (record instanceof Uint8Array) this.#read(record, onFrame);
@@ -150,7 +177,7 @@ export class RecordReader {
     }
   }
 
-  #read(record: Uint8Array, onFrame: (channel: number, frame: Uint8Array) => void): void {
+  #read(record: Uint8Array, onFrame: FrameAt): void {
     const end = record.length;
     if (end === 0) throw new WireError('MALFORMED', 'empty record');
     let at = 0;
@@ -167,13 +194,17 @@ export class RecordReader {
         at += PIECE_TOTAL_BYTES;
       }
       if (end - at < length) throw new WireError('MALFORMED', `piece of ${length} bytes runs past its record`);
-      this.#piece(channel, flags, length, total, record.subarray(at, at + length), onFrame);
+      if (flags === (PIECE_START | PIECE_END) && length > 0 && length <= this.#maxFrameBytes && this.#unfinished[channel] === undefined) {
+        onFrame(channel, record, at, at + length); // a whole frame: where it lies (what #piece would accept)
+      } else {
+        this.#piece(channel, flags, length, total, record.subarray(at, at + length), onFrame);
+      }
       at += length;
     }
   }
 
   /** The same as #read over consecutive parts: pieces are views of the parts, joined only where a whole frame straddles two. */
-  #readParts(parts: readonly Uint8Array[], onFrame: (channel: number, frame: Uint8Array) => void): void {
+  #readParts(parts: readonly Uint8Array[], onFrame: FrameAt): void {
     let left = 0;
     for (const p of parts) left += p.length;
     if (left === 0) throw new WireError('MALFORMED', 'empty record');
@@ -223,7 +254,7 @@ export class RecordReader {
   }
 
   /** One piece: `data` is its bytes, as one view or consecutive views. */
-  #piece(channel: number, flags: number, length: number, total: number, data: Uint8Array | Uint8Array[], onFrame: (channel: number, frame: Uint8Array) => void): void {
+  #piece(channel: number, flags: number, length: number, total: number, data: Uint8Array | Uint8Array[], onFrame: FrameAt): void {
     if (flags > (PIECE_START | PIECE_END)) throw new WireError('MALFORMED', `unknown piece flags 0x${flags.toString(16)}`);
     if (length === 0) throw new WireError('MALFORMED', 'empty piece');
     const unfinished = this.#unfinished[channel];
@@ -231,7 +262,8 @@ export class RecordReader {
       if (unfinished) throw new WireError('MALFORMED', `channel ${channel} starts a frame before finishing the last one`);
       if (flags & PIECE_END) {
         if (length > this.#maxFrameBytes) throw new WireError('TOO_LARGE', `frame of ${length} bytes, limit is ${this.#maxFrameBytes}`);
-        onFrame(channel, data instanceof Uint8Array ? data : data.length === 1 ? data[0]! : join(data, length));
+        const frame = data instanceof Uint8Array ? data : data.length === 1 ? data[0]! : join(data, length);
+        onFrame(channel, frame, 0, frame.length);
         return;
       }
       if (total > this.#maxFrameBytes) throw new WireError('TOO_LARGE', `frame of ${total} bytes announced, limit is ${this.#maxFrameBytes}`);
@@ -256,7 +288,7 @@ export class RecordReader {
     this.#unfinished[channel] = undefined;
     this.#open--;
     this.#buffered -= have;
-    onFrame(channel, unfinished.frame);
+    onFrame(channel, unfinished.frame, 0, unfinished.frame.length);
   }
 }
 

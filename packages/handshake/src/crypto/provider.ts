@@ -39,7 +39,8 @@ export interface AeadFunction {
   encrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, headroom?: number): Uint8Array;
   /**
    * encrypt() with the ciphertext and the tag returned apart, as the implementation produced them:
-   * a large payload can then go to the socket without being copied next to its tag.
+   * a large payload can then go to the socket without being copied next to its tag. They may be
+   * the runtime's own byte arrays (a Node Buffer): they are meant for a stream, not to be kept.
    */
   encryptDetached(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array };
   /** The plaintext, or null when the tag does not verify. */

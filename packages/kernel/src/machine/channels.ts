@@ -3,7 +3,7 @@
 // system) go first; user channels share what is left round-robin, each taking up to a quantum per
 // turn while others wait, so a small message is never stuck behind the rest of a large one. Order
 // is kept within a channel; nothing here reorders frames of one channel.
-import { CHANNELS, MAX_OPEN_FRAMES, PIECE_END, PIECE_START, RecordBuilder } from '@distkit/wire';
+import { CHANNELS, MAX_OPEN_FRAMES, MAX_RECORD_BYTES, PIECE_END, PIECE_HEADER_BYTES, PIECE_START, RecordBuilder } from '@distkit/wire';
 
 /**
  * Bytes a user channel may put in a record before the next waiting channel gets its turn (only
@@ -18,13 +18,31 @@ export const WHOLE_FRAME_BYTES = 1024;
 /** Open frames the user channels may hold; the rest of MAX_OPEN_FRAMES is kept for control and system. */
 const USER_OPEN_FRAMES = MAX_OPEN_FRAMES - 2;
 
+/**
+ * Small frames nobody waits for are not queued one by one: they are written, as whole pieces
+ * ready for a record (piece header included), one after another into a run, and go into records
+ * a run slice at a time (one copy for many frames, no buffer or queue entry of their own per
+ * frame). A channel's first run is small; each that fills makes the next one larger, up to a
+ * record's size, so a lone message costs little and a burst few buffers.
+ */
+const FIRST_RUN_BYTES = 4096;
+const RUN_BYTES = MAX_RECORD_BYTES;
+/**
+ * A full-size run's buffer, all of it in records already: the next full-size run of any link
+ * reuses it (records copy what they take, so nothing refers to it). Shared, so an idle link holds
+ * none.
+ */
+let spareRun: Uint8Array | null = null;
+
 interface Queued {
-  /** The encoded frame, or its start when `body` holds the rest. */
+  /** The encoded frame, or its start when `body` holds the rest; for a run, its buffer. */
   readonly bytes: Uint8Array;
   /** The rest of the frame, not copied (a byte value read as it goes out), or null. */
   readonly body: Uint8Array | null;
-  /** Bytes of the whole frame. */
-  readonly length: number;
+  /** Bytes of the whole frame; for a run, of its pieces so far (it grows while it is last in its channel). */
+  length: number;
+  /** A run of whole small pieces (see RUN_BYTES), not one frame. */
+  readonly run: boolean;
   /** Bytes already put into records. */
   sent: number;
   /** Settled (through the link's host) once the frame's last piece is in a record; null: nobody waits. */
@@ -41,6 +59,8 @@ class Channel {
   counter = 0;
   /** In the round-robin ring. */
   ready = false;
+  /** The size of this channel's next run. */
+  runBytes = FIRST_RUN_BYTES;
 
   constructor(id: number) {
     this.id = id;
@@ -48,6 +68,10 @@ class Channel {
 
   get first(): Queued | undefined {
     return this.frames[this.head];
+  }
+
+  get last(): Queued | undefined {
+    return this.head < this.frames.length ? this.frames[this.frames.length - 1] : undefined;
   }
 
   shift(): void {
@@ -72,6 +96,11 @@ export class Outbox {
   #openUser = 0;
   #priorityQueued = 0;
   #userQueued = 0;
+  /** Where `reserveSmall` left room: the run and the offset of the frame in it. */
+  #reserved: Queued | null = null;
+  #reservedAt = 0;
+  /** The reserved run is new: not in its channel's queue yet. */
+  #fresh = false;
 
   #channel(id: number): Channel {
     let c = this.#channels[id];
@@ -107,9 +136,62 @@ export class Outbox {
     const c = this.#channel(channel);
     const length = bytes.length + (body ? body.length : 0);
     c.counter++;
-    c.frames.push({ bytes, body, length, sent: 0, ticket });
+    c.frames.push({ bytes, body, length, sent: 0, ticket, run: false });
+    this.#queued(c, length);
+  }
+
+  /**
+   * Room for a small frame (`frameBytes` at most WHOLE_FRAME_BYTES) nobody waits for, at the end
+   * of `channel`'s queue: the buffer to write it into, at `reservedAt`; `pushSmall` then queues it.
+   */
+  reserveSmall(channel: number, frameBytes: number): Uint8Array {
+    const c = this.#channel(channel);
+    const need = PIECE_HEADER_BYTES + frameBytes;
+    let run = c.last;
+    this.#fresh = false;
+    if (!run || !run.run || run.length + need > run.bytes.length) {
+      // A new run joins the queue with its first piece (pushSmall), never empty.
+      if (run?.run) c.runBytes = Math.min(RUN_BYTES, c.runBytes * 4); // the last one filled up
+      let bytes: Uint8Array;
+      if (c.runBytes === RUN_BYTES && spareRun) {
+        bytes = spareRun;
+        spareRun = null;
+      } else {
+        bytes = new Uint8Array(c.runBytes);
+      }
+      run = { bytes, body: null, length: 0, sent: 0, ticket: null, run: true };
+      this.#fresh = true;
+    }
+    this.#reserved = run;
+    this.#reservedAt = run.length + PIECE_HEADER_BYTES;
+    return run.bytes;
+  }
+
+  /** Where the frame goes in the buffer `reserveSmall` returned. */
+  get reservedAt(): number {
+    return this.#reservedAt;
+  }
+
+  /** Queues the `frameBytes` written at `reservedAt` (it carries `counter(channel)`) as a whole piece. */
+  pushSmall(channel: number, frameBytes: number): void {
+    const c = this.#channel(channel);
+    const run = this.#reserved!;
+    this.#reserved = null;
+    if (this.#fresh) c.frames.push(run);
+    const b = run.bytes;
+    const at = run.length;
+    b[at] = channel;
+    b[at + 1] = PIECE_START | PIECE_END;
+    b[at + 2] = frameBytes >>> 8;
+    b[at + 3] = frameBytes & 0xff;
+    run.length = at + PIECE_HEADER_BYTES + frameBytes;
+    c.counter++;
+    this.#queued(c, PIECE_HEADER_BYTES + frameBytes);
+  }
+
+  #queued(c: Channel, length: number): void {
     c.queued += length;
-    if (channel <= CHANNELS.system) {
+    if (c.id <= CHANNELS.system) {
       this.#priorityQueued += length;
       return;
     }
@@ -117,6 +199,32 @@ export class Outbox {
     if (!c.ready) {
       c.ready = true;
       this.#ring.push(c);
+    }
+  }
+
+  /** Whole pieces of `run` from where it stands that fit `space` bytes (stopping once `budget` is used): their bytes. */
+  #runSlice(run: Queued, space: number, budget: number): number {
+    const b = run.bytes;
+    let at = run.sent;
+    let taken = 0;
+    while (at < run.length && taken < budget) {
+      const piece = PIECE_HEADER_BYTES + ((b[at + 2]! << 8) | b[at + 3]!);
+      if (taken + piece > space) break;
+      taken += piece;
+      at += piece;
+    }
+    return taken;
+  }
+
+  /** Puts `n` bytes of whole pieces of the run at the head of `c` into the record. */
+  #putRun(builder: RecordBuilder, c: Channel, run: Queued, n: number): void {
+    builder.putPieces(run.bytes.subarray(run.sent, run.sent + n));
+    run.sent += n;
+    c.queued -= n;
+    if (run.sent === run.length) {
+      c.shift();
+      // Nothing refers to its bytes now (records copy what they take): the next run reuses them.
+      if (run !== this.#reserved && run.bytes.length === RUN_BYTES) spareRun = run.bytes;
     }
   }
 
@@ -176,7 +284,14 @@ export class Outbox {
   fillSmall(builder: RecordBuilder, done: number[]): void {
     for (let i = 0; i < this.#ring.length; i++) {
       const c = this.#ring[i]!;
-      for (let f = c.first; f && f.sent === 0 && f.length <= WHOLE_FRAME_BYTES; f = c.first) {
+      for (let f = c.first; f?.run; f = c.first) {
+        const n = this.#runSlice(f, builder.free, Number.POSITIVE_INFINITY);
+        if (n === 0) return;
+        this.#putRun(builder, c, f, n);
+        this.#userQueued -= n;
+        if (c.first === f) return; // the record is full
+      }
+      for (let f = c.first; f && !f.run && f.sent === 0 && f.length <= WHOLE_FRAME_BYTES; f = c.first) {
         if (f.length > builder.room(false)) return;
         putRange(builder, c.id, PIECE_START | PIECE_END, f, 0, f.length);
         this.#userQueued -= f.length;
@@ -200,6 +315,7 @@ export class Outbox {
   /** The head frame of `c` is small and whole, and would fit an empty record but not this one. */
   #wantsNewRecord(builder: RecordBuilder, c: Channel): boolean {
     const f = c.first;
+    if (f?.run) return PIECE_HEADER_BYTES + ((f.bytes[f.sent + 2]! << 8) | f.bytes[f.sent + 3]!) > builder.free;
     return !!f && f.sent === 0 && f.length <= WHOLE_FRAME_BYTES && f.length > builder.room(false);
   }
 
@@ -213,6 +329,14 @@ export class Outbox {
     while (budget > 0) {
       const f = c.first;
       if (!f) return true;
+      if (f.run) {
+        const n = this.#runSlice(f, builder.free, budget);
+        if (n === 0) return false; // its next piece must start a new record
+        this.#putRun(builder, c, f, n);
+        budget -= n;
+        if (c.first === f && budget > 0) return false; // the record is full
+        continue;
+      }
       const left = f.length - f.sent;
       const starting = f.sent === 0;
       if (starting && left <= builder.room(false) && (left <= budget || left <= WHOLE_FRAME_BYTES || priority)) {
@@ -268,6 +392,7 @@ export class Outbox {
     this.#openUser = 0;
     this.#priorityQueued = 0;
     this.#userQueued = 0;
+    this.#reserved = null;
     return tickets;
   }
 }

@@ -10,18 +10,30 @@
 // out: when reader and writer share one event loop, the round trip grows with what is in flight,
 // and any gain above one drives the window to its cap.
 
+import { MAX_RECORD_BYTES } from '@distkit/wire';
+
 /** The default window: about a millisecond of a local link at full speed. */
 export const DEFAULT_WINDOW_BYTES: number = 512 * 1024;
 /** The reader acknowledges at least this often. */
 export const ACK_BYTES: number = 128 * 1024;
 
+/**
+ * The least a writer keeps in flight whatever its window: the reader acknowledges only once it has
+ * read ACK_BYTES, so a window below that (plus the record that crosses it) would wait for an ack
+ * that never comes.
+ */
+const LEAST_IN_FLIGHT: number = ACK_BYTES + MAX_RECORD_BYTES;
+
 export class FlowWindow {
   readonly size: number;
+  /** The window in effect: `size`, or LEAST_IN_FLIGHT if that is more. */
+  readonly effective: number;
   #written = 0;
   #acked = 0;
 
   constructor(size: number = DEFAULT_WINDOW_BYTES) {
     this.size = size;
+    this.effective = Math.max(size, LEAST_IN_FLIGHT);
   }
 
   /** Record bytes written and not acknowledged. */
@@ -35,7 +47,7 @@ export class FlowWindow {
 
   /** User data may go. */
   get open(): boolean {
-    return this.#written - this.#acked < this.size;
+    return this.#written - this.#acked < this.effective;
   }
 
   /** `bytes` of records went out. */

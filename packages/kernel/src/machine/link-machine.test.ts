@@ -4,7 +4,7 @@ import { defaultProvider, type KeyPair } from '@distkit/handshake';
 import { DEFAULT_FRAME_LIMITS, type Frame, type Hello } from '@distkit/wire';
 import { describe, expect, it } from 'vitest';
 import type { NodedownReason } from '../api.ts';
-import { FlowWindow } from './flow-window.ts';
+import { ACK_BYTES, FlowWindow } from './flow-window.ts';
 import { LinkMachine, SMALL_SLACK_BYTES, type LinkConfig, type LinkHost, type PeerVerdict } from './link-machine.ts';
 
 const dh = defaultProvider().dh('25519')!;
@@ -376,15 +376,37 @@ describe('link machine (sans-I/O)', () => {
   });
 
   it('a flow window refuses an acknowledgement that goes backwards or past what was written', () => {
-    const w = new FlowWindow(1000);
-    w.wrote(600);
+    const w = new FlowWindow(1_000_000);
+    w.wrote(600_000);
     expect(w.open).toBe(true);
-    w.wrote(600);
+    w.wrote(600_000);
     expect(w.open).toBe(false);
-    expect(w.acked(700)).toBe(true);
+    expect(w.acked(700_000)).toBe(true);
     expect(w.open).toBe(true);
-    expect(w.acked(600)).toBe(false);
-    expect(w.acked(1201)).toBe(false);
-    expect(w.inFlight).toBe(500);
+    expect(w.acked(600_000)).toBe(false);
+    expect(w.acked(1_200_001)).toBe(false);
+    expect(w.inFlight).toBe(500_000);
+    // A window smaller than the reader's ack interval (plus a record) would wait for good.
+    expect(new FlowWindow(64 * 1024).effective).toBeGreaterThan(ACK_BYTES + 60 * 1024);
+  });
+
+  it('flow control bounds what is in flight, not each flush: with a 256 KiB window a large message never has more than a record past it unacknowledged', () => {
+    const window = 256 * 1024;
+    const { A, B, step, pump } = pair({ a: { flowWindowBytes: window } });
+    A.link.send({ kind: 'message', counter: 0, value: new Uint8Array(3 << 20) });
+    let most = 0;
+    for (let i = 0; i < 20; i++) {
+      step(false); // B's acks held back
+      most = Math.max(most, A.link.inFlight);
+    }
+    expect(most).toBeGreaterThanOrEqual(window);
+    expect(most).toBeLessThan(window + 64 * 1024); // one record past the mark at most (a flush writes up to 512 KiB)
+    pump();
+    expect(B.frames).toHaveLength(1);
+    // With the smallest window allowed, the reader's acks still come (the writer keeps enough in flight).
+    const small = pair({ a: { flowWindowBytes: 64 * 1024 } });
+    small.A.link.send({ kind: 'message', counter: 0, value: new Uint8Array(2 << 20) });
+    small.pump();
+    expect(small.B.frames).toHaveLength(1);
   });
 });

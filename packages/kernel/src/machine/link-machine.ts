@@ -11,14 +11,14 @@ import {
   type Handshake, type KeyPair, type Session,
 } from '@distkit/handshake';
 import {
-  CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrame, decodeHello, decodeLinkPreamble,
-  encodeFrame, encodeHello, encodeMessageFrame, encodeMessageFrameHead, encodeLinkPreamble, firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello,
+  CHANNELS, DistkitError, FIRST_NAMED_CHANNEL, MAX_CHANNELS, RecordBuilder, RecordReader, decodeFrameAt, decodeHello, decodeLinkPreamble,
+  encodeFrame, encodeHello, encodeMessageFrame, encodeMessageFrameHead, encodeMessageFrameInto, encodeLinkPreamble, messageFrameBytes, firstRecordSigned, hasPsk, type DisconnectReason, type Frame, type Hello,
   type LinkPattern, type LinkPreamble, type LinkSuite,
   type WireLimits,
 } from '@distkit/wire';
 import type { NodedownReason } from '../api.ts';
 import { KernelError } from '../errors.ts';
-import { Outbox } from './channels.ts';
+import { Outbox, WHOLE_FRAME_BYTES } from './channels.ts';
 import { ACK_BYTES, FlowWindow } from './flow-window.ts';
 
 /**
@@ -305,7 +305,7 @@ export class LinkMachine {
         return;
       }
       try {
-        this.#reader!.read(record, this.#onPiece);
+        this.#reader!.readInPlace(record, this.#onPiece);
       } catch (err) {
         this.close('protocol_error', describe(err), false);
         return;
@@ -461,11 +461,11 @@ export class LinkMachine {
   }
 
   /** One frame from the record reader: decoded where it lies, checked against its channel. */
-  readonly #onPiece = (channel: number, bytes: Uint8Array): void => {
+  readonly #onPiece = (channel: number, bytes: Uint8Array, start: number, end: number): void => {
     if (this.#state === 'closed') return;
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes, this.#cfg.frameLimits);
+      frame = decodeFrameAt(bytes, start, end, this.#cfg.frameLimits);
     } catch (err) {
       this.close('protocol_error', describe(err), false);
       return;
@@ -594,11 +594,27 @@ export class LinkMachine {
    * with the frame and is settled when the frame's last piece is written.
    */
   #queue(channel: number, frame: Frame, ticket: number | undefined): boolean {
-    const counter = this.#outbox.counter(channel);
+    const outbox = this.#outbox;
+    const counter = outbox.counter(channel);
     const limits = this.#cfg.frameLimits;
     let bytes: Uint8Array;
     let body: Uint8Array | null = null;
     let now: boolean;
+    if (frame.kind === 'message' && frame.value instanceof Uint8Array && frame.value.length < WHOLE_FRAME_BYTES) {
+      // A small byte value: written straight into the channel's run of small pieces (channels.ts).
+      const size = messageFrameBytes(counter, frame.value.length);
+      now = ticket === undefined || (!this.congested && outbox.queuedOn(channel) + size <= CHANNEL_HIGH_WATER_BYTES);
+      if (size <= WHOLE_FRAME_BYTES && size <= limits.maxBytes && now) {
+        const run = outbox.reserveSmall(channel, size);
+        encodeMessageFrameInto(run, outbox.reservedAt, counter, frame.value, limits);
+        outbox.pushSmall(channel, size);
+        if (!this.#flushWanted) {
+          this.#flushWanted = true;
+          this.#host.flushLater(this);
+        }
+        return true;
+      }
+    }
     if (frame.kind === 'message' && frame.value instanceof Uint8Array && ticket !== undefined
       && (this.congested || this.#outbox.queuedOn(channel) + frame.value.length > CHANNEL_HIGH_WATER_BYTES)) {
       // A send that resolves only once its last byte is in a record: its bytes are read from the
@@ -611,9 +627,15 @@ export class LinkMachine {
       bytes = frame.kind === 'message'
         ? encodeMessageFrame(counter, frame.value, limits)
         : encodeFrame(frame.counter === counter ? frame : ({ ...frame, counter } as Frame), limits);
-      now = ticket === undefined || (!this.congested && this.#outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
+      now = ticket === undefined || (!this.congested && outbox.queuedOn(channel) + bytes.length <= CHANNEL_HIGH_WATER_BYTES);
     }
-    this.#outbox.push(channel, bytes, now || ticket === undefined ? null : ticket, body);
+    if (now && bytes.length <= WHOLE_FRAME_BYTES && body === null && frame.kind === 'message') {
+      // Small, and nobody waits for it: into the run too (one copy, no queue entry of its own).
+      outbox.reserveSmall(channel, bytes.length).set(bytes, outbox.reservedAt);
+      outbox.pushSmall(channel, bytes.length);
+    } else {
+      outbox.push(channel, bytes, now || ticket === undefined ? null : ticket, body);
+    }
     if (!this.#flushWanted) {
       this.#flushWanted = true;
       this.#host.flushLater(this);
@@ -654,8 +676,9 @@ export class LinkMachine {
     const all = budget === Number.POSITIVE_INFINITY;
     const mode = (): 'all' | 'small' | 'none' => {
       if (!user || written >= budget) return 'none';
-      const inFlight = this.#flow.inFlight;
-      const window = this.#flow.size;
+      // What this flush wrote counts already: the window bounds what is in flight, not each flush.
+      const inFlight = this.#flow.inFlight + written;
+      const window = this.#flow.effective;
       return all || inFlight < window ? 'all' : inFlight < window + SMALL_SLACK_BYTES ? 'small' : 'none';
     };
     for (;;) {
