@@ -1,6 +1,7 @@
 // What the kernel knows of each peer beyond what the policy and the detector hold: one record per
 // name, in one place. The policy owns modes, bars and dial state; the detector owns liveness and
 // views; this table owns addresses, keys, the link in use and the callers waiting on it.
+import type { HeartbeatKey } from '@distkit/handshake';
 import type { Address } from '@distkit/wire';
 import type { PeerConfig } from '../api.ts';
 import type { LinkMachine } from './link-machine.ts';
@@ -30,7 +31,7 @@ export interface Peer {
    * The heartbeat MAC keys of this pair, one per cluster secret (newest first): datagrams are
    * sealed with the first and opened with any, so a secret rotation never drops heartbeats.
    */
-  pairwise: readonly Uint8Array[];
+  pairwise: readonly HeartbeatKey[];
   hidden: boolean;
   /** From its hello on the current or last link (and later `tags` frames). */
   tags: Readonly<Record<string, string>>;
@@ -93,7 +94,7 @@ export class PeerTable {
   }
 
   /** Sets the key `p` is trusted with, and the pair's heartbeat keys. */
-  setKey(p: Peer, key: Uint8Array | null, pairwise: readonly Uint8Array[]): void {
+  setKey(p: Peer, key: Uint8Array | null, pairwise: readonly HeartbeatKey[]): void {
     if (p.key) {
       const id = senderKey(p.key);
       const list = this.#bySender.get(id)?.filter((x) => x !== p) ?? [];
