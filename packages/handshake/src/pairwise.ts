@@ -109,13 +109,35 @@ function mac(key: Uint8Array | HeartbeatKey, body: Uint8Array, provider: CryptoP
 }
 
 /**
+ * Sealed datagrams are cut from a shared slab, never reused: an array of its own would give each
+ * datagram its own ArrayBuffer (a backing store to allocate, and one more for every young-generation
+ * collection to sweep), thousands of times a second. A slab is freed once no datagram cut from it
+ * is held (the decoders copy what they keep, and sockets copy what they send).
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+function datagramBytes(length: number): Uint8Array {
+  if (length > SLAB_BYTES / 4) return new Uint8Array(length);
+  if (slabUsed + length > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, length);
+  // Keep each datagram 8-byte aligned in the slab.
+  slabUsed += (length + 7) & ~7;
+  return out;
+}
+
+/**
  * The datagram: `sender` (the sender's 8-byte id, @distkit/wire `senderId`), `body` (the wire
  * encoding of a heartbeat or probe), and a 16-byte tag over both. `key`: the pairwise key, or a
  * `HeartbeatKey` made from it (then `provider` is the one it was made with).
  */
 export function sealHeartbeat(key: Uint8Array | HeartbeatKey, sender: Uint8Array, body: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array {
   if (!(sender instanceof Uint8Array) || sender.length !== SENDER_ID_BYTES) throw new HandshakeError('INVALID_CONFIG', `sender must be a ${SENDER_ID_BYTES}-byte id`);
-  const out = new Uint8Array(SENDER_ID_BYTES + body.length + HEARTBEAT_TAG_BYTES);
+  const out = datagramBytes(SENDER_ID_BYTES + body.length + HEARTBEAT_TAG_BYTES);
   out.set(sender);
   out.set(body, SENDER_ID_BYTES);
   const signed = SENDER_ID_BYTES + body.length;
