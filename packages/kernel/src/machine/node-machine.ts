@@ -151,7 +151,12 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       detector: this.#detector,
       counters: this.#counters,
       send: (data, to) => this.#out.push({ type: 'datagram', data, to }),
-      heard: (name, incarnation, now) => this.#admission.apply(this.#admission.policy.handle({ type: 'heard', node: name, incarnation }, now), now),
+      heard: (peer, incarnation, now) => {
+        // The policy does nothing with an incarnation it already heard: one event a restart, not one a datagram.
+        if (incarnation <= peer.heardIncarnation) return;
+        peer.heardIncarnation = incarnation;
+        this.#admission.apply(this.#admission.policy.handle({ type: 'heard', node: peer.name, incarnation }, now), now);
+      },
     });
     this.#system = new SystemRequests(
       {

@@ -37,6 +37,12 @@ export interface Peer {
   tags: Readonly<Record<string, string>>;
   incarnation: number | null;
   startedAt: number | null;
+  /**
+   * The highest incarnation its heartbeats were told to the policy with (-1: none). The policy
+   * acts on a heartbeat only when it carries a higher one, so the others need not reach it; its
+   * record of the peer lives as long as this one (it forgets a name only with this record gone).
+   */
+  heardIncarnation: number;
   /** The link that is up, if any. */
   link: LinkMachine | null;
   /** connectNode() tokens waiting for the link. */
@@ -64,7 +70,7 @@ export class PeerTable {
     let p = this.#peers.get(name);
     if (!p) {
       p = {
-        name, config: null, learned: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, link: null,
+        name, config: null, learned: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, heardIncarnation: -1, link: null,
         connectWaiters: [], queue: [],
       };
       this.#peers.set(name, p);
