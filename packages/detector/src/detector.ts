@@ -263,6 +263,19 @@ function sameHash(a: ViewSummary | null, b: ViewSummary): boolean {
   return a !== null && (a === b || compareIds(a.hash, b.hash) === 0);
 }
 
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Every field equal (the hash is compared by the caller): the views say the same thing. */
+function sameView(a: ViewSummary, b: ViewSummary): boolean {
+  return a.connected === b.connected && a.referee === b.referee && sameBytes(a.lowest, b.lowest)
+    && (a.oldest === b.oldest || (a.oldest !== null && b.oldest !== null && a.oldest.startedAt === b.oldest.startedAt && sameBytes(a.oldest.id, b.oldest.id)));
+}
+
 const NO_TARGETS: readonly PeerKey[] = Object.freeze([]);
 
 /**
@@ -420,8 +433,12 @@ export function createDetector(config: DetectorConfig, deps: DetectorDeps): Dete
       p.h1 = h1;
       p.h2 = h2;
       p.h3 = h3;
+      p.theirs = view;
+    } else if (!sameView(p.theirs, view)) {
+      p.theirs = view;
     }
-    p.theirs = view;
+    // else: the view held is equal in every field; keeping it lets this heartbeat's copy die
+    // young (a view kept per peer per interval is what the young generation promoted most).
     if (p.suspected) endSuspicion(p);
     if (p.silent) {
       p.silent = false;

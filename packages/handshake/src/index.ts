@@ -22,7 +22,7 @@ export {
   parseClusterKeyring,
   type ClusterKeyring,
 } from './cluster-secret.ts';
-export { openHeartbeat, pairwiseKey, sealHeartbeat } from './pairwise.ts';
+export { HeartbeatKey, openHeartbeat, pairwiseKey, sealHeartbeat } from './pairwise.ts';
 export {
   DEFAULT_PROTOCOL_NAME, DISTKIT_PATTERNS, createDistkitHandshake, distkitPrologue, distkitProtocolName,
   type DistkitHandshakeOptions, type DistkitHash, type DistkitPattern,

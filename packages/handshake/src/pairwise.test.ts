@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { datagramSender, encodeHeartbeat, senderId } from '@distkit/wire';
 import {
-  formatClusterKeyring, generateClusterSecret, generateIdentity, nativeProvider, nobleProvider, openHeartbeat, pairwiseKey,
+  HeartbeatKey, formatClusterKeyring, generateClusterSecret, generateIdentity, nativeProvider, nobleProvider, openHeartbeat, pairwiseKey,
   parseClusterKeyring, sealHeartbeat,
 } from './index.ts';
 import { hex, thrown } from './bytes.test-support.ts';
@@ -71,8 +71,27 @@ describe('heartbeat seal/open', () => {
     expect(hex(sealHeartbeat(reused, sender, body))).toBe(hex(sealHeartbeat(pairwiseKey(carol.privateKey, alice.publicKey), sender, body)));
   });
 
+  it('a HeartbeatKey (the MAC built once) seals and opens exactly as its key does, on either provider', () => {
+    for (const provider of [nativeProvider, nobleProvider]) {
+      const ready = new HeartbeatKey(key, provider);
+      const datagram = sealHeartbeat(ready, sender, body);
+      expect(hex(datagram)).toBe(hex(sealHeartbeat(key, sender, body, provider)));
+      expect(hex(openHeartbeat(new HeartbeatKey(pairwiseKey(bob.privateKey, alice.publicKey), provider), datagram)!)).toBe(hex(body));
+      const bad = datagram.slice();
+      bad[bad.length - 1]! ^= 1;
+      expect(openHeartbeat(ready, bad)).toBeNull();
+      expect(openHeartbeat(new HeartbeatKey(pairwiseKey(carol.privateKey, bob.publicKey), provider), datagram)).toBeNull();
+    }
+    // It holds its own copy: refilling the array it was made from changes nothing.
+    const source = Uint8Array.from(key);
+    const ready = new HeartbeatKey(source);
+    source.fill(0);
+    expect(openHeartbeat(ready, sealHeartbeat(key, sender, body))).not.toBeNull();
+  });
+
   it('refuses a pairwise key that is not 32 bytes', () => {
     expect(thrown(() => sealHeartbeat(new Uint8Array(31), sender, body)).code).toBe('INVALID_CONFIG');
+    expect(thrown(() => new HeartbeatKey(new Uint8Array(31))).code).toBe('INVALID_CONFIG');
   });
 });
 

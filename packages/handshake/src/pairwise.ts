@@ -78,8 +78,30 @@ function macFor(key: Uint8Array, provider: CryptoProvider): (data: Uint8Array) =
   return mac;
 }
 
+/**
+ * A pairwise key made ready for many datagrams: its MAC is built once here, so sealing and
+ * opening with it skip even the per-call lookup and check that a bare key array needs (the
+ * kernel holds one per peer for as long as it knows the peer).
+ */
+export class HeartbeatKey {
+  readonly #mac: (data: Uint8Array) => Uint8Array;
+
+  constructor(key: Uint8Array, provider: CryptoProvider = defaultProvider()) {
+    if (!(key instanceof Uint8Array) || key.length !== 32) throw new HandshakeError('INVALID_CONFIG', 'pairwise key must be a 32-byte Uint8Array');
+    const h = sha256(provider);
+    const own = Uint8Array.from(key);
+    this.#mac = h.keyedHmac?.(own) ?? ((data: Uint8Array) => h.hmac(own, data));
+  }
+
+  /** The full HMAC-SHA256 of `data`. */
+  mac(data: Uint8Array): Uint8Array {
+    return this.#mac(data);
+  }
+}
+
 /** The full HMAC-SHA256 of `body`; the tag is its first HEARTBEAT_TAG_BYTES bytes. */
-function mac(key: Uint8Array, body: Uint8Array, provider: CryptoProvider): Uint8Array {
+function mac(key: Uint8Array | HeartbeatKey, body: Uint8Array, provider: CryptoProvider): Uint8Array {
+  if (key instanceof HeartbeatKey) return key.mac(body);
   if (!(key instanceof Uint8Array)) throw new HandshakeError('INVALID_CONFIG', 'pairwise key must be a 32-byte Uint8Array');
   // HMAC-SHA256 truncated to 128 bits (as RFC 4868 does): no nonce to manage, unlike a one-time
   // Poly1305 key, so two datagrams can never share MAC material.
@@ -87,12 +109,35 @@ function mac(key: Uint8Array, body: Uint8Array, provider: CryptoProvider): Uint8
 }
 
 /**
- * The datagram: `sender` (the sender's 8-byte id, @distkit/wire `senderId`), `body` (the wire
- * encoding of a heartbeat or probe), and a 16-byte tag over both.
+ * Sealed datagrams are cut from a shared slab, never reused: an array of its own would give each
+ * datagram its own ArrayBuffer (a backing store to allocate, and one more for every young-generation
+ * collection to sweep), thousands of times a second. A slab is freed once no datagram cut from it
+ * is held (the decoders copy what they keep, and sockets copy what they send).
  */
-export function sealHeartbeat(key: Uint8Array, sender: Uint8Array, body: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array {
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+function datagramBytes(length: number): Uint8Array {
+  if (length > SLAB_BYTES / 4) return new Uint8Array(length);
+  if (slabUsed + length > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, length);
+  // Keep each datagram 8-byte aligned in the slab.
+  slabUsed += (length + 7) & ~7;
+  return out;
+}
+
+/**
+ * The datagram: `sender` (the sender's 8-byte id, @distkit/wire `senderId`), `body` (the wire
+ * encoding of a heartbeat or probe), and a 16-byte tag over both. `key`: the pairwise key, or a
+ * `HeartbeatKey` made from it (then `provider` is the one it was made with).
+ */
+export function sealHeartbeat(key: Uint8Array | HeartbeatKey, sender: Uint8Array, body: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array {
   if (!(sender instanceof Uint8Array) || sender.length !== SENDER_ID_BYTES) throw new HandshakeError('INVALID_CONFIG', `sender must be a ${SENDER_ID_BYTES}-byte id`);
-  const out = new Uint8Array(SENDER_ID_BYTES + body.length + HEARTBEAT_TAG_BYTES);
+  const out = datagramBytes(SENDER_ID_BYTES + body.length + HEARTBEAT_TAG_BYTES);
   out.set(sender);
   out.set(body, SENDER_ID_BYTES);
   const signed = SENDER_ID_BYTES + body.length;
@@ -107,7 +152,7 @@ export function sealHeartbeat(key: Uint8Array, sender: Uint8Array, body: Uint8Ar
  * datagram's sender id (@distkit/wire `datagramSender`), and must then check that the body's own
  * sender field is that peer.
  */
-export function openHeartbeat(key: Uint8Array, datagram: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array | null {
+export function openHeartbeat(key: Uint8Array | HeartbeatKey, datagram: Uint8Array, provider: CryptoProvider = defaultProvider()): Uint8Array | null {
   if (!(datagram instanceof Uint8Array) || datagram.length < SENDER_ID_BYTES + HEARTBEAT_TAG_BYTES) return null;
   const signed = datagram.length - HEARTBEAT_TAG_BYTES;
   const expected = mac(key, datagram.subarray(0, signed), provider);

@@ -195,7 +195,8 @@ export function readBytes(v: unknown, field: string, length: number): Uint8Array
 
 /** Same checks for values about to be encoded: a bad value never reaches the wire. */
 export function checkString(v: unknown, field: string, maxBytes: number): void {
-  if (typeof v !== 'string' || v.length === 0 || utf8.encode(v).length > maxBytes) {
+  // At most 3 UTF-8 bytes a UTF-16 unit: a short string needs no encoding to be measured.
+  if (typeof v !== 'string' || v.length === 0 || (v.length * 3 > maxBytes && utf8.encode(v).length > maxBytes)) {
     throw new WireError('INVALID_VALUE', `${field} must be a non-empty string of at most ${maxBytes} UTF-8 bytes`);
   }
 }

@@ -4,6 +4,7 @@ import { frameArb, heartbeatArb, helloArb, probeArb, seeded } from './arbitrarie
 import {
   WireError, decodeFrame, decodeHeartbeat, decodeHello, decodeProbe, encodeFrame, encodeHeartbeat, encodeHello, encodeProbe,
 } from './index.ts';
+import { decodeHeartbeatFields } from './heartbeat.ts';
 
 // Every outcome of decoding attacker bytes must be a value or a WireError: never a TypeError from
 // deep inside msgpackr, never a hang, never a polluted prototype.
@@ -46,6 +47,29 @@ function mutate(bytes: Uint8Array, muts: { at: number; op: string; byte: number 
   }
   return out;
 }
+
+/** The value, or the WireError's code. */
+function outcome(decode: (b: Uint8Array) => unknown, bytes: Uint8Array): unknown {
+  try {
+    return decode(bytes);
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+    return `WireError ${err.code}`;
+  }
+}
+
+describe('the plain heartbeat reader (the layout every heartbeat has, read in place)', () => {
+  it('accepts what the general decoder accepts, with the same value, and nothing it refuses', () => {
+    const heartbeats = heartbeatArb.map(encodeHeartbeat);
+    fc.assert(
+      fc.property(heartbeats, fc.array(mutation, { minLength: 0, maxLength: 3 }), (b, m) => {
+        const bytes = m.length === 0 ? b : mutate(b, m);
+        expect(outcome(decodeHeartbeat, bytes)).toEqual(outcome(decodeHeartbeatFields, bytes));
+      }),
+      seeded('plain heartbeat reader', 20_000),
+    );
+  });
+});
 
 describe('fuzz: decoders return a value or throw a WireError', () => {
   it('random bytes (40k cases x 4 decoders)', () => {

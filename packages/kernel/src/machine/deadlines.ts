@@ -6,14 +6,17 @@ export class Deadlines<K> {
   readonly #at = new Map<K, number>();
   readonly #times: number[] = [];
   readonly #keys: K[] = [];
+  /** `next()` as of the last change (NaN: changed since): asked after every input, changed far less often. */
+  #next = Number.NaN;
 
   /** Sets (or moves) the deadline of `key`; Infinity clears it. */
   set(key: K, at: number): void {
     if (at === Number.POSITIVE_INFINITY) {
-      this.#at.delete(key);
+      if (this.#at.delete(key)) this.#next = Number.NaN;
       return;
     }
     if (this.#at.get(key) === at) return;
+    this.#next = Number.NaN;
     this.#at.set(key, at);
     this.#push(at, key);
     // Moved deadlines leave stale entries behind; rebuild before they outnumber the live ones.
@@ -27,18 +30,22 @@ export class Deadlines<K> {
   }
 
   delete(key: K): void {
-    this.#at.delete(key);
+    if (this.#at.delete(key)) this.#next = Number.NaN;
   }
 
   /** The earliest deadline, or Infinity. */
   next(): number {
+    if (!Number.isNaN(this.#next)) return this.#next;
     this.#prune();
-    return this.#times.length === 0 ? Number.POSITIVE_INFINITY : this.#times[0]!;
+    this.#next = this.#times.length === 0 ? Number.POSITIVE_INFINITY : this.#times[0]!;
+    return this.#next;
   }
 
   /** Removes and returns every key due at `now`, earliest first. */
   due(now: number): K[] {
     const out: K[] = [];
+    if (this.#next > now) return out;
+    this.#next = Number.NaN;
     for (;;) {
       this.#prune();
       if (this.#times.length === 0 || this.#times[0]! > now) return out;

@@ -28,8 +28,8 @@ export interface HeartbeatDeps {
   readonly detector: Detector;
   readonly counters: HeartbeatCounters;
   send(data: Uint8Array, to: Address): void;
-  /** An authenticated, fresh heartbeat from `name` (the policy hears of it). */
-  heard(name: string, incarnation: number, now: number): void;
+  /** An authenticated, fresh heartbeat from `peer` (the policy hears of it). */
+  heard(peer: Peer, incarnation: number, now: number): void;
 }
 
 export class HeartbeatChannel {
@@ -126,7 +126,7 @@ export class HeartbeatChannel {
         if (!equal(hb.from.id, p.key) || hb.from.name !== p.name) return this.#drop('unauthenticated');
         if (!d.detector.heartbeat(p.name, { incarnation: hb.incarnation, seq: hb.seq, view: hb.view }, now)) return this.#drop('replayed');
         d.counters.heartbeatsReceived++;
-        d.heard(p.name, hb.incarnation, now);
+        d.heard(p, hb.incarnation, now);
         return true;
       }
       if (type === MessageType.probe) {

@@ -52,9 +52,31 @@ export interface MeshOptions {
   readonly retryMs: number;
 }
 
+/**
+ * A peer's list. `nodes` is sorted and holds our own copy of each name: a full mesh of N nodes
+ * keeps N - 1 lists of about N names in every node (N³ in all: 8 million at N = 200), so a Set
+ * and a fresh string per name from each decoded frame were most of the memory such a cluster
+ * held (a sorted array of shared names is 8 bytes a name, found by binary search).
+ */
 interface PeerList {
-  readonly nodes: ReadonlySet<string>;
+  readonly nodes: readonly string[];
   readonly apart: ReadonlySet<string>;
+}
+
+/** Names the copy cache holds at most (a few times the largest mesh in sight). */
+const MAX_NAMES = 16_384;
+
+function sortedHas(sorted: readonly string[], name: string): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const x = sorted[mid]!;
+    if (x === name) return true;
+    if (x < name) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 export class Mesh {
@@ -66,6 +88,8 @@ export class Mesh {
   readonly #refused = new Set<string>();
   /** Nodes whose link we lost (not on purpose) and have not got back. */
   readonly #lost = new Set<string>();
+  /** One copy of every name the lists hold. */
+  readonly #names = new Map<string, string>();
   #linksDue = false;
   #overlapSince = -1;
   #retryDue = false;
@@ -94,13 +118,25 @@ export class Mesh {
   /** A peer's link went away (`lost`: not closed on purpose by either side): its list goes with it. */
   forget(peer: string, lost: boolean, now: number): void {
     this.#lists.delete(peer);
+    if (this.#lists.size === 0) this.#names.clear();
     if (lost) this.#lost.add(peer);
     this.ownLinksChanged(now);
   }
 
   /** A peer told us its links and what it is apart from. */
   peerLinks(from: string, nodes: readonly string[], apart: readonly string[], now: number): void {
-    const list = { nodes: new Set(nodes), apart: new Set(apart) };
+    const names = this.#names;
+    // Only a cache: a peer naming ever new nodes must not grow it without end.
+    if (names.size > MAX_NAMES) names.clear();
+    const own = (n: string): string => {
+      const known = names.get(n);
+      if (known !== undefined) return known;
+      names.set(n, n);
+      return n;
+    };
+    const sorted = nodes.map(own).sort();
+    const unique = sorted.filter((n, i) => i === 0 || n !== sorted[i - 1]);
+    const list = { nodes: unique, apart: new Set(apart) };
     this.#lists.set(from, list);
     this.#offer([[from, list]], now);
     this.#check(now);
@@ -164,7 +200,9 @@ export class Mesh {
   }
 
   #linked(a: string, b: string): boolean {
-    return this.#lists.get(a)?.nodes.has(b) === true || this.#lists.get(b)?.nodes.has(a) === true;
+    const la = this.#lists.get(a);
+    const lb = this.#lists.get(b);
+    return (la !== undefined && sortedHas(la.nodes, b)) || (lb !== undefined && sortedHas(lb.nodes, a));
   }
 
   /**

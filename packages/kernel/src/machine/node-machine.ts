@@ -4,7 +4,7 @@
 // `nextWakeup()` says when to call `timeout`. It composes the four cores: the policy decides when
 // links are made (admission.ts), the detector judges liveness (heartbeat-channel.ts), links are
 // link machines, and this file routes between them and answers the API.
-import { fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
+import { HeartbeatKey, fingerprint, pairwiseKey, type Trust } from '@distkit/handshake';
 import { createDetector, toHex, viewSummary, type Detector, type DetectorEvent, type Member, type TickOutput } from '@distkit/detector';
 import { createPolicy, type PolicyUpdate } from '@distkit/policy';
 import { DEFAULT_FRAME_LIMITS, checkTags, type Address, type DisconnectReason, type Frame, type Hello, type LinkPreamble, type NodeAddress, type SystemMessage } from '@distkit/wire';
@@ -151,7 +151,12 @@ export class NodeMachine implements LinkHost, AdmissionHost {
       detector: this.#detector,
       counters: this.#counters,
       send: (data, to) => this.#out.push({ type: 'datagram', data, to }),
-      heard: (name, incarnation, now) => this.#admission.apply(this.#admission.policy.handle({ type: 'heard', node: name, incarnation }, now), now),
+      heard: (peer, incarnation, now) => {
+        // The policy does nothing with an incarnation it already heard: one event a restart, not one a datagram.
+        if (incarnation <= peer.heardIncarnation) return;
+        peer.heardIncarnation = incarnation;
+        this.#admission.apply(this.#admission.policy.handle({ type: 'heard', node: peer.name, incarnation }, now), now);
+      },
     });
     this.#system = new SystemRequests(
       {
@@ -795,10 +800,11 @@ export class NodeMachine implements LinkHost, AdmissionHost {
   }
 
   /** The pair's heartbeat keys: one per cluster secret, newest first (one without a secret). */
-  #pairwise(key: Uint8Array): Uint8Array[] {
+  #pairwise(key: Uint8Array): HeartbeatKey[] {
     try {
       const secrets: (Uint8Array | undefined)[] = this.#secrets.length > 0 ? [...this.#secrets] : [undefined];
-      return secrets.map((s) => pairwiseKey(this.#o.identity.privateKey, key, s));
+      // Made ready once: every datagram to and from this peer is sealed or opened with them.
+      return secrets.map((s) => new HeartbeatKey(pairwiseKey(this.#o.identity.privateKey, key, s)));
     } catch {
       return [];
     }

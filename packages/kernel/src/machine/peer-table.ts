@@ -1,6 +1,7 @@
 // What the kernel knows of each peer beyond what the policy and the detector hold: one record per
 // name, in one place. The policy owns modes, bars and dial state; the detector owns liveness and
 // views; this table owns addresses, keys, the link in use and the callers waiting on it.
+import type { HeartbeatKey } from '@distkit/handshake';
 import type { Address } from '@distkit/wire';
 import type { PeerConfig } from '../api.ts';
 import type { LinkMachine } from './link-machine.ts';
@@ -30,12 +31,18 @@ export interface Peer {
    * The heartbeat MAC keys of this pair, one per cluster secret (newest first): datagrams are
    * sealed with the first and opened with any, so a secret rotation never drops heartbeats.
    */
-  pairwise: readonly Uint8Array[];
+  pairwise: readonly HeartbeatKey[];
   hidden: boolean;
   /** From its hello on the current or last link (and later `tags` frames). */
   tags: Readonly<Record<string, string>>;
   incarnation: number | null;
   startedAt: number | null;
+  /**
+   * The highest incarnation its heartbeats were told to the policy with (-1: none). The policy
+   * acts on a heartbeat only when it carries a higher one, so the others need not reach it; its
+   * record of the peer lives as long as this one (it forgets a name only with this record gone).
+   */
+  heardIncarnation: number;
   /** The link that is up, if any. */
   link: LinkMachine | null;
   /** connectNode() tokens waiting for the link. */
@@ -63,7 +70,7 @@ export class PeerTable {
     let p = this.#peers.get(name);
     if (!p) {
       p = {
-        name, config: null, learned: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, link: null,
+        name, config: null, learned: null, heartbeat: null, key: null, pairwise: [], hidden: false, tags: NO_TAGS, incarnation: null, startedAt: null, heardIncarnation: -1, link: null,
         connectWaiters: [], queue: [],
       };
       this.#peers.set(name, p);
@@ -93,7 +100,7 @@ export class PeerTable {
   }
 
   /** Sets the key `p` is trusted with, and the pair's heartbeat keys. */
-  setKey(p: Peer, key: Uint8Array | null, pairwise: readonly Uint8Array[]): void {
+  setKey(p: Peer, key: Uint8Array | null, pairwise: readonly HeartbeatKey[]): void {
     if (p.key) {
       const id = senderKey(p.key);
       const list = this.#bySender.get(id)?.filter((x) => x !== p) ?? [];
