@@ -64,7 +64,11 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
   }
 }
 
-/** Distinct port ranges per test file, so files running in parallel never collide. */
+/**
+ * Distinct port ranges per test file, so files running in parallel never collide. Offsets stop at
+ * 74: from 27500 up, freePort (controlled-node.test-support.ts) hands out ports.
+ */
 export function portBase(offset: number): number {
+  if (!Number.isInteger(offset) || offset < 0 || offset > 74) throw new RangeError(`portBase offset ${offset}: use 0..74`);
   return 20_000 + offset * 100 + Math.floor(Math.random() * 50);
 }

@@ -243,32 +243,50 @@ export class LineProcess {
 }
 
 /**
+ * Ports handed out by freePort: below Linux's ephemeral range (32768-60999 by default), which the
+ * kernel draws from for every outgoing connection. A port asked of the kernel (listen on 0) lies in
+ * that range, so between its release and the caller's bind any connect on the box, another test
+ * run's included, could take it (seen as EADDRINUSE while two runs shared a machine). A random
+ * port under the range is taken only by something that binds it on purpose; the range starts above
+ * the ones portBase (cluster.test-support.ts) gives test files (20000 + 100 per file).
+ */
+const FREE_PORTS = { from: 27_500, to: 32_700 } as const;
+
+/** Whether `port` can be bound on 127.0.0.1 now (TCP, and UDP too when asked). */
+async function bindable(port: number, udp: boolean): Promise<boolean> {
+  const server = createServer();
+  const tcpFree = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (!tcpFree) return false;
+  let udpFree = true;
+  if (udp) {
+    const socket = createSocket('udp4');
+    udpFree = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => {
+      try {
+        socket.close(() => resolve());
+      } catch {
+        resolve(); // never bound
+      }
+    });
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return udpFree;
+}
+
+/**
  * A port free on 127.0.0.1 for TCP (and UDP too when asked: a distkit node takes both on one
- * port), asked of the kernel and released for the caller to bind.
+ * port), checked and released for the caller to bind; drawn at random from FREE_PORTS.
  */
 export async function freePort(options: { udp?: boolean } = {}): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      server.on('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-    });
-    let udpFree = true;
-    if (options.udp) {
-      const socket = createSocket('udp4');
-      udpFree = await new Promise<boolean>((resolve) => {
-        socket.once('error', () => resolve(false));
-        socket.bind(port, '127.0.0.1', () => resolve(true));
-      });
-      await new Promise<void>((resolve) => {
-        try {
-          socket.close(() => resolve());
-        } catch {
-          resolve(); // never bound
-        }
-      });
-    }
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (udpFree) return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = FREE_PORTS.from + Math.floor(Math.random() * (FREE_PORTS.to - FREE_PORTS.from));
+    if (await bindable(port, options.udp ?? false)) return port;
   }
+  throw new Error(`no free port on 127.0.0.1 in ${FREE_PORTS.from}-${FREE_PORTS.to} after 200 tries`);
 }
