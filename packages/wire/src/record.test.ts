@@ -2,21 +2,12 @@
 // and every way a record can break the rules is refused with a code.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { code } from './refusal.test-support.ts';
 import { seeded } from './arbitraries.test-support.ts';
 import {
   MAX_OPEN_FRAMES, MAX_RECORD_BYTES, PIECE_END, PIECE_HEADER_BYTES, PIECE_START, PIECE_TOTAL_BYTES, RecordBuilder, RecordReader,
   WireError,
 } from './index.ts';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(WireError);
-    return (err as WireError).code;
-  }
-  throw new Error('expected a WireError, but the call succeeded');
-}
 
 /** A record from raw pieces, as a peer (or an attacker) could write it. */
 function raw(...pieces: { channel: number; flags: number; data: number; total?: number; length?: number }[]): Uint8Array {

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { code } from './refusal.test-support.ts';
 import {
   WireError, decodeFrame, decodeHeartbeat, decodeHello, decodeProbe, encodeFrame, encodeHeartbeat, encodeHello, scanMsgpack,
   type Heartbeat,
@@ -17,16 +18,6 @@ const hb: Heartbeat = {
   view: { connected: 2, lowest: id, oldest: { id, startedAt: 1_700_000_000_000 }, referee: false, hash: new Uint8Array(16) },
 };
 const hbFields = (): unknown[] => ['prod', id, 'alpha', 3, 41, 123.5, 2, id, id, 1_700_000_000_000, false, new Uint8Array(16)];
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(WireError);
-    return (err as WireError).code;
-  }
-  throw new Error('expected a WireError, but the call succeeded');
-}
 
 describe('decoders refuse, with a code', () => {
   it('the hand-built reference encoding is accepted (so the cases below differ in one thing only)', () => {
