@@ -5,7 +5,8 @@ import { Deadlines } from './deadlines.ts';
 // A model test: fast-check drives random operations on Deadlines and on a plain map side by side.
 type Op =
   | { readonly kind: 'set'; readonly key: number; readonly after: number }
-  | { readonly kind: 'clear' | 'delete'; readonly key: number }
+  | { readonly kind: 'clear'; readonly key: number }
+  | { readonly kind: 'delete'; readonly key: number }
   | { readonly kind: 'due'; readonly advance: number };
 
 const key = fc.integer({ min: 0, max: 39 });
