@@ -164,7 +164,8 @@ export class NoiseCipherState implements CipherState {
   }
 }
 
-function joinParts(parts: readonly Uint8Array[], total: number): Uint8Array {
+/** `parts` (`total` bytes in all) joined into one new array. */
+export function joinParts(parts: readonly Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) {

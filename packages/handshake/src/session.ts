@@ -1,6 +1,6 @@
 // A session after the handshake: payloads of any size (up to a limit) over Noise transport
 // messages, framed for a byte stream, with a rekey every `rekeyInterval` messages.
-import { MAX_MESSAGE_BYTES, NoiseCipherState, TAG_BYTES, type CipherState } from './cipher-state.ts';
+import { MAX_MESSAGE_BYTES, NoiseCipherState, TAG_BYTES, joinParts, type CipherState } from './cipher-state.ts';
 import { HandshakeError } from './errors.ts';
 import { FRAME_HEADER_BYTES, FrameDecoder } from './framing.ts';
 import type { TransportCiphers } from './handshake.ts';
@@ -135,13 +135,7 @@ class NoiseSession implements Session {
   }
 
   openRecord(message: Uint8Array): Uint8Array {
-    if (this.#failure) throw this.#failure;
-    return this.#guard(() => {
-      if (this.#received > 0 && this.#received % this.#rekeyInterval === 0) this.#receive.rekey();
-      const plain = this.#receive.decrypt(message);
-      this.#received++;
-      return plain;
-    });
+    return this.openRecordParts([message])[0]!; // one part decrypts with one call, no join
   }
 
   openRecordParts(parts: readonly Uint8Array[]): Uint8Array[] {
@@ -212,13 +206,7 @@ class NoiseSession implements Session {
     this.#pendingBytes = 0;
     if (pending.length === 1) return pending[0]!;
     if (pending.length === 0) return new Uint8Array(0);
-    const whole = new Uint8Array(total);
-    let at = 0;
-    for (const part of pending) {
-      whole.set(part, at);
-      at += part.length;
-    }
-    return whole;
+    return joinParts(pending, total);
   }
 }
 
