@@ -17,6 +17,8 @@ import { checkTrust, resolveOptions } from './options.ts';
 import type { DatagramSocket, Stream, StreamListener, TimerHandle, Transport } from './transport.ts';
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** How many ephemeral TCP+UDP port pairs start() draws before a busy UDP twin is an error. */
+const EPHEMERAL_PAIR_ATTEMPTS = 8;
 
 class KernelNode implements DistkitNode {
   readonly #m: NodeMachine;
@@ -286,16 +288,26 @@ class KernelNode implements DistkitNode {
   async start(): Promise<void> {
     if (this.#phase !== 'new') throw new KernelError('ALREADY_STARTED', `node ${this.name} was already started`);
     this.#phase = 'starting';
-    this.#listener = await this.#t.listen(this.#listenAt, (stream) => this.#onInbound(stream));
-    const hb = this.#heartbeatAt ?? this.#listener.address;
-    try {
-      this.#udp = await this.#t.bind(hb, (bytes, from) => {
-        if (this.#phase === 'running') this.#datagram(bytes, from);
-      }, { receiveBufferBytes: this.#receiveBufferBytes });
-    } catch (err) {
-      await this.#listener.close();
-      this.#phase = 'stopped';
-      throw err;
+    // The heartbeat socket takes the stream listener's port unless told otherwise. With port 0 the
+    // OS picks a TCP port that is free for TCP only; its UDP twin may be in use by anyone. Then a
+    // fresh pair is drawn, a few times, before the failure is the caller's.
+    const followsEphemeral = this.#listenAt.port === 0 && this.#heartbeatAt === null;
+    for (let attempt = 1; ; attempt++) {
+      this.#listener = await this.#t.listen(this.#listenAt, (stream) => this.#onInbound(stream));
+      const hb = this.#heartbeatAt ?? this.#listener.address;
+      try {
+        this.#udp = await this.#t.bind(hb, (bytes, from) => {
+          if (this.#phase === 'running') this.#datagram(bytes, from);
+        }, { receiveBufferBytes: this.#receiveBufferBytes });
+        break;
+      } catch (err) {
+        await this.#listener.close();
+        this.#listener = null;
+        const retry = followsEphemeral && attempt < EPHEMERAL_PAIR_ATTEMPTS && err instanceof KernelError && err.code === 'LISTEN_FAILED';
+        if (retry) continue;
+        this.#phase = 'stopped';
+        throw err;
+      }
     }
     this.#phase = 'running';
     this.#input((now) => this.#m.start(now, this.#hidden ? null : this.#udp!.address.port, this.#listener!.address.port));
