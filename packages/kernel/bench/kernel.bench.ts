@@ -1,7 +1,8 @@
 // Kernel benchmarks (issues 11 and 13). Every figure is paired with an anchor measured in the same
 // run on the same loopback, in interleaved rounds (one sample of each in turn), and ratios are
 // medians of per-round ratios, so that load coming and going on a shared machine skews no ratio:
-//   - 64 KiB messages over one link, MB/s             target >= 0.8x node:tls 1.3
+//   - 64 KiB messages over one link, MB/s             target >= 0.8x node:tls 1.3; beside it the
+//     format floor (format-floor.ts: the same records on bare node:crypto, no kernel)
 //   - 128-byte messages, messages/s                   target >= 1.5x node:tls + msgpack framing,
 //                                                     unpacked one by one (what a user would write)
 //   - a 100-byte message on its own channel while a 16 MiB one is being sent: p99 of arrival
@@ -23,6 +24,7 @@ import { TrustStore, formatTrustEntry, generateIdentity } from '@distkit/handsha
 import { benchWatchdog, target, writeResults, type Result } from '../../../tooling/bench/report.ts';
 import { mutualTlsCertificates } from '../../../tooling/bench/tls.ts';
 import { createNode } from '../src/index.ts';
+import { formatFloorPipe } from './format-floor.ts';
 import { BULK_BYTES, kernelPair, median, percentile, pingsBehindBulk, throughput, type Pipe } from './link-pair.ts';
 
 const ROUNDS = 7;
@@ -120,6 +122,7 @@ const suite = k.a.info().find((p) => p.name === 'b')?.suite ?? 'unknown';
 const tlsPipe = await socketPipe('tls');
 const tcpPipe = await socketPipe('tcp');
 const tlsFramed = await socketPipe('tls', true);
+const floorPipe = await formatFloorPipe();
 const ratio = (xs: number[], ys: number[]) => median(xs.map((x, i) => x / ys[i]!));
 
 /**
@@ -150,6 +153,7 @@ dog.step('64 KiB throughput: distkit, node:tls, TCP in turns');
 const MB = (64 * 1024) / 1e6;
 const { rates: big, cpu: bigCpu } = await interleave({
   kernel: { pipe: k.pipe, messages: true }, tls: { pipe: tlsPipe, messages: false }, tcp: { pipe: tcpPipe, messages: false },
+  floor: { pipe: floorPipe, messages: true },
 }, 64 * 1024, 32, 400);
 const bigVsTls = ratio(big['kernel']!, big['tls']!);
 results.push(
@@ -162,6 +166,12 @@ results.push(
   { name: '64 KiB: CPU time per message, distkit (both ends, this process: context)', value: median(bigCpu['kernel']!), unit: 'µs' },
   { name: '64 KiB: CPU time per message, node:tls (context)', value: median(bigCpu['tls']!), unit: 'µs' },
   { name: '64 KiB: CPU time per message, node:tls / distkit (context: the same ratio by cost, little moved by other work on the box)', value: ratio(bigCpu['tls']!, bigCpu['kernel']!), unit: 'ratio' },
+  // The format floor (bench/format-floor.ts): distkit's records sealed with bare node:crypto over
+  // node:net, no kernel. Above it is the kernel's own cost; below node:tls, node:crypto's.
+  { name: '64 KiB messages, format floor: distkit records on bare node:crypto + node:net (context)', value: median(big['floor']!) * MB, unit: 'MB/s' },
+  { name: '64 KiB: format floor / node:tls (context: the most node:crypto allows this format)', value: ratio(big['floor']!, big['tls']!), unit: 'ratio' },
+  { name: '64 KiB: distkit / format floor (context: the share of the floor the kernel reaches)', value: ratio(big['kernel']!, big['floor']!), unit: 'ratio' },
+  { name: '64 KiB: CPU time per message, format floor (context)', value: median(bigCpu['floor']!), unit: 'µs' },
 );
 
 // ---- 128-byte messages ----------------------------------------------------------------------------
@@ -181,6 +191,7 @@ results.push(
 );
 tlsPipe.close();
 tcpPipe.close();
+floorPipe.close();
 tlsFramed.close();
 
 // ---- head-of-line: 100 B on its own channel while 16 MiB goes --------------------------------------
