@@ -1,19 +1,44 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
-/** A port free for both TCP and UDP on 127.0.0.1 (links and heartbeats share it). */
+/**
+ * Ports handed out: below Linux's ephemeral range (32768-60999 by default), from which the OS
+ * picks the local port of every outgoing connection and every listen on port 0. A port found that
+ * way is free only until any connect on the box takes it, between its release here and the
+ * daemon's bind (a parallel test run's included). A random port under the range is taken only by
+ * something that binds it on purpose. The range sits under the ones the kernel's test support
+ * uses (20000 and up), so daemon and kernel tests running side by side do not draw the same port.
+ */
+const FREE_PORTS = { from: 12_000, to: 19_900 } as const;
+
+async function bindable(port: number): Promise<boolean> {
+  const server = createServer();
+  const tcp = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (!tcp) return false;
+  const udp = createSocket('udp4');
+  const ok = await new Promise<boolean>((resolve) => {
+    udp.once('error', () => resolve(false));
+    udp.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  await new Promise<void>((r) => {
+    try {
+      udp.close(() => r());
+    } catch {
+      r(); // never bound
+    }
+  });
+  await new Promise<void>((r) => server.close(() => r()));
+  return ok;
+}
+
+/** A port free for both TCP and UDP on 127.0.0.1 (links and heartbeats share it), checked and released for the caller. */
 export async function freePort(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    await new Promise<void>((r) => server.close(() => r()));
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((r) => udp.close(() => r()));
-    if (ok) return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = FREE_PORTS.from + Math.floor(Math.random() * (FREE_PORTS.to - FREE_PORTS.from));
+    if (await bindable(port)) return port;
   }
+  throw new Error(`no port free for TCP and UDP on 127.0.0.1 in ${FREE_PORTS.from}-${FREE_PORTS.to} after 200 tries`);
 }
