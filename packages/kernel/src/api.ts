@@ -244,7 +244,10 @@ export interface NodeOptions {
   readonly incarnation: number;
   /** Default 127.0.0.1:0. */
   readonly listen?: Address;
-  /** Default: the link listener's host and port. */
+  /**
+   * Default: the link listener's host and port. With `listen.port` 0, `start()` draws a port free
+   * for TCP and UDP both (trying a fresh one, up to 8 times, when another socket holds the UDP twin).
+   */
   readonly heartbeatListen?: Address;
   readonly peers?: readonly PeerConfig[];
   /**
