@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { generateIdentity } from '@distkit/handshake';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelError } from './errors.ts';
@@ -64,5 +65,24 @@ describe('start() and the heartbeat port', () => {
     await again.start();
     expect(again.address.port).toBe(taken);
     await again.stop();
+  });
+
+  it('a busy TCP port fails start() with LISTEN_FAILED, and leaves a node that stops cleanly', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const node = createNode({ name: 'a', cluster: 'ports', incarnation: 1, identity: generateIdentity(), listen: { host: '127.0.0.1', port } });
+      const events = node.events()[Symbol.asyncIterator]();
+      const err = await node.start().then(() => null, (e: unknown) => e);
+      expect((err as KernelError).code).toBe('LISTEN_FAILED');
+      expect((err as KernelError).message).toContain(`127.0.0.1:${port}`);
+      expect((await events.next()).done).toBe(true); // a consumer waiting on events() is not left hanging
+      await node.stop();
+      const again = await node.start().then(() => null, (e: unknown) => e);
+      expect((again as KernelError).code).toBe('ALREADY_STARTED');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -293,7 +293,12 @@ class KernelNode implements DistkitNode {
     // fresh pair is drawn, a few times, before the failure is the caller's.
     const followsEphemeral = this.#listenAt.port === 0 && this.#heartbeatAt === null;
     for (let attempt = 1; ; attempt++) {
-      this.#listener = await this.#t.listen(this.#listenAt, (stream) => this.#onInbound(stream));
+      try {
+        this.#listener = await this.#t.listen(this.#listenAt, (stream) => this.#onInbound(stream));
+      } catch (err) {
+        await this.stop(); // ends events() and messages(), rejects calls made before start()
+        throw err;
+      }
       const hb = this.#heartbeatAt ?? this.#listener.address;
       try {
         this.#udp = await this.#t.bind(hb, (bytes, from) => {
@@ -305,7 +310,7 @@ class KernelNode implements DistkitNode {
         this.#listener = null;
         const retry = followsEphemeral && attempt < EPHEMERAL_PAIR_ATTEMPTS && err instanceof KernelError && err.code === 'LISTEN_FAILED';
         if (retry) continue;
-        this.#phase = 'stopped';
+        await this.stop();
         throw err;
       }
     }
