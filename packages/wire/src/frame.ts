@@ -50,8 +50,19 @@ export function encodeFrame(frame: Frame, limits: WireLimits = DEFAULT_FRAME_LIM
   switch (frame.kind) {
     case 'message':
       return encodeMessageFrame(frame.counter, frame.value, limits);
-    case 'tick':
-      return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.tick, null], limits);
+    case 'tick': {
+      // What msgpackr writes for [3, 1, 0, counter, 1, null], without it: every idle link end
+      // sends one every tickTime/4 (the tests compare the bytes with the general encoder's).
+      const head = headerLength(frame.counter);
+      if (head + 1 > limits.maxBytes || limits.maxItems < 6 || limits.maxDepth < 1) {
+        return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.tick, null], limits);
+      }
+      const out = allocUnsafe(head + 1);
+      writeHeader(out, frame.counter);
+      out[head - 1] = KIND_CODE.tick;
+      out[head] = 0xc0; // nil: a tick has no body
+      return out;
+    }
     case 'control':
       if (frame.op === 'welcome' || frame.op === 'ready') return packEnvelope(MessageType.frame, [frame.counter, KIND_CODE.control, [frame.op, null]], limits);
       if (frame.op === 'disconnect') {
@@ -182,8 +193,8 @@ export function encodeMessageFrameHead(counter: number, value: Uint8Array, limit
 }
 
 /**
- * decodeFrame for a message frame in the form our encoder writes (fixarray envelope, canonical
- * counter): its value is decoded alone, and a byte value is a view of `bytes` with no msgpack
+ * decodeFrame for a message or tick frame in the form our encoder writes (fixarray envelope,
+ * canonical counter): a message's value is decoded alone, and a byte value is a view of `bytes` with no msgpack
  * decoding at all. Null for anything else, which the general decoder then judges: both accept
  * and refuse exactly the same inputs, with the same limits.
  */
@@ -199,7 +210,10 @@ function decodeMessageFast(bytes: Uint8Array, start: number, end: number, limits
   else if (c === 0xcd) { counter = (bytes[s + 5]! << 8) | bytes[s + 6]!; at += 3; }
   else if (c === 0xce && end - s > 9) { counter = ((bytes[s + 5]! << 24) >>> 0) + ((bytes[s + 6]! << 16) | (bytes[s + 7]! << 8) | bytes[s + 8]!); at += 5; }
   else return null;
-  if (at >= end || bytes[at] !== KIND_CODE.message || limits.maxDepth < 1 || limits.maxItems < 6) return null;
+  if (at >= end || limits.maxDepth < 1 || limits.maxItems < 6) return null;
+  // A tick in the one form there is: kind 1, a nil body, nothing after it.
+  if (bytes[at] === KIND_CODE.tick) return at + 2 === end && bytes[at + 1] === 0xc0 ? { kind: 'tick', counter } : null;
+  if (bytes[at] !== KIND_CODE.message) return null;
   at++;
   if (at >= end) return null;
   const t = bytes[at]!;

@@ -7,6 +7,8 @@ import {
 import { seeded, userValueArb } from './arbitraries.test-support.ts';
 
 const raw = new Packr({ useRecords: false, variableMapSize: true });
+/** Stands for a tick frame among the generated values. */
+const TICK = Symbol('tick');
 const code = (f: () => unknown): string | undefined => {
   try {
     f();
@@ -93,7 +95,20 @@ describe('control and system frames are strict', () => {
     expect(code(() => encodeMessageFrameInto(target, 0, -1, new Uint8Array(1)))).toBe('INVALID_VALUE');
   });
 
-  it('the fast path for message frames accepts and refuses exactly what the general decoder does (property)', () => {
+  it('a tick is encoded without msgpackr, byte for byte what msgpackr writes (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.nat(), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })), (counter) => {
+        const fast = encodeFrame({ kind: 'tick', counter });
+        expect(Uint8Array.from(fast)).toEqual(Uint8Array.from(raw.pack([3, 1, 0, counter, 1, null])));
+        expect(decodeFrame(fast)).toEqual({ kind: 'tick', counter });
+      }),
+      seeded('tick encoding', 2000),
+    );
+    // Limits too small for the envelope: refused as the general encoder refuses them.
+    expect(code(() => encodeFrame({ kind: 'tick', counter: 0 }, { ...DEFAULT_FRAME_LIMITS, maxBytes: 4 }))).toBe('TOO_LARGE');
+  });
+
+  it('the fast path for message and tick frames accepts and refuses exactly what the general decoder does (property)', () => {
     // The same msgpack value with its envelope as an array16 is never on the fast path: an oracle.
     const slow = (b: Uint8Array) => (b[0] === 0x96 ? Uint8Array.from([0xdc, 0, 6, ...b.subarray(1)]) : b);
     const outcome = (b: Uint8Array) => {
@@ -104,10 +119,10 @@ describe('control and system frames are strict', () => {
       }
     };
     fc.assert(
-      fc.property(fc.oneof(userValueArb, fc.uint8Array({ maxLength: 300 })), fc.nat(), fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 3 }), (value, counter, muts) => {
+      fc.property(fc.oneof(userValueArb, fc.uint8Array({ maxLength: 300 }), fc.constant(TICK)), fc.nat(), fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 3 }), (value, counter, muts) => {
         let bytes: Uint8Array;
         try {
-          bytes = Uint8Array.from(encodeMessageFrame(counter, value, { ...DEFAULT_FRAME_LIMITS, maxBytes: 1 << 20 }));
+          bytes = Uint8Array.from(value === TICK ? encodeFrame({ kind: 'tick', counter }) : encodeMessageFrame(counter, value, { ...DEFAULT_FRAME_LIMITS, maxBytes: 1 << 20 }));
         } catch {
           return;
         }
