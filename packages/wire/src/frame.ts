@@ -194,11 +194,11 @@ export function encodeMessageFrameHead(counter: number, value: Uint8Array, limit
 
 /**
  * decodeFrame for a message or tick frame in the form our encoder writes (fixarray envelope,
- * canonical counter): a message's value is decoded alone, and a byte value is a view of `bytes` with no msgpack
- * decoding at all. Null for anything else, which the general decoder then judges: both accept
+ * canonical counter): a message's value is decoded alone, and a byte value is a view of `bytes`
+ * with no msgpack decoding at all. Null for anything else, which the general decoder then judges: both accept
  * and refuse exactly the same inputs, with the same limits.
  */
-function decodeMessageFast(bytes: Uint8Array, start: number, end: number, limits: WireLimits): Frame | null {
+function decodeFrameFast(bytes: Uint8Array, start: number, end: number, limits: WireLimits): Frame | null {
   const s = start;
   if (end - s < 7 || bytes[s] !== 0x96 || bytes[s + 1] !== MessageType.frame || bytes[s + 2] !== WIRE_MAJOR || bytes[s + 3] !== WIRE_MINOR) return null;
   if (end - s > limits.maxBytes) return null;
@@ -233,7 +233,7 @@ function decodeMessageFast(bytes: Uint8Array, start: number, end: number, limits
  */
 export function decodeFrameAt(bytes: Uint8Array, start: number, end: number, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
   if (bytes instanceof Uint8Array) {
-    const fast = decodeMessageFast(bytes, start, end, limits);
+    const fast = decodeFrameFast(bytes, start, end, limits);
     if (fast) return fast;
   }
   return decodeFrame(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), limits);
@@ -241,7 +241,7 @@ export function decodeFrameAt(bytes: Uint8Array, start: number, end: number, lim
 
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_FRAME_LIMITS): Frame {
   if (bytes instanceof Uint8Array) {
-    const fast = decodeMessageFast(bytes, 0, bytes.length, limits);
+    const fast = decodeFrameFast(bytes, 0, bytes.length, limits);
     if (fast) return fast;
   }
   const f = unpackWhole(bytes, MessageType.frame, 3, limits);
