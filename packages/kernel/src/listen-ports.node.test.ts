@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { generateIdentity } from '@distkit/handshake';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './controlled-node.test-support.ts';
 import { KernelError } from './errors.ts';
 import { createNode } from './node.ts';
 import { createNodeTransport } from './node-transport.ts';
@@ -15,11 +16,16 @@ afterEach(async () => {
   await Promise.all(busy.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
 
+/**
+ * Holds the UDP half of a port whose TCP half stays free: one drawn under the ephemeral range
+ * (freePort), so that no outgoing connection on the box can take its TCP half meanwhile.
+ */
 async function holdUdpPort(): Promise<number> {
+  const port = await freePort({ udp: true });
   const s = createSocket('udp4');
   busy.push(s);
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  return s.address().port;
+  await new Promise<void>((r) => s.bind(port, '127.0.0.1', () => r()));
+  return port;
 }
 
 /** The real transport, except that its first listen on port 0 gets `port` (as if the OS drew it). */
