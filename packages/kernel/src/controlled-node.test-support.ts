@@ -284,9 +284,31 @@ async function bindable(port: number, udp: boolean): Promise<boolean> {
  * port), checked and released for the caller to bind; drawn at random from FREE_PORTS.
  */
 export async function freePort(options: { udp?: boolean } = {}): Promise<number> {
+  const { from, to } = poolSlice();
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = FREE_PORTS.from + Math.floor(Math.random() * (FREE_PORTS.to - FREE_PORTS.from));
-    if (await bindable(port, options.udp ?? false)) return port;
+    const port = from + Math.floor(Math.random() * (to - from));
+    // A port handed out once stays the caller's: a member keeps its port across restarts, and
+    // while it is down the port is free, so a check alone would hand it to someone else.
+    if (handedOut.has(port)) continue;
+    if (await bindable(port, options.udp ?? false)) {
+      handedOut.add(port);
+      return port;
+    }
   }
-  throw new Error(`no free port on 127.0.0.1 in ${FREE_PORTS.from}-${FREE_PORTS.to} after 200 tries`);
+  throw new Error(`no free port on 127.0.0.1 in ${from}-${to} after 200 tries`);
+}
+
+const handedOut = new Set<number>();
+
+/**
+ * The share of FREE_PORTS of this test worker: vitest numbers its workers (VITEST_POOL_ID, from 1),
+ * and files in different workers then never draw the same port. The whole range outside vitest.
+ */
+function poolSlice(): { from: number; to: number } {
+  const id = Number(process.env['VITEST_POOL_ID']);
+  if (!Number.isInteger(id) || id < 1) return FREE_PORTS;
+  const slices = 4;
+  const width = Math.floor((FREE_PORTS.to - FREE_PORTS.from) / slices);
+  const from = FREE_PORTS.from + ((id - 1) % slices) * width;
+  return { from, to: from + width };
 }
