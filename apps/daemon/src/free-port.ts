@@ -36,9 +36,28 @@ async function bindable(port: number): Promise<boolean> {
 
 /** A port free for both TCP and UDP on 127.0.0.1 (links and heartbeats share it), checked and released for the caller. */
 export async function freePort(): Promise<number> {
+  const { from, to } = poolSlice();
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = FREE_PORTS.from + Math.floor(Math.random() * (FREE_PORTS.to - FREE_PORTS.from));
-    if (await bindable(port)) return port;
+    const port = from + Math.floor(Math.random() * (to - from));
+    // A port handed out once stays the caller's: a daemon restarted on its port leaves it free
+    // while it is down, so a check alone would hand it to someone else.
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
-  throw new Error(`no port free for TCP and UDP on 127.0.0.1 in ${FREE_PORTS.from}-${FREE_PORTS.to} after 200 tries`);
+  throw new Error(`no port free for TCP and UDP on 127.0.0.1 in ${from}-${to} after 200 tries`);
+}
+
+const handedOut = new Set<number>();
+
+/** This vitest worker's share of the range (VITEST_POOL_ID, from 1), so parallel files never draw the same port. */
+function poolSlice(): { from: number; to: number } {
+  const id = Number(process.env['VITEST_POOL_ID']);
+  if (!Number.isInteger(id) || id < 1) return FREE_PORTS;
+  const slices = 4;
+  const width = Math.floor((FREE_PORTS.to - FREE_PORTS.from) / slices);
+  const from = FREE_PORTS.from + ((id - 1) % slices) * width;
+  return { from, to: from + width };
 }
