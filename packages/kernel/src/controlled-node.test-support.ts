@@ -3,8 +3,7 @@
 // by commands on its stdin and answering with JSON lines on its stdout. Both drivers hand the
 // scenarios this same shape, so every scenario is written once and run against both systems.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { freePortIn } from '../../../tooling/test-support/free-port.ts';
 
 export type Mode = 'always' | 'once' | 'never';
 
@@ -252,63 +251,11 @@ export class LineProcess {
  */
 const FREE_PORTS = { from: 27_500, to: 32_700 } as const;
 
-/** Whether `port` can be bound on 127.0.0.1 now (TCP, and UDP too when asked). */
-async function bindable(port: number, udp: boolean): Promise<boolean> {
-  const server = createServer();
-  const tcpFree = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => resolve(true));
-  });
-  if (!tcpFree) return false;
-  let udpFree = true;
-  if (udp) {
-    const socket = createSocket('udp4');
-    udpFree = await new Promise<boolean>((resolve) => {
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => {
-      try {
-        socket.close(() => resolve());
-      } catch {
-        resolve(); // never bound
-      }
-    });
-  }
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return udpFree;
-}
-
 /**
  * A port free on 127.0.0.1 for TCP (and UDP too when asked: a distkit node takes both on one
- * port), checked and released for the caller to bind; drawn at random from FREE_PORTS.
+ * port), checked and released for the caller to bind; drawn at random from FREE_PORTS, never
+ * twice in one file, from this vitest worker's share of it (tooling/test-support/free-port.ts).
  */
-export async function freePort(options: { udp?: boolean } = {}): Promise<number> {
-  const { from, to } = poolSlice();
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = from + Math.floor(Math.random() * (to - from));
-    // A port handed out once stays the caller's: a member keeps its port across restarts, and
-    // while it is down the port is free, so a check alone would hand it to someone else.
-    if (handedOut.has(port)) continue;
-    if (await bindable(port, options.udp ?? false)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error(`no free port on 127.0.0.1 in ${from}-${to} after 200 tries`);
-}
-
-const handedOut = new Set<number>();
-
-/**
- * The share of FREE_PORTS of this test worker: vitest numbers its workers (VITEST_POOL_ID, from 1),
- * and files in different workers then never draw the same port. The whole range outside vitest.
- */
-function poolSlice(): { from: number; to: number } {
-  const id = Number(process.env['VITEST_POOL_ID']);
-  if (!Number.isInteger(id) || id < 1) return FREE_PORTS;
-  const slices = 4;
-  const width = Math.floor((FREE_PORTS.to - FREE_PORTS.from) / slices);
-  const from = FREE_PORTS.from + ((id - 1) % slices) * width;
-  return { from, to: from + width };
+export function freePort(options: { udp?: boolean } = {}): Promise<number> {
+  return freePortIn(FREE_PORTS, options);
 }
