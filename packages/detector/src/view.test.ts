@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DetectorError, toHex, viewSummary, type Member } from './index.ts';
+import { Buffer } from 'node:buffer';
 
 const member = (b: number, startedAt: number): Member => ({ id: new Uint8Array(32).fill(b), startedAt });
 
@@ -34,5 +35,13 @@ describe('viewSummary', () => {
   it('refuses a malformed member with a DetectorError naming it', () => {
     expect(() => viewSummary({ self: a, peers: [{ id: new Uint8Array(3), startedAt: 1 }] })).toThrow(DetectorError);
     expect(() => viewSummary({ self: a, peers: [{ id: b.id, startedAt: Number.NaN }] })).toThrow(/peers\[0\]\.startedAt/);
+  });
+});
+
+describe('toHex', () => {
+  it('is lower-case hex, two digits a byte, as Buffer writes it', () => {
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => (i * 167) & 0xff);
+    expect(toHex(bytes)).toBe(Buffer.from(bytes).toString('hex'));
+    expect(toHex(new Uint8Array(0))).toBe('');
   });
 });

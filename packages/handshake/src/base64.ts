@@ -6,13 +6,16 @@ const VALUES = new Uint8Array(128).fill(255);
 for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 
 export function encodeBase64(bytes: Uint8Array, padded = true): string {
-  let out = '';
+  // Characters joined once, not appended one by one: V8 keeps a `+=` result as a rope of one node
+  // per character, and fingerprints are kept for as long as a node runs.
+  const chars: string[] = [];
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    const chars = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6));
-    for (let c = 0; c < chars; c++) out += ALPHABET[(n >> (18 - 6 * c)) & 63];
+    const count = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6));
+    for (let c = 0; c < count; c++) chars.push(ALPHABET[(n >> (18 - 6 * c)) & 63]!);
   }
-  return padded ? out.padEnd(Math.ceil(out.length / 4) * 4, '=') : out;
+  if (padded) while (chars.length % 4 !== 0) chars.push('=');
+  return chars.join('');
 }
 
 /** The bytes, or null when `text` is not canonical padded base64. */

@@ -5,6 +5,7 @@
 // 3. both sides hold the same keys: the policy's `connected` (conflicts between two links).
 // And the policy's decisions, carried out: dials, refusals, closes, dropped sends.
 import { fingerprint, type Trust } from '@distkit/handshake';
+import { toHex } from '@distkit/detector';
 import type { Decision, Policy } from '@distkit/policy';
 import type { Hello, LinkPreamble } from '@distkit/wire';
 import type { KernelEvent, NodedownReason } from '../api.ts';
@@ -67,12 +68,6 @@ export interface AdmissionHost {
   dropQueued(name: string, token: unknown, error: KernelError): void;
   publish(event: KernelEvent): void;
 }
-
-const hex = (key: Uint8Array): string => {
-  let s = '';
-  for (const b of key) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
-};
 
 /** IK hellos remembered for freshness (the newest per key), beyond which the oldest are forgotten. */
 const MAX_HELLO_MEMORY = 16_384;
@@ -225,12 +220,12 @@ export class Admission {
 
   /** An IK hello newer than the last one from this key (by incarnation, then time). */
   #fresh(key: Uint8Array, hello: Hello): boolean {
-    const last = this.#lastHello.get(hex(key));
+    const last = this.#lastHello.get(toHex(key));
     return !last || hello.incarnation > last.incarnation || (hello.incarnation === last.incarnation && hello.time > last.time);
   }
 
   #remember(key: Uint8Array, hello: Hello): void {
-    const k = hex(key);
+    const k = toHex(key);
     this.#lastHello.delete(k);
     this.#lastHello.set(k, { incarnation: hello.incarnation, time: hello.time });
     if (this.#lastHello.size > MAX_HELLO_MEMORY) this.#lastHello.delete(this.#lastHello.keys().next().value!);
@@ -285,7 +280,7 @@ export class Admission {
     const hello = link.remoteHello!;
     this.apply(this.policy.handle({
       type: 'connected', node: hello.name, connection: link.conn, direction: link.role === 'initiator' ? 'out' : 'in',
-      incarnation: hello.incarnation, id: hex(link.remoteKey!), hidden: hello.hidden,
+      incarnation: hello.incarnation, id: toHex(link.remoteKey!), hidden: hello.hidden,
     }, now), now);
     return link.state !== 'closed';
   }
