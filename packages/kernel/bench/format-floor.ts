@@ -52,10 +52,20 @@ export async function formatFloorPipe(): Promise<Pipe> {
   let sent = 0;
   let opened = 0;
 
+  // Writes are corked from the first send of a turn until the turn ends, so one writev carries
+  // every record of the turn, as the kernel writes what a turn sealed in one go.
+  let corked = false;
   const seal = (socket: Socket, body: Uint8Array): void => {
     const total = BIN_HEADER + body.length;
     let from = 0; // bytes of the frame (bin header + body) already sealed
-    socket.cork();
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      queueMicrotask(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
     while (from < total) {
       const first = from === 0;
       const room = MAX_RECORD_BYTES - PIECE_HEADER_BYTES - (first ? PIECE_TOTAL_BYTES : 0);
@@ -74,7 +84,6 @@ export async function formatFloorPipe(): Promise<Pipe> {
       socket.write(c.getAuthTag());
       from += n;
     }
-    socket.uncork();
   };
 
   let count = 0;

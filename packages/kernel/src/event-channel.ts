@@ -10,7 +10,8 @@ export interface Subscription<T> extends AsyncIterableIterator<T> {
 }
 
 interface Sub<T> {
-  queue: T[];
+  /** Values from `head` on are unread; slots before it are cleared (undefined) as they are read. */
+  queue: (T | undefined)[];
   head: number;
   wake: (() => void) | undefined;
   dropped: number;
@@ -42,7 +43,7 @@ export class EventChannel<T> {
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
       if (s.queue.length - s.head >= this.#limit) {
-        s.head++;
+        s.queue[s.head++] = undefined;
         s.dropped++;
         s.unreported++;
       }
@@ -75,7 +76,10 @@ export class EventChannel<T> {
     const lost = this.#lost;
     const onLost = this.#onLost;
     const take = (): T => {
-      const v = sub.queue[sub.head++]!;
+      const v = sub.queue[sub.head]!;
+      // Cleared at once: a read value must not stay reachable from the queue until the next
+      // compaction (up to a thousand 16 MiB messages held after the reader was done with them).
+      sub.queue[sub.head++] = undefined;
       // Compact now and then rather than shifting on every read.
       if (sub.head > 1024 && sub.head * 2 > sub.queue.length) {
         sub.queue = sub.queue.slice(sub.head);
