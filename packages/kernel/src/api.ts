@@ -274,7 +274,7 @@ export interface NodeOptions {
    */
   readonly suites?: readonly LinkSuite[];
   /**
-   * Flow control per link (default 512 KiB; at least 192 KiB in effect, since the peer
+   * Flow control per link (default 384 KiB; at least 192 KiB in effect, since the peer
    * acknowledges every 128 KiB): user data written and not yet acknowledged by the peer stays
    * under this, but for the record that crosses it. It bounds how long a small message waits behind a large one (about
    * this much at the reader's speed) and a link's throughput (this much per round trip): raise it
