@@ -1,8 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { TrustStore, formatTrustEntry, generateIdentity } from '@distkit/handshake';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNode, type DistkitNode } from './index.ts';
+import type { DistkitNode } from './api.ts';
+import { members, nodeFor, portBase } from './cluster.test-support.ts';
 
 // The collector, to see what the kernel keeps reachable (a Node-only test: node:v8 and node:vm).
 setFlagsFromString('--expose-gc');
@@ -13,18 +13,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((n) => n.stop()));
 });
 
+/** a linked to b on loopback. */
 async function linkedPair(): Promise<[DistkitNode, DistkitNode]> {
-  const ids = [generateIdentity(), generateIdentity()];
-  const store = new TrustStore({ mode: 'strict', authorizedNodes: ['a', 'b'].map((n, i) => formatTrustEntry({ name: n, key: ids[i]!.publicKey, options: {} })).join('\n') });
-  const b = createNode({ name: 'b', cluster: 'mem', identity: ids[1]!, incarnation: 1, listen: { host: '127.0.0.1', port: 0 }, trust: { store }, connectAtStart: false });
-  running.push(b);
-  await b.start();
-  const a = createNode({
-    name: 'a', cluster: 'mem', identity: ids[0]!, incarnation: 1, listen: { host: '127.0.0.1', port: 0 }, trust: { store }, connectAtStart: false,
-    peers: [{ name: 'b', address: { host: '127.0.0.1', port: b.address.port } }],
-  });
-  running.push(a);
-  await a.start();
+  const ms = members(['a', 'b'], portBase(71));
+  const [a, b] = ms.map((m) => nodeFor(m, ms, { connectAtStart: false })) as [DistkitNode, DistkitNode];
+  running.push(a, b);
+  await Promise.all([a.start(), b.start()]);
   await a.connectNode('b');
   return [a, b];
 }
