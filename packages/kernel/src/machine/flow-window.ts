@@ -17,6 +17,7 @@ import { MAX_RECORD_BYTES } from '@distkit/wire';
  * benchmark's 16 MiB transfer with 100-byte pings on another channel (paired runs, this repo's
  * 2-core machine): 512 KiB gave a ping p50 of 1.0-1.2 ms and p99 of 6.6-9.2 ms, 384 KiB 0.26-0.34
  * and 5.2-5.3 ms, 320 KiB 0.33-0.38 and 5.1-5.7 ms, with 64 KiB messages as fast as at 512 KiB.
+ * `npm run bench:window -w @distkit/kernel` reruns the comparison (bench/window.bench.ts).
  */
 export const DEFAULT_WINDOW_BYTES: number = 384 * 1024;
 /** The reader acknowledges at least this often. */
