@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Hooks, runHookCommand, type HooksConfig } from './hooks.ts';
+import { viewSummary } from './node-stand-in.test-support.ts';
 
 const self = { name: 'alpha', cluster: 'c1', incarnation: 7 };
 const none: HooksConfig = { onRestart: null, onNodedown: null, onPartition: null, timeoutMs: 10_000, restartExit: true };
-const decision = { type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: { connected: 1 }, theirs: { connected: 2 }, at: 99 } as const;
+const decision = { type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: viewSummary({ lowest: null, hash: new Uint8Array([1, 2, 3]) }), theirs: viewSummary({ connected: 2, lowest: null, hash: new Uint8Array([4, 5, 6]) }), at: 99 } as const;
 
 describe('hooks', () => {
   it('on_restart runs with the partition facts in DISTKIT_* variables, then asks the daemon to exit', async () => {
@@ -24,12 +25,16 @@ describe('hooks', () => {
       DISTKIT_SELF_INCARNATION: '7',
       DISTKIT_DECISION: 'restart',
       DISTKIT_STRATEGY: 'keep-majority',
-      DISTKIT_MINE: '{"connected":1}',
-      DISTKIT_THEIRS: '{"connected":2}',
+      DISTKIT_MINE: '{"connected":1,"lowest":null,"oldest":null,"referee":false,"hash":"AQID"}',
+      DISTKIT_THEIRS: '{"connected":2,"lowest":null,"oldest":null,"referee":false,"hash":"BAUG"}',
       DISTKIT_EXIT_CODE: '75',
       DISTKIT_AT: '99',
     });
-    expect(JSON.parse(env['DISTKIT_EVENT_JSON'] ?? '')).toEqual(decision);
+    expect(JSON.parse(env['DISTKIT_EVENT_JSON'] ?? '')).toEqual({
+      ...decision,
+      mine: { connected: 1, lowest: null, oldest: null, referee: false, hash: 'AQID' },
+      theirs: { connected: 2, lowest: null, oldest: null, referee: false, hash: 'BAUG' },
+    });
   });
 
   it('restart_exit = false: the hook runs, the daemon stays; "stay" decisions run nothing', async () => {

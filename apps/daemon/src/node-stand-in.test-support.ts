@@ -158,7 +158,10 @@ export class StandInNode implements DistkitNode {
       heartbeatsSent: 12,
       heartbeatsReceived: 10,
       drops: { unauthenticated: 3, malformed: 0, replayed: 1, foreign_cluster: 0, unknown_sender: 0, too_large: 0 },
-      handshakes: { ok: 2, failed: 1, refused: 0, timeout: 0 },
+      handshakes: {
+        ok: 2, failed: 1, refused: 1, timeout: 0,
+        rate_limited: 0, slots_full: 0, untrusted: 1, key_changed: 0, self: 0, wrong_name: 0, policy: 0, replayed: 0, bad_secret: 0,
+      },
       messagesSent: this.sent.length,
       messagesReceived: 0,
       decisions: 0,
@@ -172,4 +175,12 @@ export class StandInNode implements DistkitNode {
   deliver(message: IncomingMessage): void {
     this.#messages.push(message);
   }
+}
+
+/** One side's view as a kernel `decision` event carries it (what the detector fills in). */
+export type DecisionView = Extract<KernelEvent, { type: 'decision' }>['mine'];
+
+/** A view summary for a made-up `decision` event: one link, no oldest or referee known. */
+export function viewSummary(over: Partial<DecisionView> = {}): DecisionView {
+  return { connected: 1, lowest: new Uint8Array([1, 2]), oldest: null, referee: false, hash: new Uint8Array([9, 9, 9, 9]), ...over };
 }

@@ -42,4 +42,6 @@ process.on('SIGTERM', () => {
   stopping = true;
   void Promise.all([kernel.stop(), other.stop()]).then(() => process.exit(0));
 });
+/** Deno's global, present only when this file runs under Deno. */
+declare const Deno: unknown;
 say({ type: 'ready', runtime: typeof Deno === 'undefined' ? 'node' : 'deno', port: kernel.address.port, publicKey: formatPublicKey(server.publicKey).trim() });

@@ -257,7 +257,7 @@ describe('session records (the kernel\'s links)', () => {
     expect(thrown(() => a.sealRecord(new Uint8Array(CHUNK_BYTES + 1))).code).toBe('FRAME_TOO_LARGE');
     const [framed] = a.sealRecord(new Uint8Array(100));
     const message = framed!.slice(2);
-    message[50] ^= 1;
+    message[50]! ^= 1;
     expect(thrown(() => b.openRecordParts([message.subarray(0, 60), message.subarray(60)])).code).toBe('DECRYPT_FAILED');
     expect(thrown(() => b.openRecord(message)).code).toBe('DECRYPT_FAILED');
   });

@@ -35,9 +35,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 dog.step('setup: certificates, kernels, sockets', 60_000);
 const tlsFiles = mutualTlsCertificates();
 if (!tlsFiles) throw new Error('the openssl CLI is needed for the node:tls anchors (apt-get install openssl)');
-const certs = tlsFiles as unknown as Record<string, string>;
-const tlsServerOptions = { key: certs['serverKey'], cert: certs['serverCert'], ca: [certs['clientCert']!], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' } as const;
-const tlsClientOptions = { host: '127.0.0.1', key: certs['clientKey'], cert: certs['clientCert'], ca: [certs['serverCert']!], minVersion: 'TLSv1.3' } as const;
+const tlsServerOptions: tls.TlsOptions = { key: tlsFiles.serverKey, cert: tlsFiles.serverCert, ca: [tlsFiles.clientCert], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' };
+const tlsClientOptions: tls.ConnectionOptions = { host: '127.0.0.1', key: tlsFiles.clientKey, cert: tlsFiles.clientCert, ca: [tlsFiles.serverCert], minVersion: 'TLSv1.3' };
 
 async function socketPair(kind: 'tcp' | 'tls', onServerData: (d: Buffer) => void): Promise<{ client: Socket; close(): void }> {
   const server = kind === 'tls'

@@ -44,7 +44,8 @@ export async function kernelPair(options: { suites?: readonly LinkSuite[]; flowW
   let wake: (() => void) | null = null;
   let channelHandler: ((m: IncomingMessage, at: number) => void) | null = null;
   let defaultWaiter: ((at: number) => void) | null = null;
-  void (async () => {
+  // Not an immediately invoked function: TypeScript would narrow the handlers above to their null.
+  const pump = async (): Promise<void> => {
     for await (const m of b.messages()) {
       if (m.channel !== undefined && channelHandler) {
         channelHandler(m, performance.now());
@@ -63,7 +64,8 @@ export async function kernelPair(options: { suites?: readonly LinkSuite[]; flowW
         w();
       }
     }
-  })();
+  };
+  void pump();
   return {
     a, b,
     pipe: {

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     for await (const e of node.events()) {
       if (e.type === 'nodeup') print({ event: 'nodeup', node: e.node, type: e.hidden ? 'hidden' : 'visible' });
       else if (e.type === 'nodedown') print({ event: 'nodedown', node: e.node, reason: e.reason, ...(e.detail ? { detail: e.detail } : {}) });
-      else print({ event: 'kernel', type: e.type, node: e.node, ...('decision' in e ? { decision: e.decision } : {}), ...('verdict' in e ? { verdict: e.verdict } : {}) });
+      else print({ event: 'kernel', type: e.type, ...('node' in e ? { node: e.node } : {}), ...('decision' in e ? { decision: e.decision } : {}), ...('verdict' in e ? { verdict: e.verdict } : {}) });
     }
   })();
 

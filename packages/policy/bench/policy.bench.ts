@@ -59,7 +59,7 @@ function record(): { events: PolicyEvent[]; nows: number[]; mix: Record<string, 
     mix[e.type] = (mix[e.type] ?? 0) + 1;
     apply(p.handle(e, now));
   };
-  const apply = (ds: Decision[]) => {
+  const apply = (ds: readonly Decision[]) => {
     for (const d of ds) {
       if (d.type === 'dial') dialing.push(d.node);
       else if (d.type === 'accept' && d.node !== null) accepting.push({ node: d.node, connection: d.connection as number });

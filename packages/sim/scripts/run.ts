@@ -29,6 +29,8 @@ type Job =
   | { kind: 'crash'; n: number; loss: number; jitter: number; seeds: number[] }
   | { kind: 'overlap'; groups: [number, number, number]; seeds: number[] }
   | { kind: 'flapping'; n: number; seeds: number[] };
+/** A job without its seeds, member by member (a plain Omit of the union keeps only `kind`). */
+type JobSpec = Job extends infer J ? (J extends unknown ? Omit<J, 'seeds'> : never) : never;
 
 async function runJob(job: Job): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -49,7 +51,7 @@ if (args[0] === '--job') {
 }
 
 /** Runs `seeds` of a job spread over one child per core; results in seed order. */
-async function spread<T>(job: Omit<Job, 'seeds'>, seeds: number[]): Promise<T[]> {
+async function spread<T>(job: JobSpec, seeds: number[]): Promise<T[]> {
   const workers = Math.max(1, Math.min(availableParallelism(), seeds.length));
   const shards = Array.from({ length: workers }, (_, w) => seeds.filter((_, i) => i % workers === w));
   const parts = await Promise.all(shards.map((shard) => new Promise<T[]>((resolve, reject) => {
