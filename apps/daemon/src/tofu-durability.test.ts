@@ -13,6 +13,7 @@ import { createNode, type DistkitNode } from '@distkit/kernel';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv } from './cli-process.test-support.ts';
 import { freePort, startDaemon } from './daemon-process.test-support.ts';
+import { prng as random } from '../../../tooling/test-support/seeded.ts';
 import { generateIdentity, parseTrustFile } from './identity.ts';
 
 const LIVES = 100;
@@ -20,18 +21,6 @@ const LANES = 2;
 const PEERS_PER_LIFE = 4;
 /** Random seed for the kill delays, printed so a run can be replayed. */
 const SEED = Number(process.env['DISTKIT_TEST_SEED'] ?? Date.now() % 1_000_000);
-
-function random(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Tally {
   lives: number;

@@ -16,10 +16,4 @@ export const viewArb: fc.Arbitrary<ViewSummary> = fc.record({
   hash: fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constant(new Uint8Array(16))),
 });
 
-/** fast-check parameters: a seed from FC_SEED (to replay) or a fresh one, always printed. */
-export function seeded(label: string, numRuns: number): { seed: number; numRuns: number } {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const seed = env?.['FC_SEED'] ? Number(env['FC_SEED']) : (Math.random() * 2 ** 31) | 0;
-  console.log(`[${label}] fast-check seed=${seed} runs=${numRuns} (replay with FC_SEED=${seed})`);
-  return { seed, numRuns };
-}
+export { seeded } from '../../../tooling/test-support/seeded.ts';

@@ -10,13 +10,7 @@ export function unhex(s: string): Uint8Array {
   return Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
-/** fast-check parameters: a seed from FC_SEED (to replay) or a fresh one, always printed. */
-export function seeded(label: string, numRuns: number): { seed: number; numRuns: number } {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const seed = env?.['FC_SEED'] ? Number(env['FC_SEED']) : (Math.random() * 2 ** 31) | 0;
-  console.log(`[${label}] fast-check seed=${seed} runs=${numRuns} (replay with FC_SEED=${seed})`);
-  return { seed, numRuns };
-}
+export { seeded } from '../../../tooling/test-support/seeded.ts';
 
 import { createHandshake, handshakePattern, type CryptoProvider, type Handshake, type KeyPair } from './index.ts';
 

@@ -9,21 +9,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { median, opsPerSecond, target, writeResults } from '../../../tooling/bench/report.ts';
+import { prng } from '../../../tooling/test-support/seeded.ts';
 import { createPolicy, type Decision, type Policy, type PolicyConfig, type PolicyEvent } from '../src/index.ts';
 
 const PEERS = 10_000;
 const EVENTS = 200_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const names = Array.from({ length: PEERS }, (_, i) => `node-${i}@host-${i % 97}`);
 const modes: Record<string, 'once' | 'never'> = {};

@@ -113,13 +113,7 @@ export function plain(value: unknown): unknown {
   return value;
 }
 
-/** fast-check parameters: a seed from FC_SEED (to replay) or a fresh one, always printed. */
-export function seeded(label: string, numRuns: number): { seed: number; numRuns: number } {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const seed = env?.['FC_SEED'] ? Number(env['FC_SEED']) : (Math.random() * 2 ** 31) | 0;
-  console.log(`[${label}] fast-check seed=${seed} runs=${numRuns} (replay with FC_SEED=${seed})`);
-  return { seed, numRuns };
-}
+export { seeded } from '../../../tooling/test-support/seeded.ts';
 
 export const probeArb: fc.Arbitrary<Probe> = fc.oneof(
   fc.record({
