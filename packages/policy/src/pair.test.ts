@@ -221,8 +221,8 @@ describe('simultaneous connect between two engines', () => {
   it('simultaneousWinner is a total order: exactly one side wins, the same seen from either', () => {
     fc.assert(
       fc.property(
-        fc.record({ name: fc.string({ minLength: 1 }), id: fc.uint8Array({ minLength: 32, maxLength: 32 }) }, { requiredKeys: ['name'] }),
-        fc.record({ name: fc.string({ minLength: 1 }), id: fc.uint8Array({ minLength: 32, maxLength: 32 }) }, { requiredKeys: ['name'] }),
+        fc.record({ name: fc.string({ minLength: 1 }), id: fc.option(fc.uint8Array({ minLength: 32, maxLength: 32 }), { nil: null }) }, { requiredKeys: ['name'] }),
+        fc.record({ name: fc.string({ minLength: 1 }), id: fc.option(fc.uint8Array({ minLength: 32, maxLength: 32 }), { nil: null }) }, { requiredKeys: ['name'] }),
         (a, b) => {
           fc.pre(a.name !== b.name);
           const ab = simultaneousWinner(a, b);
