@@ -5,6 +5,7 @@
 // binds it on purpose.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 export interface PortRange {
   readonly from: number;
@@ -45,13 +46,16 @@ async function bindable(port: number, udp: boolean): Promise<boolean> {
 const handedOut = new Set<number>();
 
 /**
- * This vitest worker's quarter of `range` (VITEST_POOL_ID counts workers from 1), so that files
- * running in parallel never draw the same port. The whole range outside vitest.
+ * This vitest worker's share of `range` (VITEST_POOL_ID counts workers from 1), so that files
+ * running in parallel never draw the same port. Vitest runs at most one worker per core by
+ * default, so there are as many shares as cores: at least 4, and at most 32 so that a share of
+ * the narrowest range (5,200 ports) keeps 160. Past 32 workers two share one, and the bind check
+ * and the random draw are what keep them apart. The whole range outside vitest.
  */
 function poolSlice(range: PortRange): PortRange {
   const id = Number(process.env['VITEST_POOL_ID']);
   if (!Number.isInteger(id) || id < 1) return range;
-  const slices = 4;
+  const slices = Math.min(32, Math.max(4, availableParallelism()));
   const width = Math.floor((range.to - range.from) / slices);
   const from = range.from + ((id - 1) % slices) * width;
   return { from, to: from + width };
