@@ -12,7 +12,7 @@ import { EventHub } from './event-hub.ts';
 import { fingerprint, generateIdentity, encodePublicKey } from './identity.ts';
 import { createMetrics } from './metrics.ts';
 import { createNode, type DistkitNode, type IncomingMessage } from '@distkit/kernel';
-import { viewSummary } from './node-stand-in.test-support.ts';
+import { sampleView } from './node-stand-in.test-support.ts';
 import { ensureStateDir, loadOrCreateToken, statePaths, writeControlInfo } from './state.ts';
 
 let root: string;
@@ -169,7 +169,7 @@ describe('client commands against a control API (real kernel nodes)', () => {
     while (events.size === 0) await new Promise((r) => setTimeout(r, 20));
     events.publish({ type: 'nodeup', node: 'beta', incarnation: 1, direction: 'inbound', hidden: false, at: 1 });
     events.publish({ type: 'nodedown', node: 'beta', reason: 'connection_closed', at: 2 });
-    events.publish({ type: 'decision', node: 'beta', strategy: 'keep-oldest', decision: 'stay', mine: viewSummary(), theirs: viewSummary({ connected: 2 }), at: 3 });
+    events.publish({ type: 'decision', node: 'beta', strategy: 'keep-oldest', decision: 'stay', mine: sampleView(), theirs: sampleView({ connected: 2 }), at: 3 });
     const r = await run;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).type)).toEqual(['nodedown', 'decision']);

@@ -13,7 +13,7 @@ import { EventHub } from './event-hub.ts';
 import { createMetrics } from './metrics.ts';
 import { createNode, type DistkitNode, type IncomingMessage } from '@distkit/kernel';
 import { generateIdentity } from './identity.ts';
-import { viewSummary } from './node-stand-in.test-support.ts';
+import { sampleView } from './node-stand-in.test-support.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const servers: ControlServer[] = [];
@@ -153,7 +153,7 @@ describe('control API: routes (real kernel nodes)', () => {
     await waitFor(() => events.size === 2);
     events.publish({ type: 'nodeup', node: 'beta', incarnation: 2, direction: 'outbound', hidden: false, at: 1 });
     events.publish({ type: 'nodedown', node: 'beta', reason: 'tick_timeout', at: 2 });
-    events.publish({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'stay', mine: viewSummary({ lowest: new Uint8Array([1, 2]) }), theirs: viewSummary({ connected: 2 }), at: 3 });
+    events.publish({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'stay', mine: sampleView({ lowest: new Uint8Array([1, 2]) }), theirs: sampleView({ connected: 2 }), at: 3 });
     expect((await firstAll).value).toEqual({ type: 'nodeup', data: { type: 'nodeup', node: 'beta', incarnation: 2, direction: 'outbound', hidden: false, at: 1 } });
     expect((await all.next()).value?.type).toBe('nodedown');
     expect((await all.next()).value?.data).toMatchObject({ mine: { lowest: 'AQI=' } });
@@ -166,7 +166,7 @@ describe('control API: routes (real kernel nodes)', () => {
   it('metrics: links, heartbeats, drops by reason, handshakes by outcome, verdicts, decisions', async () => {
     const { target, metrics, node } = await setup();
     await callControl(target, 'POST', '/v1/connect', { node: 'beta' });
-    metrics.observe({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: viewSummary(), theirs: viewSummary({ connected: 2 }), at: 1 });
+    metrics.observe({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: sampleView(), theirs: sampleView({ connected: 2 }), at: 1 });
     metrics.observe({ type: 'verdict', node: 'beta', verdict: 'partitioned', previous: 'up', at: 1 });
     await new Promise((r) => setTimeout(r, 500)); // a few heartbeat rounds
     const text = (await callControl(target, 'GET', '/metrics')) as string;

@@ -14,7 +14,7 @@ import { callControl, streamControlEvents } from './control-client.ts';
 import { Daemon } from './daemon.ts';
 import { fingerprint, generateIdentity, encodePublicKey } from './identity.ts';
 import { createLogger } from './log.ts';
-import { StandInNode, viewSummary } from './node-stand-in.test-support.ts';
+import { StandInNode, sampleView } from './node-stand-in.test-support.ts';
 
 const log = createLogger({ level: (process.env['DISTKIT_TEST_LOG'] as 'debug' | undefined) ?? 'silent', format: 'json' });
 
@@ -168,7 +168,7 @@ describe('daemon composition (in-test node)', () => {
   it('decision restart: the on_restart hook runs with the facts, then the daemon stops with exit code 75', async () => {
     const t = await setup({}, `[hooks]\nrestart_delay = "50ms"\non_restart = "echo $DISTKIT_DECISION $DISTKIT_NODE $DISTKIT_STRATEGY > restart.out"\n`);
     const d = await t.start();
-    t.nodes[0]?.emit({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: viewSummary(), theirs: viewSummary({ connected: 2 }), at: 1 });
+    t.nodes[0]?.emit({ type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: sampleView(), theirs: sampleView({ connected: 2 }), at: 1 });
     expect(await d.done).toBe(75);
     expect(await readFile(join(t.state, 'restart.out'), 'utf8')).toBe('restart beta keep-majority\n');
     expect(t.nodes[0]?.stopped).toBe(true);
@@ -187,7 +187,7 @@ describe('daemon composition (in-test node)', () => {
     expect((await first).value).toMatchObject({ type: 'message', data: { from: 'beta', value: { hello: 'world' } } });
     expect((await stream.next()).value).toMatchObject({ type: 'partition', data: { node: 'beta', incarnation: 4 } });
     await stream.return(undefined);
-    t.nodes[0]?.emit({ type: 'decision', node: 'beta', strategy: 'keep-oldest', decision: 'stay', mine: viewSummary(), theirs: viewSummary({ connected: 2 }), at: 3 });
+    t.nodes[0]?.emit({ type: 'decision', node: 'beta', strategy: 'keep-oldest', decision: 'stay', mine: sampleView(), theirs: sampleView({ connected: 2 }), at: 3 });
     await waitFor(async () => ((await callControl(target, 'GET', '/metrics')) as string).includes('distkit_decisions_total{decision="stay",strategy="keep-oldest"} 1'));
     expect(await callControl(target, 'GET', '/v1/status')).toMatchObject({ name: d.ready.name, cluster: 'distkit', pid: process.pid });
     await d.stop();

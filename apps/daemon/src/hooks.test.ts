@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Hooks, runHookCommand, type HooksConfig } from './hooks.ts';
-import { viewSummary } from './node-stand-in.test-support.ts';
+import { sampleView } from './node-stand-in.test-support.ts';
 
 const self = { name: 'alpha', cluster: 'c1', incarnation: 7 };
 const none: HooksConfig = { onRestart: null, onNodedown: null, onPartition: null, timeoutMs: 10_000, restartExit: true };
-const decision = { type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: viewSummary({ lowest: null, hash: new Uint8Array([1, 2, 3]) }), theirs: viewSummary({ connected: 2, lowest: null, hash: new Uint8Array([4, 5, 6]) }), at: 99 } as const;
+const decision = { type: 'decision', node: 'beta', strategy: 'keep-majority', decision: 'restart', mine: sampleView({ lowest: null, hash: new Uint8Array([1, 2, 3]) }), theirs: sampleView({ connected: 2, lowest: null, hash: new Uint8Array([4, 5, 6]) }), at: 99 } as const;
 
 describe('hooks', () => {
   it('on_restart runs with the partition facts in DISTKIT_* variables, then asks the daemon to exit', async () => {

@@ -3,6 +3,7 @@
 // emits after real faults. Written before the kernel existed; daemon.test.ts still uses it for
 // that injection, everything else runs on the real kernel.
 import type { Trust } from '@distkit/handshake';
+import type { ViewSummary } from '@distkit/wire';
 import { KernelError, type Address, type DistkitNode, type IncomingMessage, type KernelEvent, type KernelStats, type NodeInfo, type NodeOptions, type NodeUpdate, type PeerConfig } from '@distkit/kernel';
 
 class Channel<T> {
@@ -177,10 +178,10 @@ export class StandInNode implements DistkitNode {
   }
 }
 
-/** One side's view as a kernel `decision` event carries it (what the detector fills in). */
-export type DecisionView = Extract<KernelEvent, { type: 'decision' }>['mine'];
-
-/** A view summary for a made-up `decision` event: one link, no oldest or referee known. */
-export function viewSummary(over: Partial<DecisionView> = {}): DecisionView {
+/**
+ * One side's view for a made-up `decision` event (the detector's viewSummary computes real ones
+ * from a member set): one link, no oldest member or referee known.
+ */
+export function sampleView(over: Partial<ViewSummary> = {}): ViewSummary {
   return { connected: 1, lowest: new Uint8Array([1, 2]), oldest: null, referee: false, hash: new Uint8Array([9, 9, 9, 9]), ...over };
 }
