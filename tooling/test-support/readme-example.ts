@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { expect, it } from 'vitest';
 
 export interface ReadmeExample {
   /** 1-based line of the opening fence, for messages. */
@@ -58,5 +59,21 @@ export function runReadmeExample(example: ReadmeExample, dir: string, timeoutMs 
     return execFileSync(process.execPath, args, { encoding: 'utf8', timeout: timeoutMs, cwd: dirname(file), stdio: ['ignore', 'pipe', 'pipe'] });
   } finally {
     rmSync(file, { force: true });
+  }
+}
+
+/**
+ * The tests of a package's README: it has at least one example that says what it prints, and
+ * each such example, run against the built package, prints exactly that.
+ */
+export function readmeExampleTests(packageRoot: string): void {
+  const examples = readmeExamplesOf(join(packageRoot, 'README.md'));
+  it('the README has an example that says what it prints', () => {
+    expect(examples.some((e) => e.prints.length > 0)).toBe(true);
+  });
+  for (const example of examples.filter((e) => e.prints.length > 0)) {
+    it(`the example at README.md:${example.line} prints what the README shows`, () => {
+      expect(runReadmeExample(example, packageRoot).trimEnd().split('\n')).toEqual(example.prints);
+    }, 90_000);
   }
 }
