@@ -1,0 +1,232 @@
+// docs/protocol.md is enough to talk to a node: a client written from that page alone links to a
+// real kernel over loopback TCP and exchanges messages both ways. It uses @noble/curves,
+// @noble/ciphers, @noble/hashes and msgpackr directly: none of distkit's codecs, framing or Noise
+// engine, so a mistake in the page (or a change to the protocol that the page missed) fails here.
+import { connect, type Socket } from 'node:net';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { Packr } from 'msgpackr';
+import { generateIdentity } from '@distkit/handshake';
+import { afterEach, expect, it } from 'vitest';
+import { record, until } from './cluster.test-support.ts';
+import type { DistkitNode, IncomingMessage } from './api.ts';
+import { createNode } from './index.ts';
+
+// msgpack without extension types, as the page says.
+const msgpack = new Packr({ useRecords: false, structuredClone: false, mapsAsObjects: true });
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const concat = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+const EMPTY = new Uint8Array(0);
+
+/** Noise's CipherState for ChaChaPoly: a 96-bit nonce of 4 zero bytes and the counter little-endian. */
+class Cipher {
+  n = 0;
+  constructor(public k: Uint8Array | null = null) {}
+  #nonce(): Uint8Array {
+    const nonce = new Uint8Array(12);
+    new DataView(nonce.buffer).setBigUint64(4, BigInt(this.n++), true);
+    return nonce;
+  }
+  encrypt(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    return this.k ? chacha20poly1305(this.k, this.#nonce(), ad).encrypt(plaintext) : plaintext;
+  }
+  decrypt(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+    return this.k ? chacha20poly1305(this.k, this.#nonce(), ad).decrypt(ciphertext) : ciphertext;
+  }
+}
+
+/** Noise XX, initiator side, for Noise_XX_25519_ChaChaPoly_SHA256 (Noise revision 34, §5). */
+class XXInitiator {
+  h: Uint8Array;
+  ck: Uint8Array;
+  cipher = new Cipher();
+  e = x25519.utils.randomPrivateKey();
+  re: Uint8Array | null = null;
+  rs: Uint8Array | null = null;
+  constructor(readonly s: Uint8Array, prologue: Uint8Array) {
+    const name = utf8('Noise_XX_25519_ChaChaPoly_SHA256'); // exactly HASHLEN bytes: used as is
+    this.h = name;
+    this.ck = name;
+    this.mixHash(prologue);
+  }
+  mixHash(data: Uint8Array): void {
+    this.h = sha256(concat(this.h, data));
+  }
+  mixKey(ikm: Uint8Array): void {
+    // Noise's HKDF with two outputs is RFC 5869 HKDF with salt ck and empty info.
+    const out = hkdf(sha256, ikm, this.ck, EMPTY, 64);
+    this.ck = out.slice(0, 32);
+    this.cipher = new Cipher(out.slice(32, 64));
+  }
+  encryptAndHash(p: Uint8Array): Uint8Array {
+    const c = this.cipher.encrypt(this.h, p);
+    this.mixHash(c);
+    return c;
+  }
+  decryptAndHash(c: Uint8Array): Uint8Array {
+    const p = this.cipher.decrypt(this.h, c);
+    this.mixHash(c);
+    return p;
+  }
+  /** -> e */
+  message1(): Uint8Array {
+    const e = x25519.getPublicKey(this.e);
+    this.mixHash(e);
+    return concat(e, this.encryptAndHash(EMPTY));
+  }
+  /** <- e, ee, s, es: the responder's payload. */
+  readMessage2(m: Uint8Array): Uint8Array {
+    this.re = m.slice(0, 32);
+    this.mixHash(this.re);
+    this.mixKey(x25519.getSharedSecret(this.e, this.re));
+    this.rs = this.decryptAndHash(m.slice(32, 32 + 48));
+    this.mixKey(x25519.getSharedSecret(this.e, this.rs));
+    return this.decryptAndHash(m.slice(80));
+  }
+  /** -> s, se, with `payload`. */
+  message3(payload: Uint8Array): Uint8Array {
+    const c = this.encryptAndHash(x25519.getPublicKey(this.s));
+    this.mixKey(x25519.getSharedSecret(this.s, this.re!));
+    return concat(c, this.encryptAndHash(payload));
+  }
+  /** Split(): the initiator sends with the first cipher. */
+  split(): [Cipher, Cipher] {
+    const out = hkdf(sha256, EMPTY, this.ck, EMPTY, 64);
+    return [new Cipher(out.slice(0, 32)), new Cipher(out.slice(32, 64))];
+  }
+}
+
+/** The stream: 2-byte big-endian lengths, each message read as it completes. */
+class Stream {
+  #held: Uint8Array = new Uint8Array(0);
+  #waiting: ((m: Uint8Array) => void)[] = [];
+  #ready: Uint8Array[] = [];
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.#held = concat(this.#held, chunk);
+      while (this.#held.length >= 2) {
+        const n = (this.#held[0]! << 8) | this.#held[1]!;
+        if (this.#held.length < 2 + n) break;
+        const m = this.#held.slice(2, 2 + n);
+        this.#held = this.#held.slice(2 + n);
+        const w = this.#waiting.shift();
+        if (w) w(m);
+        else this.#ready.push(m);
+      }
+    });
+  }
+  write(m: Uint8Array): void {
+    this.socket.write(concat(Uint8Array.of(m.length >> 8, m.length & 0xff), m));
+  }
+  next(): Promise<Uint8Array> {
+    const m = this.#ready.shift();
+    return m ? Promise.resolve(m) : new Promise((r) => this.#waiting.push(r));
+  }
+}
+
+interface Frame { channel: number; counter: number; kind: number; body: unknown }
+
+/** Records over the stream: whole frames only, one piece each (flags START|END), as the page allows. */
+class Link {
+  #counters = new Map<number, number>();
+  constructor(readonly stream: Stream, readonly send: Cipher, readonly receive: Cipher) {}
+  sendFrame(channel: number, kind: number, body: unknown): void {
+    const counter = this.#counters.get(channel) ?? 0;
+    this.#counters.set(channel, counter + 1);
+    const frame = msgpack.pack([3, 1, 0, counter, kind, body]);
+    const piece = concat(Uint8Array.of(channel, 3, frame.length >> 8, frame.length & 0xff), frame);
+    this.stream.write(this.send.encrypt(EMPTY, piece));
+  }
+  /** The frames of the next record. */
+  async nextFrames(): Promise<Frame[]> {
+    const plain = this.receive.decrypt(EMPTY, await this.stream.next());
+    const frames: Frame[] = [];
+    for (let at = 0; at < plain.length;) {
+      const [channel, flags, hi, lo] = plain.subarray(at, at + 4);
+      const length = (hi! << 8) | lo!;
+      expect(flags, 'the kernel sent a frame in one piece').toBe(3);
+      const [type, major, , counter, kind, body] = msgpack.unpack(plain.subarray(at + 4, at + 4 + length)) as unknown[];
+      expect([type, major]).toEqual([3, 1]);
+      frames.push({ channel: channel!, counter: counter as number, kind: kind as number, body });
+      at += 4 + length;
+    }
+    return frames;
+  }
+  /** Frames until one matches, the ticks and acks before it skipped. */
+  async until(match: (f: Frame) => boolean): Promise<Frame> {
+    for (;;) for (const f of await this.nextFrames()) if (match(f)) return f;
+  }
+}
+
+let server: DistkitNode | null = null;
+let socket: Socket | null = null;
+afterEach(async () => {
+  socket?.destroy();
+  await server?.stop();
+});
+
+it('a client written from docs/protocol.md links to a kernel, and messages flow both ways', async () => {
+  server = createNode({
+    name: 'server', cluster: 'doc', identity: generateIdentity(), incarnation: 3,
+    listen: { host: '127.0.0.1', port: 0 },
+  });
+  const events = record(server);
+  const got: IncomingMessage[] = [];
+  void (async () => {
+    for await (const m of server!.messages()) got.push(m);
+  })();
+  await server.start();
+
+  socket = connect(server.address.port, server.address.host);
+  await new Promise<void>((r, j) => socket!.once('connect', r).once('error', j));
+  const stream = new Stream(socket);
+  const clientKey = x25519.utils.randomPrivateKey();
+  const prologue = concat(utf8('distkit/1'), Uint8Array.of(0), utf8('doc'));
+  const hs = new XXInitiator(clientKey, prologue);
+
+  // Preamble: pattern XX (1), suite 25519_ChaChaPoly_SHA256 (1), then Noise message 1.
+  stream.write(concat(Uint8Array.of(1, 1), hs.message1()));
+  const [type, major, , name, incarnation] = msgpack.unpack(hs.readMessage2(await stream.next())) as unknown[];
+  expect([type, major, name, incarnation]).toEqual([2, 1, 'server', 3]);
+  expect(hs.rs).toEqual(server.publicKey);
+
+  const startedAt = Date.now();
+  // [2, 1, 0, name, incarnation, flags (hidden), versions, startedAt, heartbeatPort, time, tags, listenPort]
+  const hello = msgpack.pack([2, 1, 0, 'doc-client', 1, 1, [1], startedAt, null, startedAt + 1, { lang: 'noble' }, null]);
+  stream.write(hs.message3(hello));
+  const [send, receive] = hs.split();
+  const link = new Link(stream, send, receive);
+
+  link.sendFrame(0, 2, ['welcome', null]);
+  link.sendFrame(0, 2, ['ready', null]);
+  expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 0, body: ['welcome', null] });
+  expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 1, body: ['ready', null] });
+  await until(() => events.events.some((e) => e.type === 'nodeup' && e.node === 'doc-client'), 5000, 'nodeup on the kernel');
+  expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: true, tags: { lang: 'noble' } });
+
+  // A message on the default channel (2), and one back.
+  link.sendFrame(2, 0, { hello: 'from the page', n: [1, 2, 3] });
+  await until(() => got.length === 1, 5000, 'the message delivered');
+  expect(got[0]).toMatchObject({ from: 'doc-client', value: { hello: 'from the page', n: [1, 2, 3] } });
+  await server.send('doc-client', { answer: 42 });
+  expect(await link.until((f) => f.channel === 2)).toMatchObject({ counter: 0, kind: 0, body: { answer: 42 } });
+
+  // Counters go on per channel; a deliberate close says why.
+  link.sendFrame(2, 0, 'second');
+  await until(() => got.length === 2, 5000, 'the second message');
+  expect(got[1]).toMatchObject({ from: 'doc-client', value: 'second' });
+  link.sendFrame(0, 2, ['disconnect', 'leave']);
+  await until(() => events.events.some((e) => e.type === 'nodedown' && e.node === 'doc-client'), 5000, 'nodedown on the kernel');
+  expect(events.events.find((e) => e.type === 'nodedown')).toMatchObject({ reason: 'connection_closed', deliberate: 'leave' });
+  events.stop();
+}, 30_000);
