@@ -2,10 +2,12 @@
 // real kernel over loopback TCP and exchanges messages both ways. It uses @noble/curves,
 // @noble/ciphers, @noble/hashes and msgpackr directly: none of distkit's codecs, framing or Noise
 // engine, so a mistake in the page (or a change to the protocol that the page missed) fails here.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Packr } from 'msgpackr';
 import { generateIdentity } from '@distkit/handshake';
@@ -168,17 +170,28 @@ class Link {
   }
 }
 
+/** The pairwise heartbeat key of the page: HKDF-SHA256 over X25519, no cluster secret (zero salt). */
+function pairwiseKey(mine: Uint8Array, theirs: Uint8Array): Uint8Array {
+  const ours = x25519.getPublicKey(mine);
+  const [lo, hi] = Buffer.compare(Buffer.from(ours), Buffer.from(theirs)) <= 0 ? [ours, theirs] : [theirs, ours];
+  const prk = hmac(sha256, new Uint8Array(32), x25519.getSharedSecret(mine, theirs));
+  return hmac(sha256, prk, concat(utf8('distkit/1 pairwise heartbeat key'), lo, hi, Uint8Array.of(1)));
+}
+const tag = (key: Uint8Array, signed: Uint8Array) => hmac(sha256, key, signed).slice(0, 16);
+
 let server: DistkitNode | null = null;
 let socket: Socket | null = null;
+let udp: UdpSocket | null = null;
 afterEach(async () => {
   socket?.destroy();
+  udp?.close();
   await server?.stop();
 });
 
 it('a client written from docs/protocol.md links to a kernel, and messages flow both ways', async () => {
   server = createNode({
     name: 'server', cluster: 'doc', identity: generateIdentity(), incarnation: 3,
-    listen: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0 }, heartbeatIntervalMs: 100,
   });
   const events = record(server);
   const got: IncomingMessage[] = [];
@@ -200,9 +213,14 @@ it('a client written from docs/protocol.md links to a kernel, and messages flow 
   expect([type, major, name, incarnation]).toEqual([2, 1, 'server', 3]);
   expect(hs.rs).toEqual(server.publicKey);
 
+  // Heartbeats come to this UDP port, named in the hello.
+  const datagrams: Uint8Array[] = [];
+  udp = createSocket('udp4');
+  udp.on('message', (m) => datagrams.push(new Uint8Array(m)));
+  await new Promise<void>((r) => udp!.bind(0, '127.0.0.1', r));
   const startedAt = Date.now();
-  // [2, 1, 0, name, incarnation, flags (hidden), versions, startedAt, heartbeatPort, time, tags, listenPort]
-  const hello = msgpack.pack([2, 1, 0, 'doc-client', 1, 1, [1], startedAt, null, startedAt + 1, { lang: 'noble' }, null]);
+  // [2, 1, 0, name, incarnation, flags (not hidden), versions, startedAt, heartbeatPort, time, tags, listenPort]
+  const hello = msgpack.pack([2, 1, 0, 'doc-client', 1, 0, [1], startedAt, udp.address().port, startedAt + 1, { lang: 'noble' }, null]);
   stream.write(hs.message3(hello));
   const [send, receive] = hs.split();
   const link = new Link(stream, send, receive);
@@ -212,7 +230,38 @@ it('a client written from docs/protocol.md links to a kernel, and messages flow 
   expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 0, body: ['welcome', null] });
   expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 1, body: ['ready', null] });
   await until(() => events.events.some((e) => e.type === 'nodeup' && e.node === 'doc-client'), 5000, 'nodeup on the kernel');
-  expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: true, tags: { lang: 'noble' } });
+  expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: false, tags: { lang: 'noble' } });
+
+  // Datagrams: the kernel's heartbeats verify under the pairwise key and read as the page says ...
+  const key = pairwiseKey(clientKey, server.publicKey);
+  await until(() => datagrams.length > 0, 5000, 'a heartbeat from the kernel');
+  const d = datagrams[0]!;
+  expect(d.subarray(0, 8)).toEqual(server.publicKey.subarray(0, 8));
+  expect(d.subarray(d.length - 16)).toEqual(tag(key, d.subarray(0, d.length - 16)));
+  const body = (b: Uint8Array) => msgpack.unpack(b.subarray(8, b.length - 16)) as unknown[];
+  const hb = body(d);
+  expect(hb.slice(0, 7)).toEqual([1, 1, 0, 'doc', server.publicKey, 'server', 3]);
+  expect(hb).toHaveLength(15);
+  // Its view counts one visible node linked, this client, from the moment the link is up (the
+  // kernel used to leave the newest link out of its view until the next change).
+  await until(() => datagrams.length >= 4, 5000, 'four heartbeats from the kernel');
+  expect(datagrams.slice(-2).map((b) => body(b)[9])).toEqual([1, 1]);
+  // ... and the kernel takes ours, and refuses one with a wrong tag.
+  const heartbeat = (seq: number) => msgpack.pack([
+    1, 1, 0, 'doc', x25519.getPublicKey(clientKey), 'doc-client', 1, seq, performance.now(),
+    1, server!.publicKey, server!.publicKey, startedAt, false, new Uint8Array(16),
+  ]);
+  const datagram = (seq: number, bad = false) => {
+    const signed = concat(x25519.getPublicKey(clientKey).subarray(0, 8), heartbeat(seq));
+    const t = tag(key, signed);
+    if (bad) t[0]! ^= 1;
+    return concat(signed, t);
+  };
+  const sendDatagram = (b: Uint8Array) => udp!.send(b, server!.heartbeatAddress.port, server!.heartbeatAddress.host);
+  sendDatagram(datagram(1, true));
+  sendDatagram(datagram(2));
+  await until(() => server!.stats().heartbeatsReceived >= 1, 5000, 'our heartbeat taken');
+  expect(server.stats().drops.unauthenticated).toBe(1);
 
   // A message on the default channel (2), and one back.
   link.sendFrame(2, 0, { hello: 'from the page', n: [1, 2, 3] });

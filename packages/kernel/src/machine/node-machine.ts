@@ -772,11 +772,13 @@ export class NodeMachine implements LinkHost, AdmissionHost {
     p.tags = hello.tags;
     if (join) this.#joined(join, name, now);
     if (!hello.hidden && !this.#o.hidden) this.#detector.linkUp(name, hello.incarnation, now);
-    this.#updateView(now);
-    if (!hello.hidden) this.#mesh?.ownLinksChanged(now);
     this.#publish({ type: 'nodeup', node: name, incarnation: hello.incarnation, direction: link.role === 'initiator' ? 'outbound' : 'inbound', hidden: hello.hidden, at: now });
     link.goUp(now);
     if (link.state !== 'up') return;
+    // The view and the mesh count links that are up, which this one is only now (computed before,
+    // the view left out the newest peer until the next change: a pair each saw itself alone).
+    this.#updateView(now);
+    if (!hello.hidden) this.#mesh?.ownLinksChanged(now);
     // Tags changed while the link was being set up (after our hello went): the peer hears them now.
     if (link.helloSent && link.helloSent.tags !== this.#hello.tags) {
       link.send({ kind: 'system', counter: 0, message: { op: 'tags', tags: this.#hello.tags } });
