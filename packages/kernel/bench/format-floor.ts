@@ -108,17 +108,25 @@ export async function formatFloorPipe(options: { reuseReadBuffer?: boolean } = {
   let d: DecipherGCM | null = null;
   const tag = new Uint8Array(TAG);
   let skip = -1; // header bytes still to skip, once the record's first plaintext has been read
+  let plainLength = 0; // the current record's plaintext bytes
+  let cut: Buffer | null = null; // the first plaintext of a record whose headers a read cut short
   let frame: Uint8Array | null = null;
   let filled = 0;
   const plainPart = (plain: Buffer): void => {
     if (plain.length === 0) return;
     if (skip < 0) {
-      // The record's headers in one read: a read boundary inside the first 16 bytes does not come
-      // up with 64 KiB messages on loopback, and the floor does not pay to handle it.
+      // The headers are read whole: a read that cut them (rare) is joined with the next.
+      if (cut) {
+        plain = Buffer.concat([cut, plain]);
+        cut = null;
+      }
+      if (plain.length < Math.min(PIECE_HEADER_BYTES + PIECE_TOTAL_BYTES + BIN_HEADER, plainLength)) {
+        cut = plain;
+        return;
+      }
       const first = (plain[1]! & 1) === 1;
       const last = (plain[1]! & 2) === 2;
       skip = PIECE_HEADER_BYTES + (first && !last ? PIECE_TOTAL_BYTES : 0) + (first ? BIN_HEADER : 0);
-      if (plain.length < skip) throw new Error('format floor: a read cut a record header');
       if (first) {
         const total = first && !last ? plain.readUInt32BE(PIECE_HEADER_BYTES) : (plain[2]! << 8) | plain[3]!;
         frame = Buffer.allocUnsafe(total - BIN_HEADER);
@@ -140,6 +148,7 @@ export async function formatFloorPipe(options: { reuseReadBuffer?: boolean } = {
         if (headerHave < 2) continue;
         headerHave = 0;
         need = (header[0]! << 8) | header[1]!;
+        plainLength = need - TAG;
         d = createDecipheriv('aes-256-gcm', key, nonceBytes(receiveIv, opened++));
         skip = -1;
         continue;
