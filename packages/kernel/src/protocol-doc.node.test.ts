@@ -4,6 +4,7 @@
 // engine, so a mistake in the page (or a change to the protocol that the page missed) fails here.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
+import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -30,35 +31,42 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
 };
 const EMPTY = new Uint8Array(0);
 
-/** Noise's CipherState for ChaChaPoly: a 96-bit nonce of 4 zero bytes and the counter little-endian. */
+type Suite = 'ChaChaPoly' | 'AESGCM';
+/**
+ * Noise's CipherState: a 96-bit nonce of 4 zero bytes and the 64-bit counter, little-endian for
+ * ChaChaPoly and big-endian for AESGCM (Noise §12).
+ */
 class Cipher {
   n = 0;
-  constructor(public k: Uint8Array | null = null) {}
-  #nonce(): Uint8Array {
+  constructor(readonly suite: Suite, public k: Uint8Array | null = null) {}
+  #aead(ad: Uint8Array) {
     const nonce = new Uint8Array(12);
-    new DataView(nonce.buffer).setBigUint64(4, BigInt(this.n++), true);
-    return nonce;
+    new DataView(nonce.buffer).setBigUint64(4, BigInt(this.n++), this.suite === 'ChaChaPoly');
+    return this.suite === 'ChaChaPoly' ? chacha20poly1305(this.k!, nonce, ad) : gcm(this.k!, nonce, ad);
   }
   encrypt(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    return this.k ? chacha20poly1305(this.k, this.#nonce(), ad).encrypt(plaintext) : plaintext;
+    return this.k ? this.#aead(ad).encrypt(plaintext) : plaintext;
   }
   decrypt(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-    return this.k ? chacha20poly1305(this.k, this.#nonce(), ad).decrypt(ciphertext) : ciphertext;
+    return this.k ? this.#aead(ad).decrypt(ciphertext) : ciphertext;
   }
 }
 
-/** Noise XX, initiator side, for Noise_XX_25519_ChaChaPoly_SHA256 (Noise revision 34, §5). */
+/** Noise XX, initiator side, for Noise_XX_25519_<suite>_SHA256 (Noise revision 34, §5). */
 class XXInitiator {
   h: Uint8Array;
   ck: Uint8Array;
-  cipher = new Cipher();
+  cipher: Cipher;
   e = x25519.utils.randomPrivateKey();
   re: Uint8Array | null = null;
   rs: Uint8Array | null = null;
-  constructor(readonly s: Uint8Array, prologue: Uint8Array) {
-    const name = utf8('Noise_XX_25519_ChaChaPoly_SHA256'); // exactly HASHLEN bytes: used as is
+  constructor(readonly suite: Suite, readonly s: Uint8Array, prologue: Uint8Array) {
+    // A name of at most HASHLEN bytes is used as is, zero-padded (Noise §5.2).
+    const name = new Uint8Array(32);
+    name.set(utf8(`Noise_XX_25519_${suite}_SHA256`));
     this.h = name;
     this.ck = name;
+    this.cipher = new Cipher(suite);
     this.mixHash(prologue);
   }
   mixHash(data: Uint8Array): void {
@@ -68,7 +76,7 @@ class XXInitiator {
     // Noise's HKDF with two outputs is RFC 5869 HKDF with salt ck and empty info.
     const out = hkdf(sha256, ikm, this.ck, EMPTY, 64);
     this.ck = out.slice(0, 32);
-    this.cipher = new Cipher(out.slice(32, 64));
+    this.cipher = new Cipher(this.suite, out.slice(32, 64));
   }
   encryptAndHash(p: Uint8Array): Uint8Array {
     const c = this.cipher.encrypt(this.h, p);
@@ -104,7 +112,7 @@ class XXInitiator {
   /** Split(): the initiator sends with the first cipher. */
   split(): [Cipher, Cipher] {
     const out = hkdf(sha256, EMPTY, this.ck, EMPTY, 64);
-    return [new Cipher(out.slice(0, 32)), new Cipher(out.slice(32, 64))];
+    return [new Cipher(this.suite, out.slice(0, 32)), new Cipher(this.suite, out.slice(32, 64))];
   }
 }
 
@@ -188,7 +196,9 @@ afterEach(async () => {
   await server?.stop();
 });
 
-it('a client written from docs/protocol.md links to a kernel, and messages flow both ways', async () => {
+const SUITE_CODE = { ChaChaPoly: 1, AESGCM: 2 } as const;
+
+it.each(['ChaChaPoly', 'AESGCM'] as const)('a client written from docs/protocol.md links to a kernel with %s, and messages flow both ways', async (suite) => {
   server = createNode({
     name: 'server', cluster: 'doc', identity: generateIdentity(), incarnation: 3,
     listen: { host: '127.0.0.1', port: 0 }, heartbeatIntervalMs: 100,
@@ -205,10 +215,10 @@ it('a client written from docs/protocol.md links to a kernel, and messages flow 
   const stream = new Stream(socket);
   const clientKey = x25519.utils.randomPrivateKey();
   const prologue = concat(utf8('distkit/1'), Uint8Array.of(0), utf8('doc'));
-  const hs = new XXInitiator(clientKey, prologue);
+  const hs = new XXInitiator(suite, clientKey, prologue);
 
-  // Preamble: pattern XX (1), suite 25519_ChaChaPoly_SHA256 (1), then Noise message 1.
-  stream.write(concat(Uint8Array.of(1, 1), hs.message1()));
+  // Preamble: pattern XX (1), the suite's code, then Noise message 1.
+  stream.write(concat(Uint8Array.of(1, SUITE_CODE[suite]), hs.message1()));
   const [type, major, , name, incarnation] = msgpack.unpack(hs.readMessage2(await stream.next())) as unknown[];
   expect([type, major, name, incarnation]).toEqual([2, 1, 'server', 3]);
   expect(hs.rs).toEqual(server.publicKey);
@@ -230,7 +240,7 @@ it('a client written from docs/protocol.md links to a kernel, and messages flow 
   expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 0, body: ['welcome', null] });
   expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 1, body: ['ready', null] });
   await until(() => events.events.some((e) => e.type === 'nodeup' && e.node === 'doc-client'), 5000, 'nodeup on the kernel');
-  expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: false, tags: { lang: 'noble' } });
+  expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: false, tags: { lang: 'noble' }, suite: `25519_${suite}_SHA256` });
 
   // Datagrams: the kernel's heartbeats verify under the pairwise key and read as the page says ...
   const key = pairwiseKey(clientKey, server.publicKey);
