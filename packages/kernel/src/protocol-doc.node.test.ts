@@ -20,15 +20,7 @@ import { createNode } from './index.ts';
 // msgpack without extension types, as the page says.
 const msgpack = new Packr({ useRecords: false, structuredClone: false, mapsAsObjects: true });
 const utf8 = (s: string) => new TextEncoder().encode(s);
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 const EMPTY = new Uint8Array(0);
 
 type Suite = 'ChaChaPoly' | 'AESGCM';
