@@ -44,7 +44,10 @@ class Cipher {
   }
 }
 
-/** Noise XX, initiator side, for Noise_XX_25519_<suite>_SHA256 (Noise revision 34, §5). */
+/**
+ * Noise XX (or XXpsk3, with `psk`), initiator side, for Noise_XX[psk3]_25519_<suite>_SHA256
+ * (Noise revision 34, §5 and §9).
+ */
 class XXInitiator {
   h: Uint8Array;
   ck: Uint8Array;
@@ -52,10 +55,10 @@ class XXInitiator {
   e = x25519.utils.randomPrivateKey();
   re: Uint8Array | null = null;
   rs: Uint8Array | null = null;
-  constructor(readonly suite: Suite, readonly s: Uint8Array, prologue: Uint8Array) {
-    // A name of at most HASHLEN bytes is used as is, zero-padded (Noise §5.2).
-    const name = new Uint8Array(32);
-    name.set(utf8(`Noise_XX_25519_${suite}_SHA256`));
+  constructor(readonly suite: Suite, readonly s: Uint8Array, prologue: Uint8Array, readonly psk: Uint8Array | null = null) {
+    // A name of at most HASHLEN bytes is used as is, zero-padded; a longer one is hashed (§5.2).
+    const text = utf8(`Noise_XX${psk ? 'psk3' : ''}_25519_${suite}_SHA256`);
+    const name = text.length <= 32 ? concat(text, new Uint8Array(32 - text.length)) : sha256(text);
     this.h = name;
     this.ck = name;
     this.cipher = new Cipher(suite);
@@ -70,6 +73,18 @@ class XXInitiator {
     this.ck = out.slice(0, 32);
     this.cipher = new Cipher(this.suite, out.slice(32, 64));
   }
+  /** MixKeyAndHash (§5.2), for the psk token. */
+  mixKeyAndHash(ikm: Uint8Array): void {
+    const out = hkdf(sha256, ikm, this.ck, EMPTY, 96);
+    this.ck = out.slice(0, 32);
+    this.mixHash(out.slice(32, 64));
+    this.cipher = new Cipher(this.suite, out.slice(64, 96));
+  }
+  /** An `e` token, read or written: in a psk handshake it is mixed into the key too (§9.2). */
+  mixEphemeral(e: Uint8Array): void {
+    this.mixHash(e);
+    if (this.psk) this.mixKey(e);
+  }
   encryptAndHash(p: Uint8Array): Uint8Array {
     const c = this.cipher.encrypt(this.h, p);
     this.mixHash(c);
@@ -83,22 +98,23 @@ class XXInitiator {
   /** -> e */
   message1(): Uint8Array {
     const e = x25519.getPublicKey(this.e);
-    this.mixHash(e);
+    this.mixEphemeral(e);
     return concat(e, this.encryptAndHash(EMPTY));
   }
   /** <- e, ee, s, es: the responder's payload. */
   readMessage2(m: Uint8Array): Uint8Array {
     this.re = m.slice(0, 32);
-    this.mixHash(this.re);
+    this.mixEphemeral(this.re);
     this.mixKey(x25519.getSharedSecret(this.e, this.re));
     this.rs = this.decryptAndHash(m.slice(32, 32 + 48));
     this.mixKey(x25519.getSharedSecret(this.e, this.rs));
     return this.decryptAndHash(m.slice(80));
   }
-  /** -> s, se, with `payload`. */
+  /** -> s, se (, psk), with `payload`. */
   message3(payload: Uint8Array): Uint8Array {
     const c = this.encryptAndHash(x25519.getPublicKey(this.s));
     this.mixKey(x25519.getSharedSecret(this.s, this.re!));
+    if (this.psk) this.mixKeyAndHash(this.psk);
     return concat(c, this.encryptAndHash(payload));
   }
   /** Split(): the initiator sends with the first cipher. */
@@ -111,9 +127,14 @@ class XXInitiator {
 /** The stream: 2-byte big-endian lengths, each message read as it completes. */
 class Stream {
   #held: Uint8Array = new Uint8Array(0);
-  #waiting: ((m: Uint8Array) => void)[] = [];
+  #waiting: { resolve: (m: Uint8Array) => void; reject: (e: Error) => void }[] = [];
   #ready: Uint8Array[] = [];
+  #closed = false;
   constructor(readonly socket: Socket) {
+    socket.on('close', () => {
+      this.#closed = true;
+      for (const w of this.#waiting.splice(0)) w.reject(new Error('the node closed the connection'));
+    });
     socket.on('data', (chunk: Buffer) => {
       this.#held = concat(this.#held, chunk);
       while (this.#held.length >= 2) {
@@ -122,7 +143,7 @@ class Stream {
         const m = this.#held.slice(2, 2 + n);
         this.#held = this.#held.slice(2 + n);
         const w = this.#waiting.shift();
-        if (w) w(m);
+        if (w) w.resolve(m);
         else this.#ready.push(m);
       }
     });
@@ -132,7 +153,9 @@ class Stream {
   }
   next(): Promise<Uint8Array> {
     const m = this.#ready.shift();
-    return m ? Promise.resolve(m) : new Promise((r) => this.#waiting.push(r));
+    if (m) return Promise.resolve(m);
+    if (this.#closed) return Promise.reject(new Error('the node closed the connection'));
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 }
 
@@ -170,11 +193,11 @@ class Link {
   }
 }
 
-/** The pairwise heartbeat key of the page: HKDF-SHA256 over X25519, no cluster secret (zero salt). */
-function pairwiseKey(mine: Uint8Array, theirs: Uint8Array): Uint8Array {
+/** The pairwise heartbeat key of the page: HKDF-SHA256 over X25519, salted with the cluster secret (or zeros). */
+function pairwiseKey(mine: Uint8Array, theirs: Uint8Array, secret: Uint8Array | null): Uint8Array {
   const ours = x25519.getPublicKey(mine);
   const [lo, hi] = Buffer.compare(Buffer.from(ours), Buffer.from(theirs)) <= 0 ? [ours, theirs] : [theirs, ours];
-  const prk = hmac(sha256, new Uint8Array(32), x25519.getSharedSecret(mine, theirs));
+  const prk = hmac(sha256, secret ?? new Uint8Array(32), x25519.getSharedSecret(mine, theirs));
   return hmac(sha256, prk, concat(utf8('distkit/1 pairwise heartbeat key'), lo, hi, Uint8Array.of(1)));
 }
 const tag = (key: Uint8Array, signed: Uint8Array) => hmac(sha256, key, signed).slice(0, 16);
@@ -190,10 +213,15 @@ afterEach(async () => {
 
 const SUITE_CODE = { ChaChaPoly: 1, AESGCM: 2 } as const;
 
-it.each(['ChaChaPoly', 'AESGCM'] as const)('a client written from docs/protocol.md links to a kernel with %s, and messages flow both ways', async (suite) => {
+it.each([
+  { suite: 'ChaChaPoly', secret: null, pattern: 'XX' },
+  { suite: 'AESGCM', secret: null, pattern: 'XX' },
+  { suite: 'ChaChaPoly', secret: new Uint8Array(32).fill(0x5e), pattern: 'XXpsk3 with a cluster secret' },
+] as const)('a client written from docs/protocol.md links to a kernel ($pattern, $suite), and messages flow both ways', async ({ suite, secret }) => {
   server = createNode({
     name: 'server', cluster: 'doc', identity: generateIdentity(), incarnation: 3,
     listen: { host: '127.0.0.1', port: 0 }, heartbeatIntervalMs: 100,
+    ...(secret ? { clusterSecrets: [secret] } : {}),
   });
   const events = record(server);
   const got: IncomingMessage[] = [];
@@ -207,10 +235,19 @@ it.each(['ChaChaPoly', 'AESGCM'] as const)('a client written from docs/protocol.
   const stream = new Stream(socket);
   const clientKey = x25519.utils.randomPrivateKey();
   const prologue = concat(utf8('distkit/1'), Uint8Array.of(0), utf8('doc'));
-  const hs = new XXInitiator(suite, clientKey, prologue);
+  const hs = new XXInitiator(suite, clientKey, prologue, secret);
 
-  // Preamble: pattern XX (1), the suite's code, then Noise message 1.
-  stream.write(concat(Uint8Array.of(1, SUITE_CODE[suite]), hs.message1()));
+  // Preamble: pattern XX (1), the suite's code, then Noise message 1; with a cluster secret,
+  // pattern XXpsk3 (2), the secret's id and the first-record MAC before message 1.
+  const first = hs.message1();
+  if (secret) {
+    const head = Uint8Array.of(2, SUITE_CODE[suite]);
+    const id = sha256(concat(utf8('distkit/1 cluster secret id'), secret)).slice(0, 4);
+    const mac = hmac(sha256, secret, concat(utf8('distkit/1 first record'), head, id, first)).slice(0, 16);
+    stream.write(concat(head, id, mac, first));
+  } else {
+    stream.write(concat(Uint8Array.of(1, SUITE_CODE[suite]), first));
+  }
   const [type, major, , name, incarnation] = msgpack.unpack(hs.readMessage2(await stream.next())) as unknown[];
   expect([type, major, name, incarnation]).toEqual([2, 1, 'server', 3]);
   expect(hs.rs).toEqual(server.publicKey);
@@ -235,7 +272,7 @@ it.each(['ChaChaPoly', 'AESGCM'] as const)('a client written from docs/protocol.
   expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: false, tags: { lang: 'noble' }, suite: `25519_${suite}_SHA256` });
 
   // Datagrams: the kernel's heartbeats verify under the pairwise key and read as the page says ...
-  const key = pairwiseKey(clientKey, server.publicKey);
+  const key = pairwiseKey(clientKey, server.publicKey, secret);
   await until(() => datagrams.length > 0, 5000, 'a heartbeat from the kernel');
   const d = datagrams[0]!;
   expect(d.subarray(0, 8)).toEqual(server.publicKey.subarray(0, 8));
