@@ -45,24 +45,27 @@ class Cipher {
 }
 
 /**
- * Noise XX (or XXpsk3, with `psk`), initiator side, for Noise_XX[psk3]_25519_<suite>_SHA256
- * (Noise revision 34, §5 and §9).
+ * A Noise initiator (revision 34, §5, §7 and §9): XX, XXpsk3 (with `psk`) or IK (with the
+ * responder's key `rs` known in advance), for Noise_<pattern>_25519_<suite>_SHA256.
  */
-class XXInitiator {
+class Initiator {
   h: Uint8Array;
   ck: Uint8Array;
   cipher: Cipher;
   e = x25519.utils.randomPrivateKey();
   re: Uint8Array | null = null;
-  rs: Uint8Array | null = null;
-  constructor(readonly suite: Suite, readonly s: Uint8Array, prologue: Uint8Array, readonly psk: Uint8Array | null = null) {
+  constructor(
+    readonly suite: Suite, readonly s: Uint8Array, prologue: Uint8Array,
+    readonly psk: Uint8Array | null = null, public rs: Uint8Array | null = null,
+  ) {
     // A name of at most HASHLEN bytes is used as is, zero-padded; a longer one is hashed (§5.2).
-    const text = utf8(`Noise_XX${psk ? 'psk3' : ''}_25519_${suite}_SHA256`);
+    const text = utf8(`Noise_${rs ? 'IK' : psk ? 'XXpsk3' : 'XX'}_25519_${suite}_SHA256`);
     const name = text.length <= 32 ? concat(text, new Uint8Array(32 - text.length)) : sha256(text);
     this.h = name;
     this.ck = name;
     this.cipher = new Cipher(suite);
     this.mixHash(prologue);
+    if (rs) this.mixHash(rs); // IK's pre-message: <- s
   }
   mixHash(data: Uint8Array): void {
     this.h = sha256(concat(this.h, data));
@@ -116,6 +119,23 @@ class XXInitiator {
     this.mixKey(x25519.getSharedSecret(this.s, this.re!));
     if (this.psk) this.mixKeyAndHash(this.psk);
     return concat(c, this.encryptAndHash(payload));
+  }
+  /** IK -> e, es, s, ss, with `payload`. */
+  ikMessage1(payload: Uint8Array): Uint8Array {
+    const e = x25519.getPublicKey(this.e);
+    this.mixEphemeral(e);
+    this.mixKey(x25519.getSharedSecret(this.e, this.rs!));
+    const c = this.encryptAndHash(x25519.getPublicKey(this.s));
+    this.mixKey(x25519.getSharedSecret(this.s, this.rs!));
+    return concat(e, c, this.encryptAndHash(payload));
+  }
+  /** IK <- e, ee, se: the responder's payload. */
+  ikReadMessage2(m: Uint8Array): Uint8Array {
+    this.re = m.slice(0, 32);
+    this.mixEphemeral(this.re);
+    this.mixKey(x25519.getSharedSecret(this.e, this.re));
+    this.mixKey(x25519.getSharedSecret(this.s, this.re));
+    return this.decryptAndHash(m.slice(32));
   }
   /** Split(): the initiator sends with the first cipher. */
   split(): [Cipher, Cipher] {
@@ -216,8 +236,9 @@ const SUITE_CODE = { ChaChaPoly: 1, AESGCM: 2 } as const;
 it.each([
   { suite: 'ChaChaPoly', secret: null, pattern: 'XX' },
   { suite: 'AESGCM', secret: null, pattern: 'XX' },
-  { suite: 'ChaChaPoly', secret: new Uint8Array(32).fill(0x5e), pattern: 'XXpsk3 with a cluster secret' },
-] as const)('a client written from docs/protocol.md links to a kernel ($pattern, $suite), and messages flow both ways', async ({ suite, secret }) => {
+  { suite: 'AESGCM', secret: null, pattern: 'IK' },
+  { suite: 'ChaChaPoly', secret: new Uint8Array(32).fill(0x5e), pattern: 'XXpsk3' },
+] as const)('a client written from docs/protocol.md links to a kernel ($pattern, $suite), and messages flow both ways', async ({ suite, secret, pattern }) => {
   server = createNode({
     name: 'server', cluster: 'doc', identity: generateIdentity(), incarnation: 3,
     listen: { host: '127.0.0.1', port: 0 }, heartbeatIntervalMs: 100,
@@ -235,23 +256,6 @@ it.each([
   const stream = new Stream(socket);
   const clientKey = x25519.utils.randomPrivateKey();
   const prologue = concat(utf8('distkit/1'), Uint8Array.of(0), utf8('doc'));
-  const hs = new XXInitiator(suite, clientKey, prologue, secret);
-
-  // Preamble: pattern XX (1), the suite's code, then Noise message 1; with a cluster secret,
-  // pattern XXpsk3 (2), the secret's id and the first-record MAC before message 1.
-  const first = hs.message1();
-  if (secret) {
-    const head = Uint8Array.of(2, SUITE_CODE[suite]);
-    const id = sha256(concat(utf8('distkit/1 cluster secret id'), secret)).slice(0, 4);
-    const mac = hmac(sha256, secret, concat(utf8('distkit/1 first record'), head, id, first)).slice(0, 16);
-    stream.write(concat(head, id, mac, first));
-  } else {
-    stream.write(concat(Uint8Array.of(1, SUITE_CODE[suite]), first));
-  }
-  const [type, major, , name, incarnation] = msgpack.unpack(hs.readMessage2(await stream.next())) as unknown[];
-  expect([type, major, name, incarnation]).toEqual([2, 1, 'server', 3]);
-  expect(hs.rs).toEqual(server.publicKey);
-
   // Heartbeats come to this UDP port, named in the hello.
   const datagrams: Uint8Array[] = [];
   udp = createSocket('udp4');
@@ -260,7 +264,31 @@ it.each([
   const startedAt = Date.now();
   // [2, 1, 0, name, incarnation, flags (not hidden), versions, startedAt, heartbeatPort, time, tags, listenPort]
   const hello = msgpack.pack([2, 1, 0, 'doc-client', 1, 0, [1], startedAt, udp.address().port, startedAt + 1, { lang: 'noble' }, null]);
-  stream.write(hs.message3(hello));
+
+  let theirs: unknown[];
+  const hs = new Initiator(suite, clientKey, prologue, secret, pattern === 'IK' ? server.publicKey : null);
+  if (pattern === 'IK') {
+    // Preamble: pattern IK (3), the suite's code; our hello rides in message 1, theirs in 2.
+    stream.write(concat(Uint8Array.of(3, SUITE_CODE[suite]), hs.ikMessage1(hello)));
+    theirs = msgpack.unpack(hs.ikReadMessage2(await stream.next())) as unknown[];
+  } else {
+    // Preamble: pattern XX (1), the suite's code, then Noise message 1; with a cluster secret,
+    // pattern XXpsk3 (2), the secret's id and the first-record MAC before message 1.
+    const first = hs.message1();
+    if (secret) {
+      const head = Uint8Array.of(2, SUITE_CODE[suite]);
+      const id = sha256(concat(utf8('distkit/1 cluster secret id'), secret)).slice(0, 4);
+      const mac = hmac(sha256, secret, concat(utf8('distkit/1 first record'), head, id, first)).slice(0, 16);
+      stream.write(concat(head, id, mac, first));
+    } else {
+      stream.write(concat(Uint8Array.of(1, SUITE_CODE[suite]), first));
+    }
+    theirs = msgpack.unpack(hs.readMessage2(await stream.next())) as unknown[];
+    expect(hs.rs).toEqual(server.publicKey);
+    stream.write(hs.message3(hello));
+  }
+  const [type, major, , name, incarnation] = theirs;
+  expect([type, major, name, incarnation]).toEqual([2, 1, 'server', 3]);
   const [send, receive] = hs.split();
   const link = new Link(stream, send, receive);
 
@@ -269,7 +297,7 @@ it.each([
   expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 0, body: ['welcome', null] });
   expect(await link.until((f) => f.channel === 0 && f.kind === 2)).toMatchObject({ counter: 1, body: ['ready', null] });
   await until(() => events.events.some((e) => e.type === 'nodeup' && e.node === 'doc-client'), 5000, 'nodeup on the kernel');
-  expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: false, tags: { lang: 'noble' }, suite: `25519_${suite}_SHA256` });
+  expect(server.info().find((p) => p.name === 'doc-client')).toMatchObject({ hidden: false, tags: { lang: 'noble' }, suite: `25519_${suite}_SHA256`, pattern });
 
   // Datagrams: the kernel's heartbeats verify under the pairwise key and read as the page says ...
   const key = pairwiseKey(clientKey, server.publicKey, secret);
