@@ -6,8 +6,8 @@
 // - Session encrypt+decrypt for 64 B and 64 KiB payloads vs bare node:crypto calls of the same
 //   AEAD on the same sizes, for both suites (ChaChaPoly, AESGCM); and record mode (what links use:
 //   one record per Noise message, opened from the stream's parts). Target: >= 0.8x at 64 KiB.
-//   Beside it, the most a session can reach there: the two bare AEAD calls of the Noise messages a
-//   64 KiB payload must be cut into, and the join of their plaintexts.
+//   Beside it, the same work done bare: the two AEAD calls of the Noise messages a 64 KiB payload
+//   must be cut into, and the join of their plaintexts (a reference, not a bound: rounds vary).
 // - noble figures beside the native ones.
 // Every step is time-bounded (tooling/bench/watchdog.ts): a hang prints the step and fails.
 // Run: npm run bench -w @distkit/handshake  (writes bench/results/handshake.json)
@@ -247,8 +247,8 @@ for (const suite of ['ChaChaPoly', 'AESGCM'] as const) {
       for (const frame of s.a.seal(payload)) for (const p of s.b.open(frame)) sink += p.length;
     };
     // For 64 KiB, beside the bare call over the whole payload (which no Noise message can be: they
-    // stop at 65535 bytes), the least a session can do with node:crypto: the two AEAD calls of the
-    // messages the payload must be cut into (65519 + 17 bytes) and the one copy that joins their
+    // stop at 65535 bytes), what a session must do done bare with node:crypto: the two AEAD calls
+    // of the messages the payload is cut into (65519 + 17 bytes) and the one copy that joins their
     // plaintexts (node:crypto writes each into a fresh buffer; a payload is handed over whole).
     const two = size > CHUNK_BYTES ? [payload.subarray(0, CHUNK_BYTES), payload.subarray(CHUNK_BYTES)] : null;
     const m = interleaved({
@@ -294,7 +294,7 @@ const ratios: [string, number][] = [
   ...(['ChaChaPoly', 'AESGCM'] as const).flatMap((suite): [string, number][] => [
     [`session 64 KiB ${suite}, native / bare`, transport[`native ${suite} 64 KiB`]!],
     [`session 64 KiB ${suite}, noble / bare`, transport[`noble ${suite} 64 KiB`]!],
-    [`64 KiB ${suite} as two Noise messages + join, bare node:crypto / bare (the most a session can reach)`, transport[`two messages ${suite} 64 KiB`]!],
+    [`64 KiB ${suite} as two Noise messages + join, bare node:crypto / bare (what the cut into Noise messages costs)`, transport[`two messages ${suite} 64 KiB`]!],
     [`session 64 KiB ${suite}, native / two messages + join`, transport[`native ${suite} 64 KiB`]! / transport[`two messages ${suite} 64 KiB`]!],
     [`session 64 B ${suite}, native / bare`, transport[`native ${suite} 64 B`]!],
     [`session 64 B ${suite}, noble / bare`, transport[`noble ${suite} 64 B`]!],
