@@ -1,5 +1,6 @@
 // docs/protocol.md is enough to talk to a node: a client written from that page alone links to a
-// real kernel over loopback TCP and exchanges messages both ways. It uses @noble/curves,
+// real kernel over loopback TCP, exchanges messages both ways, and sends and checks heartbeats
+// over UDP. It uses @noble/curves,
 // @noble/ciphers, @noble/hashes and msgpackr directly: none of distkit's codecs, framing or Noise
 // engine, so a mistake in the page (or a change to the protocol that the page missed) fails here.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
